@@ -1,0 +1,49 @@
+#pragma once
+// Process facts from /proc, parsed by pure functions (tested on fixture trees
+// through `proc_root`) and read through a narrow interface.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hale::agent::platform {
+
+struct ProcessInfo {
+  int pid = 0;
+  int ppid = 0;
+  char state = '?';  ///< R, S, D, Z, T, ...
+  std::string comm;
+  std::string cmdline;  ///< arguments joined by spaces
+  uint64_t utime_ticks = 0;
+  uint64_t stime_ticks = 0;
+  uint64_t start_ticks = 0;  ///< since boot; tells a reused pid from the original
+  uint64_t rss_pages = 0;
+};
+
+/// Parses the one line of /proc/<pid>/stat. The command name may contain
+/// spaces and parentheses, so it is taken up to the *last* ')'.
+std::optional<ProcessInfo> parseProcStat(std::string_view line);
+
+class ProcessTable {
+ public:
+  virtual ~ProcessTable() = default;
+  virtual std::vector<ProcessInfo> list() const = 0;
+  virtual std::optional<ProcessInfo> get(int pid) const = 0;
+};
+
+/// Reads <proc_root>/<pid>/{stat,cmdline}.
+class ProcFsTable final : public ProcessTable {
+ public:
+  explicit ProcFsTable(std::string proc_root = "/proc") : root_(std::move(proc_root)) {}
+  std::vector<ProcessInfo> list() const override;
+  std::optional<ProcessInfo> get(int pid) const override;
+
+ private:
+  std::string root_;
+};
+
+/// Reads a pid from a pidfile: digits, optional trailing whitespace.
+std::optional<int> readPidFile(const std::string& path);
+
+}  // namespace hale::agent::platform

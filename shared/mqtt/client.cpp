@@ -1,0 +1,220 @@
+#include "shared/mqtt/client.h"
+
+#include "shared/util/log.h"
+
+#include <asio/post.hpp>
+#include <fmt/format.h>
+#include <mqtt/async_client.h>
+
+namespace hale::mqtt {
+namespace {
+
+// What one asynchronous Paho operation reports when it completes.
+struct Completion {
+  bool ok;
+  int return_code;
+  int reason_code;
+};
+using CompletionFn = std::function<void(const Completion&)>;
+
+std::string describe(const Completion& c) {
+  if (c.reason_code >= 0x80) return fmt::format("{} (reason code {})", ::mqtt::exception::reason_code_str(c.reason_code), c.reason_code);
+  return fmt::format("{} (rc {})", ::mqtt::exception::error_str(c.return_code), c.return_code);
+}
+
+std::string pahoUri(const std::string& url) {
+  if (url.rfind("mqtts://", 0) == 0) return "ssl://" + url.substr(8);
+  if (url.rfind("mqtt://", 0) == 0) return "tcp://" + url.substr(7);
+  return url;
+}
+
+}  // namespace
+
+// One listener serves every operation: the per-operation callback travels in
+// the token's user context and is deleted once it has run.
+class Client::Listener final : public ::mqtt::iaction_listener {
+ public:
+  static void* context(CompletionFn fn) { return new CompletionFn(std::move(fn)); }
+  static void discard(void* ctx) { delete static_cast<CompletionFn*>(ctx); }
+
+ private:
+  void complete(const ::mqtt::token& tok, bool ok) {
+    std::unique_ptr<CompletionFn> fn(static_cast<CompletionFn*>(tok.get_user_context()));
+    if (!fn) return;
+    const int reason = static_cast<int>(tok.get_reason_code());
+    (*fn)(Completion{ok && reason < 0x80, tok.get_return_code(), reason});
+  }
+  void on_failure(const ::mqtt::token& tok) override { complete(tok, false); }
+  void on_success(const ::mqtt::token& tok) override { complete(tok, true); }
+};
+
+Client::Client(asio::io_context& io, Options options)
+    : io_(io),
+      options_(std::move(options)),
+      listener_(std::make_unique<Listener>()),
+      retry_timer_(io),
+      backoff_(options_.backoff_initial, options_.backoff_max) {
+  client_ = std::make_unique<::mqtt::async_client>(pahoUri(options_.url), options_.client_id,
+                                                   ::mqtt::create_options(MQTTVERSION_5), nullptr);
+  client_->set_connected_handler([this](const std::string&) {
+    post([this] {
+      connected_ = true;
+      connecting_ = false;
+      if (backoff_.attempts() > 0) ++reconnects_;
+      backoff_.reset();
+      log::info(options_.log_component, "connected", {{"broker", options_.url}, {"client_id", options_.client_id}});
+      subscribeAll();
+      if (on_connected_) on_connected_();
+    });
+  });
+  client_->set_connection_lost_handler([this](const std::string& cause) {
+    post([this, cause] {
+      connected_ = false;
+      if (on_disconnected_) on_disconnected_();
+      if (!stopping_) scheduleReconnect(cause.empty() ? "connection lost" : "connection lost: " + cause);
+    });
+  });
+  client_->set_disconnected_handler([this](const ::mqtt::properties&, ::mqtt::ReasonCode reason) {
+    post([this, reason] {
+      connected_ = false;
+      if (on_disconnected_) on_disconnected_();
+      if (!stopping_)
+        scheduleReconnect(fmt::format("disconnected by broker: {}", ::mqtt::exception::reason_code_str(reason)));
+    });
+  });
+  client_->set_message_callback([this](::mqtt::const_message_ptr msg) {
+    post([this, topic = msg->get_topic(), payload = msg->get_payload_str()] {
+      if (on_message_) on_message_(topic, payload);
+    });
+  });
+}
+
+Client::~Client() {
+  *alive_ = false;
+  alive_.reset();
+  stopping_ = true;
+  try {
+    if (client_ && client_->is_connected()) client_->disconnect(0)->wait_for(std::chrono::milliseconds(500));
+  } catch (const std::exception&) {
+    // Best effort: we are going away either way.
+  }
+}
+
+template <class F>
+void Client::post(F&& f) {
+  asio::post(io_, [weak = std::weak_ptr<bool>(alive_), fn = std::forward<F>(f)]() mutable {
+    if (auto alive = weak.lock(); alive && *alive) fn();
+  });
+}
+
+void Client::start() {
+  stopping_ = false;
+  connect();
+}
+
+void Client::connect() {
+  if (stopping_ || connecting_) return;
+  connecting_ = true;
+  ::mqtt::connect_options_builder builder;
+  builder.mqtt_version(MQTTVERSION_5)
+      .keep_alive_interval(options_.keepalive)
+      .connect_timeout(std::chrono::seconds(10))
+      .clean_start(options_.clean_start)
+      .automatic_reconnect(false);
+  if (options_.session_expiry_s > 0)
+    builder.properties({{::mqtt::property::SESSION_EXPIRY_INTERVAL, static_cast<int>(options_.session_expiry_s)}});
+  if (!options_.tls.ca_file.empty()) {
+    ::mqtt::ssl_options ssl;
+    ssl.set_trust_store(options_.tls.ca_file);
+    if (!options_.tls.cert_file.empty()) ssl.set_key_store(options_.tls.cert_file);
+    if (!options_.tls.key_file.empty()) ssl.set_private_key(options_.tls.key_file);
+    ssl.set_enable_server_cert_auth(true);
+    ssl.set_verify(true);  // also checks the broker's host name
+    builder.ssl(std::move(ssl));
+  }
+  if (options_.will) {
+    builder.will(::mqtt::will_options(options_.will->topic, options_.will->payload, options_.will->qos,
+                                      options_.will->retained));
+  }
+  void* ctx = Listener::context([this](const Completion& c) {
+    if (!c.ok) post([this, why = describe(c)] { handleConnectFailure(why); });
+  });
+  try {
+    client_->connect(builder.finalize(), ctx, *listener_);
+  } catch (const ::mqtt::exception& e) {
+    Listener::discard(ctx);
+    handleConnectFailure(e.what());
+  }
+}
+
+void Client::handleConnectFailure(const std::string& reason) {
+  connecting_ = false;
+  connected_ = false;
+  if (!stopping_) scheduleReconnect("connect failed: " + reason);
+}
+
+void Client::scheduleReconnect(const std::string& reason) {
+  if (stopping_ || connecting_) return;
+  const auto delay = backoff_.next();
+  log::warn(options_.log_component, reason,
+            {{"broker", options_.url},
+             {"retry_in_ms", std::to_string(delay.count())},
+             {"attempt", std::to_string(backoff_.attempts())}});
+  connecting_ = true;  // a timer is pending; a second loss must not start another
+  retry_timer_.expires_after(delay);
+  retry_timer_.async_wait([this, weak = std::weak_ptr<bool>(alive_)](std::error_code ec) {
+    auto alive = weak.lock();
+    if (ec || !alive || !*alive) return;
+    connecting_ = false;
+    connect();
+  });
+}
+
+void Client::subscribeAll() {
+  for (const auto& [filter, qos] : options_.subscriptions) {
+    void* ctx = Listener::context([this, filter = filter](const Completion& c) {
+      if (!c.ok)
+        post([this, filter, why = describe(c)] {
+          log::error(options_.log_component, "subscribe refused", {{"filter", filter}, {"reason", why}});
+        });
+    });
+    try {
+      client_->subscribe(filter, qos, ctx, *listener_);
+    } catch (const ::mqtt::exception& e) {
+      Listener::discard(ctx);
+      log::error(options_.log_component, "subscribe failed", {{"filter", filter}, {"reason", e.what()}});
+    }
+  }
+}
+
+void Client::publish(const std::string& topic, std::string payload, int qos, bool retained, PublishDone done) {
+  auto msg = ::mqtt::make_message(topic, std::move(payload), qos, retained);
+  auto complete = [this, done = std::move(done)](const Completion& c) {
+    if (!done) return;
+    post([done, c] {
+      if (c.ok) done(hale::Status{});
+      else done(hale::Error{describe(c), c.reason_code >= 0x80 ? c.reason_code : c.return_code});
+    });
+  };
+  void* ctx = Listener::context(complete);
+  try {
+    client_->publish(msg, ctx, *listener_);
+  } catch (const ::mqtt::exception& e) {
+    Listener::discard(ctx);
+    // Not connected, or the client's queue is full: report like any other failure.
+    complete(Completion{false, e.get_return_code(), static_cast<int>(e.get_reason_code())});
+  }
+}
+
+void Client::stop(std::chrono::milliseconds timeout) {
+  stopping_ = true;
+  retry_timer_.cancel();
+  connected_ = false;
+  try {
+    if (client_->is_connected()) client_->disconnect(static_cast<int>(timeout.count()))->wait_for(timeout);
+  } catch (const ::mqtt::exception& e) {
+    log::warn(options_.log_component, "disconnect failed", {{"reason", e.what()}});
+  }
+}
+
+}  // namespace hale::mqtt

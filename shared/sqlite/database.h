@@ -1,0 +1,118 @@
+#pragma once
+// A thin RAII layer over SQLite: statements are prepared once and reused
+// (SQLITE_PREPARE_PERSISTENT), transactions roll back unless committed, and the
+// schema is migrated forward by PRAGMA user_version.
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hale::sqlite {
+
+class SqliteError : public std::runtime_error {
+ public:
+  SqliteError(const std::string& what, int code) : std::runtime_error(what), code_(code) {}
+  int code() const { return code_; }
+
+ private:
+  int code_;
+};
+
+class Database;
+
+class Statement {
+ public:
+  Statement(Database& db, std::string_view sql);
+  ~Statement();
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  Statement(Statement&& other) noexcept;
+  Statement& operator=(Statement&&) = delete;
+
+  // Bind by 1-based index.
+  Statement& bind(int index, int64_t value);
+  Statement& bind(int index, int value) { return bind(index, static_cast<int64_t>(value)); }
+  Statement& bind(int index, uint64_t value) { return bind(index, static_cast<int64_t>(value)); }
+  Statement& bind(int index, double value);
+  Statement& bind(int index, std::string_view text);
+  Statement& bind(int index, const char* text) { return bind(index, std::string_view(text)); }
+  Statement& bind(int index, const std::string& text) { return bind(index, std::string_view(text)); }
+  Statement& bindBlob(int index, std::span<const uint8_t> blob);
+  Statement& bindNull(int index);
+  template <class T>
+  Statement& bind(int index, const std::optional<T>& value) {
+    return value ? bind(index, *value) : bindNull(index);
+  }
+
+  /// Binds all arguments in order, starting at index 1, after a reset.
+  template <class... Args>
+  Statement& with(const Args&... args) {
+    reset();
+    int i = 1;
+    (bind(i++, args), ...);
+    return *this;
+  }
+
+  /// Advances; true while a row is available.
+  bool step();
+  /// Runs to completion (for writes); returns sqlite3_changes.
+  int run();
+  void reset();
+
+  int64_t int64(int col) const { return sqlite3_column_int64(stmt_, col); }
+  double real(int col) const { return sqlite3_column_double(stmt_, col); }
+  std::string text(int col) const;
+  std::vector<uint8_t> blob(int col) const;
+  bool isNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+
+ private:
+  Database* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+class Database {
+ public:
+  /// Opens (creating) a database file in WAL mode. ":memory:" works for tests.
+  explicit Database(const std::string& path);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  void exec(std::string_view sql);
+  int64_t userVersion();
+  int64_t lastInsertRowid() const { return sqlite3_last_insert_rowid(db_); }
+  int changes() const { return sqlite3_changes(db_); }
+  sqlite3* handle() const { return db_; }
+  const std::string& path() const { return path_; }
+  [[noreturn]] void raise(std::string_view what, int code) const;
+
+ private:
+  sqlite3* db_ = nullptr;
+  std::string path_;
+};
+
+/// Commits only when commit() is called; otherwise rolls back on destruction.
+class Transaction {
+ public:
+  explicit Transaction(Database& db);
+  ~Transaction();
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  void commit();
+
+ private:
+  Database& db_;
+  bool done_ = false;
+};
+
+/// Migration i (0-based) brings the schema from version i to i+1. Applies, in
+/// one transaction each, every migration past the file's user_version.
+/// Throws when the file is newer than this binary knows.
+void migrate(Database& db, std::span<const std::string_view> migrations);
+
+}  // namespace hale::sqlite

@@ -1,0 +1,47 @@
+#pragma once
+// Exponential backoff with jitter: many agents that lost the same broker must
+// not come back in lockstep (AWS "Exponential Backoff and Jitter").
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <random>
+
+namespace hale {
+
+class Backoff {
+ public:
+  using Random = std::function<double()>;  ///< uniform in [0, 1)
+
+  Backoff(std::chrono::milliseconds initial, std::chrono::milliseconds cap, Random random = {})
+      : initial_(initial), cap_(cap), random_(random ? std::move(random) : defaultRandom()) {}
+
+  /// The delay before the next attempt: base doubles per attempt up to the cap,
+  /// then a random point in [base/2, base] is taken ("equal jitter").
+  std::chrono::milliseconds next() {
+    const double base = baseFor(attempt_);
+    ++attempt_;
+    const double jittered = base / 2.0 + random_() * base / 2.0;
+    return std::chrono::milliseconds(static_cast<int64_t>(jittered));
+  }
+  void reset() { attempt_ = 0; }
+  uint32_t attempts() const { return attempt_; }
+
+ private:
+  double baseFor(uint32_t attempt) const {
+    double base = static_cast<double>(initial_.count());
+    for (uint32_t i = 0; i < attempt && base < cap_.count(); ++i) base *= 2.0;
+    return base > cap_.count() ? static_cast<double>(cap_.count()) : base;
+  }
+  static Random defaultRandom() {
+    auto engine = std::make_shared<std::mt19937_64>(std::random_device{}());
+    return [engine] { return std::uniform_real_distribution<double>(0.0, 1.0)(*engine); };
+  }
+
+  std::chrono::milliseconds initial_;
+  std::chrono::milliseconds cap_;
+  Random random_;
+  uint32_t attempt_ = 0;
+};
+
+}  // namespace hale

@@ -1,0 +1,211 @@
+#include "shared/wire/envelope.h"
+
+#include "shared/util/text.h"
+#include "shared/wire/topics.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+namespace hale::wire {
+namespace {
+
+std::vector<uint8_t> finish(flatbuffers::FlatBufferBuilder& fbb, const EnvelopeHeader& h, Payload type,
+                            flatbuffers::Offset<void> payload) {
+  auto node = fbb.CreateString(h.node);
+  auto region = fbb.CreateString(h.region);
+  auto env = CreateEnvelope(fbb, 1, node, region, h.seq, h.sent_at_ms, type, payload);
+  FinishEnvelopeBuffer(fbb, env);
+  return {fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize()};
+}
+
+Error invalid(std::string what) { return Error{std::move(what), 0}; }
+
+// A text field is fine when absent or a bounded, valid UTF-8 string.
+bool textOk(const flatbuffers::String* s, size_t max = kMaxTextBytes) {
+  return !s || (s->size() <= max && isValidUtf8(s->string_view()));
+}
+
+bool statusOk(Status s) { return s >= Status::MIN && s <= Status::MAX; }
+bool componentOk(Component c) { return c >= Component::MIN && c <= Component::MAX; }
+
+// Returns why a check result is unusable, or nullptr when it is fine.
+const char* checkResultProblem(const CheckResult& r) {
+  if (!r.check() || !isValidId(r.check()->string_view())) return "check result without a valid check name";
+  if (!textOk(r.kind(), 64) || !textOk(r.message())) return "check result text too long or not UTF-8";
+  if (!statusOk(r.status())) return "check result status out of range";
+  if (!componentOk(r.component())) return "check result component out of range";
+  if (r.metrics()) {
+    if (r.metrics()->size() > kMaxMetricsPerResult) return "too many metrics in a check result";
+    for (const auto* m : *r.metrics()) {
+      if (!m->name() || !isValidId(m->name()->string_view())) return "metric without a valid name";
+      if (!std::isfinite(m->value())) return "metric value is not finite";
+    }
+  }
+  return nullptr;
+}
+
+Result<bool> checkPayload(const Envelope& env) {
+  switch (env.payload_type()) {
+    case Payload::Heartbeat: {
+      const auto* hb = env.payload_as_Heartbeat();
+      if (!hb || !textOk(hb->agent_version(), 64)) return invalid("malformed heartbeat");
+      return true;
+    }
+    case Payload::CheckBatch: {
+      const auto* batch = env.payload_as_CheckBatch();
+      if (!batch || !batch->results()) return invalid("check batch without results");
+      if (batch->results()->size() > kMaxResultsPerBatch) return invalid("check batch too large");
+      for (const auto* r : *batch->results())
+        if (const char* problem = checkResultProblem(*r)) return invalid(problem);
+      return true;
+    }
+    case Payload::IssueEvent: {
+      const auto* e = env.payload_as_IssueEvent();
+      if (!e || !e->check() || !isValidId(e->check()->string_view()) || !textOk(e->message()))
+        return invalid("malformed issue event");
+      if (e->state() < IssueState::MIN || e->state() > IssueState::MAX || !statusOk(e->status()) ||
+          !statusOk(e->severity()) || !componentOk(e->component()))
+        return invalid("issue event enum out of range");
+      return true;
+    }
+    case Payload::RemediationEvent: {
+      const auto* e = env.payload_as_RemediationEvent();
+      if (!e || !textOk(e->check(), 64) || !textOk(e->action(), 64) || !textOk(e->reason()))
+        return invalid("malformed remediation event");
+      if (e->outcome() < RemediationOutcome::MIN || e->outcome() > RemediationOutcome::MAX)
+        return invalid("remediation outcome out of range");
+      return true;
+    }
+    case Payload::BuildEvent: {
+      const auto* e = env.payload_as_BuildEvent();
+      if (!e || !textOk(e->command()) || !textOk(e->category(), 64) || !textOk(e->secondary_category(), 64) ||
+          !textOk(e->remedy(), 256))
+        return invalid("malformed build event");
+      if (e->evidence()) {
+        if (e->evidence()->size() > 64) return invalid("too much build evidence");
+        for (const auto* line : *e->evidence())
+          if (!textOk(line)) return invalid("build evidence line too long or not UTF-8");
+      }
+      return true;
+    }
+    case Payload::Inventory: {
+      const auto* inv = env.payload_as_Inventory();
+      if (!inv || !textOk(inv->hostname(), 255) || !textOk(inv->os(), 255) || !textOk(inv->kernel(), 255))
+        return invalid("malformed inventory");
+      if (inv->checks() && inv->checks()->size() > kMaxResultsPerBatch) return invalid("inventory lists too many checks");
+      return true;
+    }
+    case Payload::NONE: return invalid("envelope without payload");
+  }
+  // A newer agent's payload kind: structurally fine, but this aggregator cannot use it.
+  return invalid(fmt::format("unknown payload type {}", static_cast<int>(env.payload_type())));
+}
+
+}  // namespace
+
+std::vector<uint8_t> buildHeartbeat(const EnvelopeHeader& header, const HeartbeatRecord& hb) {
+  flatbuffers::FlatBufferBuilder fbb(256);
+  auto version = fbb.CreateString(hb.agent_version);
+  auto payload = CreateHeartbeat(fbb, hb.uptime_s, version, hb.interval_ms, hb.checks_total, hb.outbox_depth,
+                                 hb.outbox_evicted);
+  return finish(fbb, header, Payload::Heartbeat, payload.Union());
+}
+
+std::vector<uint8_t> buildCheckBatch(const EnvelopeHeader& header, std::span<const ResultRecord> results) {
+  flatbuffers::FlatBufferBuilder fbb(1024);
+  std::vector<flatbuffers::Offset<CheckResult>> offsets;
+  offsets.reserve(results.size());
+  for (const auto& r : results) {
+    std::vector<flatbuffers::Offset<Metric>> metrics;
+    for (const auto& m : r.metrics) metrics.push_back(CreateMetric(fbb, fbb.CreateString(m.name), m.value));
+    auto check = fbb.CreateString(r.check);
+    auto kind = fbb.CreateString(r.kind);
+    auto message = fbb.CreateString(r.message);
+    auto mvec = fbb.CreateVector(metrics);
+    offsets.push_back(CreateCheckResult(fbb, check, kind, r.status, r.component, message, mvec, r.observed_at_ms,
+                                        r.duration_us));
+  }
+  auto batch = CreateCheckBatch(fbb, fbb.CreateVector(offsets));
+  return finish(fbb, header, Payload::CheckBatch, batch.Union());
+}
+
+Result<const Envelope*> verifyEnvelope(std::span<const uint8_t> bytes, std::string_view topic_region,
+                                       std::string_view topic_node) {
+  if (bytes.size() < 8) return invalid("buffer too short");
+  if (bytes.size() > kMaxEnvelopeBytes) return invalid(fmt::format("buffer of {} bytes exceeds the limit", bytes.size()));
+  if (!EnvelopeBufferHasIdentifier(bytes.data())) return invalid("not a Hale telemetry envelope (file identifier)");
+  flatbuffers::Verifier::Options opts;
+  opts.max_depth = 16;
+  opts.max_tables = 100000;
+  flatbuffers::Verifier verifier(bytes.data(), bytes.size(), opts);
+  if (!VerifyEnvelopeBuffer(verifier)) return invalid("envelope failed FlatBuffers verification");
+  const Envelope* env = GetEnvelope(bytes.data());
+  if (!env->node() || !isValidId(env->node()->string_view())) return invalid("envelope without a valid node id");
+  if (!env->region() || !isValidId(env->region()->string_view())) return invalid("envelope without a valid region");
+  if (!topic_node.empty() && env->node()->string_view() != topic_node)
+    return invalid(fmt::format("envelope names node '{}' but came on the topic of '{}'", env->node()->string_view(),
+                               topic_node));
+  if (!topic_region.empty() && env->region()->string_view() != topic_region)
+    return invalid(fmt::format("envelope names region '{}' but came on a topic of region '{}'",
+                               env->region()->string_view(), topic_region));
+  if (env->seq() == 0) return invalid("envelope sequence number must start at 1");
+  auto payload = checkPayload(*env);
+  if (!payload) return payload.error();
+  return env;
+}
+
+std::vector<ResultRecord> readCheckBatch(const CheckBatch& batch) {
+  std::vector<ResultRecord> out;
+  if (!batch.results()) return out;
+  out.reserve(batch.results()->size());
+  for (const auto* r : *batch.results()) {
+    ResultRecord rec;
+    rec.check = r->check() ? r->check()->str() : "";
+    rec.kind = r->kind() ? r->kind()->str() : "";
+    rec.status = r->status();
+    rec.component = r->component();
+    rec.message = r->message() ? r->message()->str() : "";
+    if (r->metrics())
+      for (const auto* m : *r->metrics()) rec.metrics.push_back({m->name() ? m->name()->str() : "", m->value()});
+    rec.observed_at_ms = r->observed_at_ms();
+    rec.duration_us = r->duration_us();
+    out.push_back(std::move(rec));
+  }
+  return out;
+}
+
+std::string_view statusName(Status status) {
+  switch (status) {
+    case Status::Ok: return "ok";
+    case Status::Warn: return "warn";
+    case Status::Crit: return "crit";
+    case Status::Unknown: return "unknown";
+  }
+  return "unknown";
+}
+
+std::string_view componentName(Component component) {
+  switch (component) {
+    case Component::Compute: return "compute";
+    case Component::Storage: return "storage";
+    case Component::Network: return "network";
+    case Component::Security: return "security";
+    case Component::Builds: return "builds";
+  }
+  return "compute";
+}
+
+std::optional<Status> parseStatus(std::string_view name) {
+  for (auto s : {Status::Ok, Status::Warn, Status::Crit, Status::Unknown})
+    if (statusName(s) == name) return s;
+  return std::nullopt;
+}
+
+std::optional<Component> parseComponent(std::string_view name) {
+  for (auto c : {Component::Compute, Component::Storage, Component::Network, Component::Security, Component::Builds})
+    if (componentName(c) == name) return c;
+  return std::nullopt;
+}
+
+}  // namespace hale::wire

@@ -1,0 +1,72 @@
+#pragma once
+// Building and checking telemetry envelopes. The FlatBuffers verifier checks
+// structure only (about half of single-byte corruptions still verify), so
+// every value the aggregator will use is validated here too.
+#include "schemas/telemetry_generated.h"
+#include "shared/util/result.h"
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hale::wire {
+
+inline constexpr size_t kMaxEnvelopeBytes = 256 * 1024;
+inline constexpr size_t kMaxResultsPerBatch = 1000;
+inline constexpr size_t kMaxMetricsPerResult = 64;
+inline constexpr size_t kMaxTextBytes = 4096;
+
+struct MetricValue {
+  std::string name;
+  double value = 0;
+};
+
+/// One check result as both binaries hold it in memory.
+struct ResultRecord {
+  std::string check;
+  std::string kind;
+  Status status = Status::Unknown;
+  Component component = Component::Compute;
+  std::string message;
+  std::vector<MetricValue> metrics;
+  int64_t observed_at_ms = 0;
+  uint32_t duration_us = 0;
+};
+
+struct HeartbeatRecord {
+  uint64_t uptime_s = 0;
+  std::string agent_version;
+  uint32_t interval_ms = 0;
+  uint32_t checks_total = 0;
+  uint32_t outbox_depth = 0;
+  uint64_t outbox_evicted = 0;
+};
+
+struct EnvelopeHeader {
+  std::string node;
+  std::string region;
+  uint64_t seq = 0;
+  int64_t sent_at_ms = 0;
+};
+
+std::vector<uint8_t> buildHeartbeat(const EnvelopeHeader& header, const HeartbeatRecord& hb);
+std::vector<uint8_t> buildCheckBatch(const EnvelopeHeader& header, std::span<const ResultRecord> results);
+
+/// Verifies structure and content. When `topic_region`/`topic_node` are given,
+/// the envelope must name the same node and region as the topic it came on.
+/// The returned pointer lives as long as `bytes`.
+Result<const Envelope*> verifyEnvelope(std::span<const uint8_t> bytes, std::string_view topic_region = {},
+                                       std::string_view topic_node = {});
+
+/// Reads a verified CheckBatch into records.
+std::vector<ResultRecord> readCheckBatch(const CheckBatch& batch);
+
+std::string_view statusName(Status status);
+std::string_view componentName(Component component);
+/// Case-sensitive lower-case names; nullopt when unknown.
+std::optional<Status> parseStatus(std::string_view name);
+std::optional<Component> parseComponent(std::string_view name);
+
+}  // namespace hale::wire
