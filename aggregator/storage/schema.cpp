@@ -1,0 +1,57 @@
+#include "aggregator/storage/schema.h"
+
+namespace hale::aggregator::storage {
+namespace {
+constexpr std::string_view kMigrations[] = {
+    // 1: nodes and the (node, seq) ledger that makes storage exactly-once.
+    R"sql(
+CREATE TABLE nodes(
+  node TEXT PRIMARY KEY,
+  region TEXT NOT NULL,
+  first_seen_ms INTEGER NOT NULL,
+  last_seen_ms INTEGER NOT NULL,
+  online INTEGER NOT NULL DEFAULT 0,
+  status_changed_ms INTEGER NOT NULL DEFAULT 0,
+  agent_version TEXT NOT NULL DEFAULT '',
+  heartbeat_interval_ms INTEGER NOT NULL DEFAULT 0,
+  max_seq INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE received(
+  node TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  received_ms INTEGER NOT NULL,
+  PRIMARY KEY(node, seq)
+) WITHOUT ROWID;
+)sql",
+    // 2: check results: full history plus the latest per (node, check).
+    R"sql(
+CREATE TABLE check_results(
+  id INTEGER PRIMARY KEY,
+  node TEXT NOT NULL,
+  check_name TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  status INTEGER NOT NULL,
+  component INTEGER NOT NULL,
+  message TEXT NOT NULL,
+  metrics TEXT NOT NULL,
+  observed_at_ms INTEGER NOT NULL
+);
+CREATE INDEX check_results_by_node_time ON check_results(node, observed_at_ms);
+CREATE TABLE latest_results(
+  node TEXT NOT NULL,
+  check_name TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  status INTEGER NOT NULL,
+  component INTEGER NOT NULL,
+  message TEXT NOT NULL,
+  metrics TEXT NOT NULL,
+  observed_at_ms INTEGER NOT NULL,
+  PRIMARY KEY(node, check_name)
+) WITHOUT ROWID;
+)sql",
+};
+}  // namespace
+
+std::span<const std::string_view> migrations() { return kMigrations; }
+
+}  // namespace hale::aggregator::storage
