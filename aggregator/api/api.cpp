@@ -69,6 +69,8 @@ json nodeJson(const storage::NodeRow& n, int64_t now_ms) {
               {"agent_version", n.agent_version},
               {"heartbeat_interval_ms", n.heartbeat_interval_ms},
               {"last_seq", n.max_seq},
+              {"messages", n.messages},
+              {"missing", n.max_seq - std::min(n.max_seq, n.messages)},
               {"checks", n.checks},
               {"worst_status", n.worst_status < 0 ? "none" : std::string(wire::statusName(static_cast<wire::Status>(n.worst_status)))}};
 }

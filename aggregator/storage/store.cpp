@@ -22,7 +22,8 @@ constexpr const char* kNodeColumns =
     "n.node, n.region, n.first_seen_ms, n.last_seen_ms, n.online, n.status_changed_ms, n.agent_version, "
     "n.heartbeat_interval_ms, n.max_seq, "
     "(SELECT max(status) FROM latest_results l WHERE l.node = n.node), "
-    "(SELECT count(*) FROM latest_results l WHERE l.node = n.node)";
+    "(SELECT count(*) FROM latest_results l WHERE l.node = n.node), "
+    "(SELECT count(*) FROM received r WHERE r.node = n.node)";
 
 // WHERE clause shared by the listing and its count; parameters ?1 region, ?2 online.
 constexpr const char* kNodeWhere = "WHERE (?1 = '' OR n.region = ?1) AND (?2 < 0 OR n.online = ?2)";
@@ -105,6 +106,7 @@ NodeRow Store::readNode(sqlite::Statement& s) {
   n.max_seq = static_cast<uint64_t>(s.int64(8));
   n.worst_status = s.isNull(9) ? -1 : static_cast<int>(s.int64(9));
   n.checks = static_cast<int>(s.int64(10));
+  n.messages = static_cast<uint64_t>(s.int64(11));
   return n;
 }
 

@@ -42,6 +42,7 @@ struct NodeRow {
   uint64_t max_seq = 0;
   int worst_status = 0;  ///< worst latest result: 0 ok .. 3 unknown, -1 none
   int checks = 0;
+  uint64_t messages = 0;  ///< distinct sequence numbers stored; max_seq - messages are missing
 };
 
 struct LatestResult {
