@@ -21,6 +21,7 @@ std::string statusPayload(std::string_view state, std::chrono::seconds keepalive
 Agent::Agent(AgentConfig config)
     : cfg_(std::move(config)),
       store_(cfg_.state_dir, cfg_.outbox_max_messages),
+      tracker_(store_),
       signals_(io_, SIGINT, SIGTERM, SIGHUP),
       batch_timer_(io_),
       heartbeat_timer_(io_),
@@ -128,6 +129,29 @@ void Agent::onResult(const wire::ResultRecord& record) {
   pending_.push_back(record);
   if (pending_.size() >= cfg_.batch_max_results) flushBatch();
   else armBatchTimer();
+
+  const auto* settings = settingsOf(record.check);
+  if (!settings) return;
+  try {
+    if (auto event = tracker_.observe(*settings, record)) {
+      log::info("issue", std::string("issue ") + std::string(wire::issueStateName(event->state)),
+                {{"check", event->check},
+                 {"issue", std::to_string(event->issue_id)},
+                 {"status", std::string(wire::statusName(event->status))},
+                 {"message", event->message}});
+      flushBatch();  // the result that caused the event goes first
+      const uint64_t seq = store_.nextSeq();
+      enqueue(seq, wire::buildIssueEvent(header(seq), *event));
+    }
+  } catch (const std::exception& e) {
+    log::error("agent", "cannot track issue", {{"check", record.check}, {"error", e.what()}});
+  }
+}
+
+const checks::CommonSettings* Agent::settingsOf(const std::string& check) const {
+  for (const auto& c : cfg_.checks)
+    if (c->name() == check) return &c->common();
+  return nullptr;
 }
 
 void Agent::armBatchTimer() {

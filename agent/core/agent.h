@@ -3,6 +3,7 @@
 // batcher, heartbeats, the MQTT connection and signals.
 #include "agent/core/agent_config.h"
 #include "agent/core/scheduler.h"
+#include "agent/issues/issue_tracker.h"
 #include "agent/state/state_store.h"
 #include "shared/mqtt/client.h"
 
@@ -36,10 +37,12 @@ class Agent {
   void pump();
   void onConnected();
   wire::EnvelopeHeader header(uint64_t seq) const;
+  const checks::CommonSettings* settingsOf(const std::string& check) const;
 
   asio::io_context io_;
   AgentConfig cfg_;
   state::StateStore store_;
+  issues::IssueTracker tracker_;
   std::unique_ptr<mqtt::Client> mqtt_;
   std::unique_ptr<Scheduler> scheduler_;
   asio::signal_set signals_;

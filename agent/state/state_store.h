@@ -40,6 +40,12 @@ class StateStore {
   size_t outboxDepth();
   uint64_t outboxEvicted();
 
+  /// Stores a new open issue; returns its id (per node, never reused).
+  uint64_t openIssue(const wire::IssueRecord& issue);
+  /// Writes status, message and closed_at_ms of an existing issue.
+  void updateIssue(const wire::IssueRecord& issue);
+  std::vector<wire::IssueRecord> openIssues();
+
   sqlite::Database& db() { return db_; }
 
  private:
@@ -49,7 +55,7 @@ class StateStore {
   sqlite::Database db_;
   size_t outbox_max_;
   sqlite::Statement get_meta_, set_meta_, insert_result_, outbox_insert_, outbox_delete_, outbox_ack_,
-      outbox_after_, outbox_count_, outbox_evict_;
+      outbox_after_, outbox_count_, outbox_evict_, issue_open_, issue_update_, issues_open_;
 };
 
 }  // namespace hale::agent::state

@@ -61,6 +61,7 @@ void Ingestor::handleTelemetry(const std::string& region, const std::string& nod
       item.heartbeat = std::move(rec);
       break;
     }
+    case wire::Payload::IssueEvent: item.issue = wire::readIssueEvent(*env.payload_as_IssueEvent()); break;
     default: break;  // stored in the ledger (so the sequence stays contiguous); content used by later versions
   }
   regions_.emplace(node, region);

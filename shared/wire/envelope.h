@@ -44,6 +44,18 @@ struct HeartbeatRecord {
   uint64_t outbox_evicted = 0;
 };
 
+struct IssueRecord {
+  uint64_t issue_id = 0;  ///< per node, never reused
+  std::string check;
+  IssueState state = IssueState::Opened;
+  Status status = Status::Unknown;  ///< the check's status at this event
+  Component component = Component::Compute;
+  Status severity = Status::Crit;   ///< the check's configured weight
+  std::string message;
+  int64_t opened_at_ms = 0;
+  int64_t closed_at_ms = 0;  ///< 0 while open
+};
+
 struct EnvelopeHeader {
   std::string node;
   std::string region;
@@ -53,6 +65,9 @@ struct EnvelopeHeader {
 
 std::vector<uint8_t> buildHeartbeat(const EnvelopeHeader& header, const HeartbeatRecord& hb);
 std::vector<uint8_t> buildCheckBatch(const EnvelopeHeader& header, std::span<const ResultRecord> results);
+
+std::vector<uint8_t> buildIssueEvent(const EnvelopeHeader& header, const IssueRecord& issue);
+IssueRecord readIssueEvent(const IssueEvent& event);
 
 /// Verifies structure and content. When `topic_region`/`topic_node` are given,
 /// the envelope must name the same node and region as the topic it came on.
@@ -64,6 +79,7 @@ Result<const Envelope*> verifyEnvelope(std::span<const uint8_t> bytes, std::stri
 std::vector<ResultRecord> readCheckBatch(const CheckBatch& batch);
 
 std::string_view statusName(Status status);
+std::string_view issueStateName(IssueState state);
 std::string_view componentName(Component component);
 /// Case-sensitive lower-case names; nullopt when unknown.
 std::optional<Status> parseStatus(std::string_view name);
