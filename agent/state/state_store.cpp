@@ -42,6 +42,22 @@ CREATE TABLE issues(
 );
 CREATE INDEX issues_open ON issues(closed_at_ms, check_name);
 )sql",
+    // 3: the hash-chained audit log, and what signed commands must never repeat.
+    R"sql(
+CREATE TABLE audit(
+  seq INTEGER PRIMARY KEY,
+  at_ms INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE TABLE audit_head(id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL);
+CREATE TABLE command_nonces(nonce TEXT PRIMARY KEY, expires_at_ms INTEGER NOT NULL) WITHOUT ROWID;
+)sql",
 };
 
 std::string metricsJson(const std::vector<wire::MetricValue>& metrics) {
@@ -79,6 +95,7 @@ StateStore::StateStore(const std::string& state_dir, size_t outbox_max_messages)
       outbox_ack_(db_, "DELETE FROM outbox WHERE seq <= ?"),
       outbox_after_(db_, "SELECT seq, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?"),
       outbox_count_(db_, "SELECT count(*) FROM outbox"),
+      outbox_first_(db_, "SELECT min(seq) FROM outbox"),
       outbox_evict_(db_, "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox ORDER BY seq LIMIT ?)"),
       issue_open_(db_,
                   "INSERT INTO issues(check_name, status, severity, component, message, opened_at_ms) "
@@ -169,6 +186,13 @@ size_t StateStore::outboxDepth() {
   const size_t n = outbox_count_.step() ? static_cast<size_t>(outbox_count_.int64(0)) : 0;
   outbox_count_.reset();
   return n;
+}
+
+uint64_t StateStore::outboxFirstSeq() {
+  outbox_first_.reset();
+  const uint64_t v = outbox_first_.step() && !outbox_first_.isNull(0) ? static_cast<uint64_t>(outbox_first_.int64(0)) : 0;
+  outbox_first_.reset();
+  return v;
 }
 
 uint64_t StateStore::outboxEvicted() { return static_cast<uint64_t>(metaInt("outbox_evicted")); }

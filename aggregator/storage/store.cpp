@@ -62,7 +62,19 @@ Store::Store(const std::string& path)
                     "message = excluded.message, closed_at_ms = excluded.closed_at_ms, "
                     "updated_at_ms = excluded.updated_at_ms "
                     // Events can arrive out of order on replay; a closed issue stays closed.
-                    "WHERE issues.closed_at_ms = 0") {}
+                    "WHERE issues.closed_at_ms = 0"),
+      seqs_after_(db_, "SELECT seq FROM received WHERE node = ? AND seq > ? ORDER BY seq LIMIT 4096") {}
+
+uint64_t Store::contiguousFrom(const std::string& node, uint64_t after) {
+  uint64_t cur = after;
+  for (;;) {
+    seqs_after_.with(node, cur);
+    const uint64_t start = cur;
+    while (seqs_after_.step() && static_cast<uint64_t>(seqs_after_.int64(0)) == cur + 1) ++cur;
+    seqs_after_.reset();
+    if (cur == start || cur - start < 4096) return cur;  // reached a gap or the end
+  }
+}
 
 IngestStats Store::ingest(std::span<const IngestItem> items) {
   IngestStats stats;

@@ -92,6 +92,8 @@ class Store {
   size_t countNodes(const NodeFilter& filter);
   std::optional<NodeRow> node(const std::string& id);
   std::vector<LatestResult> latestResults(const std::string& node);
+  /// The highest seq such that every seq in (after, seq] of this node is stored.
+  uint64_t contiguousFrom(const std::string& node, uint64_t after);
   std::vector<IssueRow> issues(const IssueFilter& filter);
   size_t countIssues(const IssueFilter& filter);
 
@@ -102,7 +104,7 @@ class Store {
 
   sqlite::Database db_;
   sqlite::Statement mark_received_, upsert_node_, heartbeat_node_, insert_result_, upsert_latest_, set_online_,
-      node_regions_, select_node_, latest_results_, upsert_issue_;
+      node_regions_, select_node_, latest_results_, upsert_issue_, seqs_after_;
 };
 
 }  // namespace hale::aggregator::storage

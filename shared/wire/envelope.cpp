@@ -108,7 +108,7 @@ std::vector<uint8_t> buildHeartbeat(const EnvelopeHeader& header, const Heartbea
   flatbuffers::FlatBufferBuilder fbb(256);
   auto version = fbb.CreateString(hb.agent_version);
   auto payload = CreateHeartbeat(fbb, hb.uptime_s, version, hb.interval_ms, hb.checks_total, hb.outbox_depth,
-                                 hb.outbox_evicted);
+                                 hb.outbox_evicted, hb.outbox_first_seq);
   return finish(fbb, header, Payload::Heartbeat, payload.Union());
 }
 

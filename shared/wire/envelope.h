@@ -42,6 +42,7 @@ struct HeartbeatRecord {
   uint32_t checks_total = 0;
   uint32_t outbox_depth = 0;
   uint64_t outbox_evicted = 0;
+  uint64_t outbox_first_seq = 0;
 };
 
 struct IssueRecord {

@@ -189,3 +189,43 @@ TEST_CASE("ingest: issue events open and close issues; a replayed open does not 
   CHECK(rig.get("/api/v1/issues?state=maybe").status == 400);
   CHECK(rig.getJson("/api/v1/issues?node=n2")["total"] == 0);
 }
+
+namespace {
+std::string heartbeat(const std::string& node, uint64_t seq, uint64_t outbox_first) {
+  wire::HeartbeatRecord hb;
+  hb.agent_version = "t";
+  hb.interval_ms = 1000;
+  hb.outbox_first_seq = outbox_first;
+  const auto bytes = wire::buildHeartbeat({node, "eu", seq, 1}, hb);
+  return std::string(bytes.begin(), bytes.end());
+}
+}  // namespace
+
+TEST_CASE("ingest: the end-to-end ack is the highest contiguous committed seq") {
+  Rig rig;
+  std::vector<uint64_t> acks;
+  rig.ingestor.onAck([&](const std::string& region, const std::string& node, uint64_t seq) {
+    CHECK(region == "eu");
+    CHECK(node == "n1");
+    acks.push_back(seq);
+  });
+  const auto topic = wire::telemetryTopic("eu", "n1");
+  for (uint64_t seq : {1, 2, 4}) rig.ingestor.onMessage(topic, batch("n1", "eu", seq, wire::Status::Ok));
+  rig.ingestor.flush();
+  REQUIRE(acks.size() == 1);
+  CHECK(acks.back() == 2);  // 3 is missing
+  rig.ingestor.onMessage(topic, batch("n1", "eu", 3, wire::Status::Ok));
+  rig.ingestor.flush();
+  CHECK(acks.back() == 4);
+  rig.ingestor.onMessage(topic, batch("n1", "eu", 4, wire::Status::Ok));  // duplicate: no new ack
+  rig.ingestor.flush();
+  CHECK(acks.size() == 2);
+
+  // Seqs 5..9 were evicted from the agent's full outbox; its heartbeat (seq 11)
+  // says it holds nothing below 10, so the ack moves past the loss.
+  rig.ingestor.onMessage(topic, batch("n1", "eu", 10, wire::Status::Ok));
+  rig.ingestor.onMessage(topic, heartbeat("n1", 11, 10));
+  rig.ingestor.flush();
+  CHECK(acks.back() == 11);
+  CHECK(rig.getJson("/api/v1/nodes/n1")["missing"] == 5);
+}
