@@ -277,10 +277,10 @@ void Agent::handleAck(const std::string& payload) {
 // Replays from the last ack when acks stop coming while messages wait: the
 // broker may have dropped them after its PUBACK.
 void Agent::checkAckProgress() {
-  ack_timer_.expires_after(std::max(cfg_.heartbeat_interval * 3, std::chrono::milliseconds(3000)));
+  ack_timer_.expires_after(cfg_.ack_timeout);
   ack_timer_.async_wait([this](std::error_code ec) {
     if (ec) return;
-    if (mqtt_->connected() && acked_ == acked_at_check_ && sent_through_ > acked_ && in_flight_.empty()) {
+    if (mqtt_->connected() && acked_ == acked_at_check_ && sent_through_ > acked_) {
       log::warn("agent", "no ack from the aggregator; replaying",
                 {{"acked", std::to_string(acked_)}, {"sent", std::to_string(sent_through_)}});
       sent_through_ = acked_;

@@ -19,6 +19,8 @@ constexpr config::FieldSpec kAgentFields[] = {
     {"batch_interval", config::FieldType::Duration, "1s", "longest a check result waits before it is sent"},
     {"batch_max_results", config::FieldType::Integer, "200", "results per telemetry message at most"},
     {"outbox_max_messages", config::FieldType::Integer, "100000", "unsent messages kept; the oldest go first"},
+    {"ack_timeout", config::FieldType::Duration, "10s",
+     "replay unacknowledged telemetry when the aggregator's ack has not moved for this long"},
 };
 constexpr config::FieldSpec kCommandFields[] = {
     {"public_key_files", config::FieldType::StringArray, "",
@@ -65,6 +67,8 @@ AgentConfig loadAgentConfig(const std::string& path) {
   const auto outbox_max = a.integer("outbox_max_messages");
   if (outbox_max < 10) a.fail("outbox_max_messages", "must be at least 10");
   cfg.outbox_max_messages = static_cast<size_t>(outbox_max);
+  cfg.ack_timeout = a.duration("ack_timeout");
+  if (cfg.ack_timeout.count() < 100) a.fail("ack_timeout", "must be at least 100ms");
 
   app::applyLogSettings(config::readFields(app::sectionOf(root, "log", path), app::logFields(), path, "[log]"));
 

@@ -19,6 +19,7 @@ struct AgentConfig {
   std::chrono::milliseconds batch_interval{1'000};
   size_t batch_max_results = 200;
   size_t outbox_max_messages = 100'000;
+  std::chrono::milliseconds ack_timeout{10'000};
   bool mqtt_enabled = false;
   mqtt::Options mqtt;
   std::vector<checks::CheckPtr> checks;

@@ -49,18 +49,7 @@ void Ingestor::handleTelemetry(const std::string& region, const std::string& nod
   item.received_ms = unixMillisNow();
   switch (env.payload_type()) {
     case wire::Payload::CheckBatch: item.results = wire::readCheckBatch(*env.payload_as_CheckBatch()); break;
-    case wire::Payload::Heartbeat: {
-      const auto* hb = env.payload_as_Heartbeat();
-      wire::HeartbeatRecord rec;
-      rec.uptime_s = hb->uptime_s();
-      rec.agent_version = hb->agent_version() ? hb->agent_version()->str() : "";
-      rec.interval_ms = hb->interval_ms();
-      rec.checks_total = hb->checks_total();
-      rec.outbox_depth = hb->outbox_depth();
-      rec.outbox_evicted = hb->outbox_evicted();
-      item.heartbeat = std::move(rec);
-      break;
-    }
+    case wire::Payload::Heartbeat: item.heartbeat = wire::readHeartbeat(*env.payload_as_Heartbeat()); break;
     case wire::Payload::IssueEvent: item.issue = wire::readIssueEvent(*env.payload_as_IssueEvent()); break;
     default: break;  // stored in the ledger (so the sequence stays contiguous); content used by later versions
   }
@@ -131,16 +120,17 @@ void Ingestor::advanceAcks(const std::vector<storage::IngestItem>& committed) {
     auto& state = acks_[item.node];
     const uint64_t first = item.heartbeat->outbox_first_seq;
     const uint64_t floor = first ? first - 1 : item.seq - 1;
-    if (!state.loaded) state = AckState{true, store_.contiguousFrom(item.node, 0)};
+    if (!state.loaded) state = AckState{true, store_.contiguousFrom(item.node, 0), 0};
     state.acked = std::max(state.acked, floor);
   }
   for (const auto& [node, region] : touched) {
     auto& state = acks_[node];
-    const uint64_t before = state.loaded ? state.acked : 0;
-    state.acked = store_.contiguousFrom(node, before);
-    const bool changed = !state.loaded || state.acked != before;
+    state.acked = store_.contiguousFrom(node, state.loaded ? state.acked : 0);
     state.loaded = true;
-    if (changed && on_ack_ && state.acked > 0) on_ack_(region, node, state.acked);
+    if (state.acked != state.published && state.acked > 0 && on_ack_) {
+      state.published = state.acked;
+      on_ack_(region, node, state.acked);
+    }
   }
 }
 

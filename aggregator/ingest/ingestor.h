@@ -59,6 +59,7 @@ class Ingestor {
   struct AckState {
     bool loaded = false;
     uint64_t acked = 0;
+    uint64_t published = 0;
   };
   std::unordered_map<std::string, AckState> acks_;
   AckFn on_ack_;

@@ -153,6 +153,18 @@ IssueRecord readIssueEvent(const IssueEvent& e) {
   return r;
 }
 
+HeartbeatRecord readHeartbeat(const Heartbeat& hb) {
+  HeartbeatRecord rec;
+  rec.uptime_s = hb.uptime_s();
+  rec.agent_version = hb.agent_version() ? hb.agent_version()->str() : "";
+  rec.interval_ms = hb.interval_ms();
+  rec.checks_total = hb.checks_total();
+  rec.outbox_depth = hb.outbox_depth();
+  rec.outbox_evicted = hb.outbox_evicted();
+  rec.outbox_first_seq = hb.outbox_first_seq();
+  return rec;
+}
+
 Result<const Envelope*> verifyEnvelope(std::span<const uint8_t> bytes, std::string_view topic_region,
                                        std::string_view topic_node) {
   if (bytes.size() < 8) return invalid("buffer too short");

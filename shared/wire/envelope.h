@@ -69,6 +69,7 @@ std::vector<uint8_t> buildCheckBatch(const EnvelopeHeader& header, std::span<con
 
 std::vector<uint8_t> buildIssueEvent(const EnvelopeHeader& header, const IssueRecord& issue);
 IssueRecord readIssueEvent(const IssueEvent& event);
+HeartbeatRecord readHeartbeat(const Heartbeat& heartbeat);
 
 /// Verifies structure and content. When `topic_region`/`topic_node` are given,
 /// the envelope must name the same node and region as the topic it came on.

@@ -221,11 +221,19 @@ TEST_CASE("ingest: the end-to-end ack is the highest contiguous committed seq") 
   rig.ingestor.flush();
   CHECK(acks.size() == 2);
 
-  // Seqs 5..9 were evicted from the agent's full outbox; its heartbeat (seq 11)
-  // says it holds nothing below 10, so the ack moves past the loss.
+  // Seqs 5 and 6 were evicted from the agent's full outbox; its heartbeat
+  // (seq 11) says it still holds 7 and up, so the ack moves past the loss but
+  // not past what is still on its way.
   rig.ingestor.onMessage(topic, batch("n1", "eu", 10, wire::Status::Ok));
-  rig.ingestor.onMessage(topic, heartbeat("n1", 11, 10));
+  rig.ingestor.onMessage(topic, heartbeat("n1", 11, 7));
+  rig.ingestor.flush();
+  CHECK(acks.back() == 6);
+  for (uint64_t seq : {7, 8, 9}) rig.ingestor.onMessage(topic, batch("n1", "eu", seq, wire::Status::Ok));
   rig.ingestor.flush();
   CHECK(acks.back() == 11);
-  CHECK(rig.getJson("/api/v1/nodes/n1")["missing"] == 5);
+  CHECK(rig.getJson("/api/v1/nodes/n1")["missing"] == 2);
+  // A heartbeat sent with an empty outbox vouches for everything before it.
+  rig.ingestor.onMessage(topic, heartbeat("n1", 20, 0));
+  rig.ingestor.flush();
+  CHECK(acks.back() == 20);
 }
