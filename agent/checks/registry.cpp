@@ -8,11 +8,13 @@ namespace hale::agent::checks {
 
 extern const CheckKind kDiskCheck;
 extern const CheckKind kProcessCheck;
+extern const CheckKind kCertificateCheck;
 
 namespace {
 const CheckKind* const kKinds[] = {
     &kDiskCheck,
     &kProcessCheck,
+    &kCertificateCheck,
 };
 
 std::vector<CheckKind> materialize() {
