@@ -9,12 +9,14 @@ namespace hale::agent::checks {
 extern const CheckKind kDiskCheck;
 extern const CheckKind kProcessCheck;
 extern const CheckKind kCertificateCheck;
+extern const CheckKind kSystemCheck;
 
 namespace {
 const CheckKind* const kKinds[] = {
     &kDiskCheck,
     &kProcessCheck,
     &kCertificateCheck,
+    &kSystemCheck,
 };
 
 std::vector<CheckKind> materialize() {
