@@ -10,6 +10,9 @@ extern const CheckKind kDiskCheck;
 extern const CheckKind kProcessCheck;
 extern const CheckKind kCertificateCheck;
 extern const CheckKind kSystemCheck;
+extern const CheckKind kTcpProbeCheck;
+extern const CheckKind kHttpProbeCheck;
+extern const CheckKind kCommandProbeCheck;
 
 namespace {
 const CheckKind* const kKinds[] = {
@@ -17,6 +20,9 @@ const CheckKind* const kKinds[] = {
     &kProcessCheck,
     &kCertificateCheck,
     &kSystemCheck,
+    &kTcpProbeCheck,
+    &kHttpProbeCheck,
+    &kCommandProbeCheck,
 };
 
 std::vector<CheckKind> materialize() {
