@@ -17,7 +17,7 @@ inline constexpr std::array<config::FieldSpec, 6> kProbeWindowFields{{
     {"slo_p50_ms", config::FieldType::Float, "", "critical while the window's p50 latency (ms) exceeds this"},
     {"slo_p95_ms", config::FieldType::Float, "", "critical while the window's p95 latency (ms) exceeds this"},
     {"slo_p99_ms", config::FieldType::Float, "", "critical while the window's p99 latency (ms) exceeds this"},
-    {"slo_min_samples", config::FieldType::Integer, "5", "successful samples needed before the SLO is judged"},
+    {"slo_min_samples", config::FieldType::Integer, "5", "samples in the window needed before the SLO is judged"},
     {"slo_min_success_percent", config::FieldType::Float, "", "critical while fewer probes than this (%) succeed"},
 }};
 
