@@ -86,14 +86,14 @@ void Chain::collect() {
   }
 }
 
-Result<Chain> Chain::parse(std::span<const uint8_t> bytes) {
+Result<Chain> Chain::parse(std::span<const uint8_t> bytes, bool skip_bad_blocks) {
   Chain chain;
   if (bytes.empty()) return makeError("empty input: no certificate");
   if (looksLikePem(bytes)) {
     const auto buf = withNul(bytes);
     const int rc = mbedtls_x509_crt_parse(&chain.impl_->crt, buf.data(), buf.size());
     if (rc < 0) return makeError(fmt::format("no PEM certificate could be parsed ({})", errorText(rc)), rc);
-    if (rc > 0) return makeError(fmt::format("{} PEM certificate block(s) could not be parsed", rc));
+    if (rc > 0 && !skip_bad_blocks) return makeError(fmt::format("{} PEM certificate block(s) could not be parsed", rc));
   } else {
     // DER: one certificate, or several concatenated; split on the outer SEQUENCE.
     unsigned char* p = const_cast<unsigned char*>(bytes.data());

@@ -32,9 +32,10 @@ class Chain {
   Chain& operator=(Chain&&) noexcept;
 
   /// Parses PEM (one or more CERTIFICATE blocks) or DER (one certificate or
-  /// several concatenated). Fails when no certificate parses; a bundle in
-  /// which some blocks are broken fails too, naming how many.
-  static Result<Chain> parse(std::span<const uint8_t> bytes);
+  /// several concatenated). Fails when no certificate parses; a PEM bundle in
+  /// which some blocks are broken fails too, naming how many, unless
+  /// `skip_bad_blocks` (trust bundles may hold a few anchors mbedTLS cannot read).
+  static Result<Chain> parse(std::span<const uint8_t> bytes, bool skip_bad_blocks = false);
   /// Parses one DER certificate per element (a peer's chain from a handshake).
   static Result<Chain> fromDerList(const std::vector<std::vector<uint8_t>>& ders);
 

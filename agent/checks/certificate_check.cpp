@@ -74,7 +74,7 @@ class CertificateCheck final : public Check {
     if (ca_file_) {
       auto bytes = platform::readFileCapped(*ca_file_);
       if (!bytes) f.fail("ca_file", bytes.error().message);
-      auto parsed = cert::Chain::parse(asBytes(*bytes));
+      auto parsed = cert::Chain::parse(asBytes(*bytes), /*skip_bad_blocks=*/true);
       if (!parsed) f.fail("ca_file", "no usable CA certificate: " + parsed.error().message);
       trusted_ = std::move(parsed).value();
     }

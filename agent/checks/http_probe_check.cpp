@@ -44,8 +44,13 @@ class HttpProbeCheck final : public Check {
     url_text_ = f.str("url");
     if (expect_status_ < 100 || expect_status_ > 599) f.fail("expect_status", "expected 100..599");
     config::requireReadableFile(f, "ca_file");
-    tls_.verify = f.boolean("tls_verify");
-    tls_.ca_file = f.optStr("ca_file").value_or("");
+    if (url_.https && f.boolean("tls_verify")) {
+      // Loaded once here, not per run: parsing the system bundle costs milliseconds.
+      const auto ca_file = f.optStr("ca_file");
+      auto trust = platform::TlsTrust::load(ca_file.value_or(platform::TlsTrust::kSystemBundle));
+      if (!trust) f.fail(ca_file ? "ca_file" : "tls_verify", trust.error().message + " (set ca_file, or tls_verify = false)");
+      tls_.verify_with = std::move(trust).value();
+    }
   }
 
   bool blocking() const override { return true; }  // connect, TLS handshake, read

@@ -53,10 +53,30 @@ Result<void> sendAll(const Socket& sock, std::string_view data, Deadline deadlin
 /// Reads up to `cap` bytes; 0 means the peer closed.
 Result<size_t> recvSome(const Socket& sock, char* buf, size_t cap, Deadline deadline);
 
+/// Trust anchors parsed once and shared by the sessions of one check: parsing
+/// the system bundle costs milliseconds, too much to repeat on every probe.
+class TlsTrust {
+ public:
+  static constexpr const char* kSystemBundle = "/etc/ssl/certs/ca-certificates.crt";
+  /// Parses a PEM bundle; an Error when no certificate in it parses.
+  static Result<std::shared_ptr<const TlsTrust>> load(const std::string& path);
+  ~TlsTrust();
+  TlsTrust(const TlsTrust&) = delete;
+  TlsTrust& operator=(const TlsTrust&) = delete;
+
+ private:
+  friend class TlsSession;
+  struct Impl;
+  explicit TlsTrust(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
 struct TlsOptions {
   std::string server_name;  ///< SNI and, when verifying, the expected host name
-  bool verify = false;      ///< fail the handshake unless the chain is trusted and the name matches
-  std::string ca_file;      ///< trust anchors when verifying; empty: the system bundle
+  /// When set, the handshake fails unless the chain verifies against it and
+  /// covers server_name. When null, the chain is not judged (the certificate
+  /// check judges it itself and must see expired or untrusted chains).
+  std::shared_ptr<const TlsTrust> verify_with;
 };
 
 /// A TLS 1.2 client session over a connected socket.

@@ -8,7 +8,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <thread>
 #include <cstring>
 
 extern char** environ;
@@ -51,7 +54,7 @@ Result<CapturedRun> runCaptured(const std::vector<std::string>& argv, Deadline d
     pollfd p{read_end.fd(), POLLIN, 0};
     const int n = ::poll(&p, 1, remainingMs(deadline));
     if (n < 0 && errno == EINTR) continue;
-    if (n == 0) {
+    if (n <= 0) {
       run.timed_out = true;
       break;
     }
@@ -61,9 +64,25 @@ Result<CapturedRun> runCaptured(const std::vector<std::string>& argv, Deadline d
     const size_t keep = std::min(static_cast<size_t>(got), max_output - std::min(run.output.size(), max_output));
     run.output.append(buf, keep);
   }
-  if (run.timed_out) ::kill(-pid, SIGKILL);
+  // The output closed, but a child that closed its stdout may still run: wait
+  // for it only until the deadline, polling with a short backoff.
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  auto pause = std::chrono::milliseconds(1);
+  while (!run.timed_out) {
+    const pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) break;
+    if (r < 0 && errno != EINTR) break;
+    if (remainingMs(deadline) == 0) {
+      run.timed_out = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(pause, std::chrono::milliseconds(remainingMs(deadline))));
+    pause = std::min(pause * 2, std::chrono::milliseconds(20));
+  }
+  if (run.timed_out) {
+    ::kill(-pid, SIGKILL);
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
   }
   if (WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) run.term_signal = WTERMSIG(status);

@@ -153,6 +153,27 @@ std::string mbedtlsErrorText(int code) {
 
 // ---- TLS --------------------------------------------------------------------
 
+struct TlsTrust::Impl {
+  mbedtls_x509_crt ca;
+  Impl() { mbedtls_x509_crt_init(&ca); }
+  ~Impl() { mbedtls_x509_crt_free(&ca); }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+};
+
+TlsTrust::TlsTrust(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+TlsTrust::~TlsTrust() = default;
+
+Result<std::shared_ptr<const TlsTrust>> TlsTrust::load(const std::string& path) {
+  auto impl = std::make_unique<Impl>();
+  // A positive result counts certificates that failed to parse; distributions'
+  // bundles can hold a few mbedTLS does not support, the rest still count.
+  const int rc = mbedtls_x509_crt_parse_file(&impl->ca, path.c_str());
+  if (rc < 0 || impl->ca.raw.p == nullptr)
+    return makeError(fmt::format("CA bundle {}: {}", path, rc < 0 ? mbedtlsErrorText(rc) : "no usable certificate"), rc);
+  return std::shared_ptr<const TlsTrust>(new TlsTrust(std::move(impl)));
+}
+
 struct TlsSession::Impl {
   Socket sock;
   Deadline deadline{};  // the deadline of the call in progress, read by the BIO callbacks
@@ -160,19 +181,17 @@ struct TlsSession::Impl {
   mbedtls_ctr_drbg_context drbg;
   mbedtls_ssl_config conf;
   mbedtls_ssl_context ssl;
-  mbedtls_x509_crt ca;
+  std::shared_ptr<const TlsTrust> trust;  // kept alive while the config points at it
 
   Impl() {
     mbedtls_entropy_init(&entropy);
     mbedtls_ctr_drbg_init(&drbg);
     mbedtls_ssl_config_init(&conf);
     mbedtls_ssl_init(&ssl);
-    mbedtls_x509_crt_init(&ca);
   }
   ~Impl() {
     mbedtls_ssl_free(&ssl);
     mbedtls_ssl_config_free(&conf);
-    mbedtls_x509_crt_free(&ca);
     mbedtls_ctr_drbg_free(&drbg);
     mbedtls_entropy_free(&entropy);
   }
@@ -231,11 +250,10 @@ Result<std::unique_ptr<TlsSession>> TlsSession::connect(const std::string& host,
                                            MBEDTLS_SSL_PRESET_DEFAULT))
     return fail("TLS config", rc);
   mbedtls_ssl_conf_rng(&impl->conf, mbedtls_ctr_drbg_random, &impl->drbg);
-  if (options.verify) {
-    const std::string bundle = options.ca_file.empty() ? "/etc/ssl/certs/ca-certificates.crt" : options.ca_file;
-    if (int rc = mbedtls_x509_crt_parse_file(&impl->ca, bundle.c_str()); rc < 0)
-      return makeError(fmt::format("CA bundle {}: {}", bundle, mbedtlsErrorText(rc)), rc);
-    mbedtls_ssl_conf_ca_chain(&impl->conf, &impl->ca, nullptr);
+  if (options.verify_with) {
+    impl->trust = options.verify_with;
+    // mbedTLS only reads the chain during verification; the cast is for its non-const API.
+    mbedtls_ssl_conf_ca_chain(&impl->conf, const_cast<mbedtls_x509_crt*>(&impl->trust->impl_->ca), nullptr);
     mbedtls_ssl_conf_authmode(&impl->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
   } else {
     // The certificate check judges the chain itself, so it must see it even

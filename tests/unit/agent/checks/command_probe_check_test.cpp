@@ -74,6 +74,14 @@ TEST_CASE("command_probe_check: the timeout kills the command and its children")
   CHECK(metric(out, "success_percent") == 0);
 }
 
+TEST_CASE("command_probe_check: a command that closes its output and keeps running is still bounded") {
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto out = runToml(commandToml("[\"sh\", \"-c\", \"exec >&- 2>&-; sleep 30\"]", "timeout = \"300ms\"\n"));
+  CHECK(out.status == Status::Crit);
+  CHECK(out.message.find("timed out") != std::string::npos);
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(1500));
+}
+
 TEST_CASE("command_probe_check: run time feeds the SLO") {
   auto check = hale::test::checkFromToml(
       commandToml("[\"sleep\", \"0.05\"]", "slo_p50_ms = 20\nslo_min_samples = 2\nwindow = \"1m\"\n"));
