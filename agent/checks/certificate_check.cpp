@@ -19,7 +19,6 @@
 #include "agent/platform/file_read.h"
 #include "agent/platform/net.h"
 
-#include <arpa/inet.h>
 #include <fmt/format.h>
 
 namespace hale::agent::checks {
@@ -36,11 +35,6 @@ constexpr config::FieldSpec kFields[] = {
     {"warn_days", config::FieldType::Float, "30", "fewer days to expiry than this warns"},
     {"crit_days", config::FieldType::Float, "7", "fewer days to expiry than this is critical"},
 };
-
-bool isIpLiteral(const std::string& host) {
-  unsigned char buf[16];
-  return ::inet_pton(AF_INET, host.c_str(), buf) == 1 || ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
-}
 
 class CertificateCheck final : public Check {
  public:
@@ -69,7 +63,7 @@ class CertificateCheck final : public Check {
     expect_hostname_ = f.optStr("expect_hostname");
     if (!expect_hostname_ && endpoint) {
       const std::string name = server_name_.empty() ? host_ : server_name_;
-      if (!isIpLiteral(name)) expect_hostname_ = name;
+      if (!platform::isIpLiteral(name)) expect_hostname_ = name;
     }
     if (ca_file_) {
       auto bytes = platform::readFileCapped(*ca_file_);
@@ -107,7 +101,7 @@ class CertificateCheck final : public Check {
 
   Result<cert::Chain> fetchRemote(platform::Deadline deadline) const {
     platform::TlsOptions options;
-    options.server_name = server_name_.empty() ? (isIpLiteral(host_) ? std::string() : host_) : server_name_;
+    options.server_name = server_name_;
     auto session = platform::TlsSession::connect(host_, port_, options, deadline);
     if (!session) return session.error();
     return cert::Chain::fromDerList((*session)->peerChainDer());

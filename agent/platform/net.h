@@ -44,6 +44,9 @@ class Socket {
 /// Splits "host:port" or "[v6]:port"; nullopt-like error when malformed.
 Result<std::pair<std::string, uint16_t>> splitHostPort(std::string_view endpoint);
 
+/// Whether `host` is an IPv4 or IPv6 address literal (no brackets).
+bool isIpLiteral(const std::string& host);
+
 /// Resolves `host` and connects to the first address that answers before
 /// `deadline`. The error message says "timed out" when the deadline passed.
 Result<Socket> connectTcp(const std::string& host, uint16_t port, Deadline deadline);
@@ -72,7 +75,8 @@ class TlsTrust {
 };
 
 struct TlsOptions {
-  std::string server_name;  ///< SNI and, when verifying, the expected host name
+  std::string server_name;  ///< SNI and, when verifying, the expected host name; default: the host
+                            ///< unless it is an IP address (RFC 6066 forbids IPs in SNI)
   /// When set, the handshake fails unless the chain verifies against it and
   /// covers server_name. When null, the chain is not judged (the certificate
   /// check judges it itself and must see expired or untrusted chains).

@@ -53,7 +53,7 @@ Result<Url> parseUrl(std::string_view text) {
   const auto slash = rest.find_first_of("/?");
   std::string_view authority = rest.substr(0, slash);
   url.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
-  if (url.target.front() == '?') url.target.insert(0, "/");
+  if (url.target.front() == '?') url.target = std::string("/").append(url.target);
   if (url.target.find('#') != std::string::npos) url.target.resize(url.target.find('#'));
   if (authority.find('@') != std::string_view::npos) return makeError(fmt::format("'{}': user info is not supported", text));
   for (char c : url.target)

@@ -61,6 +61,11 @@ Result<std::pair<std::string, uint16_t>> splitHostPort(std::string_view endpoint
   return std::pair{std::string(host), static_cast<uint16_t>(value)};
 }
 
+bool isIpLiteral(const std::string& host) {
+  unsigned char buf[sizeof(in6_addr)];
+  return ::inet_pton(AF_INET, host.c_str(), buf) == 1 || ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
 namespace {
 
 // Waits until `fd` is ready for `events`; false when the deadline passed.
@@ -262,7 +267,8 @@ Result<std::unique_ptr<TlsSession>> TlsSession::connect(const std::string& host,
   }
   if (int rc = mbedtls_ssl_setup(&impl->ssl, &impl->conf)) return fail("TLS setup", rc);
   const std::string& sni = options.server_name.empty() ? host : options.server_name;
-  if (int rc = mbedtls_ssl_set_hostname(&impl->ssl, sni.c_str())) return fail("server name", rc);
+  if (!isIpLiteral(sni))
+    if (int rc = mbedtls_ssl_set_hostname(&impl->ssl, sni.c_str())) return fail("server name", rc);
   mbedtls_ssl_set_bio(&impl->ssl, impl.get(), &Impl::sendCb, &Impl::recvCb, nullptr);
   for (;;) {
     const int rc = mbedtls_ssl_handshake(&impl->ssl);
