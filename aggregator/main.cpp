@@ -1,1 +1,3 @@
-int main() { return 0; }
+#include "aggregator/cli/cli.h"
+
+int main(int argc, char** argv) { return hale::aggregator::cli::main({argv + 1, argv + argc}); }

@@ -6,6 +6,9 @@
 #include <fmt/format.h>
 #include <mqtt/async_client.h>
 
+#include <mutex>
+#include <unordered_map>
+
 namespace hale::mqtt {
 namespace {
 
@@ -30,22 +33,42 @@ std::string pahoUri(const std::string& url) {
 
 }  // namespace
 
-// One listener serves every operation: the per-operation callback travels in
-// the token's user context and is deleted once it has run.
+// One listener serves every operation. The per-operation callback is kept
+// here under an id carried in the token's user context, and taken out on the
+// first completion: Paho C++ 1.2 reports a v5 connect's success twice (from
+// the C callback and from on_connected), so ownership must not ride on the token.
 class Client::Listener final : public ::mqtt::iaction_listener {
  public:
-  static void* context(CompletionFn fn) { return new CompletionFn(std::move(fn)); }
-  static void discard(void* ctx) { delete static_cast<CompletionFn*>(ctx); }
+  void* add(CompletionFn fn) {
+    std::lock_guard lock(mutex_);
+    const uint64_t id = next_id_++;
+    pending_.emplace(id, std::move(fn));
+    return reinterpret_cast<void*>(static_cast<uintptr_t>(id));
+  }
+  void discard(void* ctx) {
+    std::lock_guard lock(mutex_);
+    pending_.erase(static_cast<uint64_t>(reinterpret_cast<uintptr_t>(ctx)));
+  }
 
  private:
   void complete(const ::mqtt::token& tok, bool ok) {
-    std::unique_ptr<CompletionFn> fn(static_cast<CompletionFn*>(tok.get_user_context()));
-    if (!fn) return;
+    CompletionFn fn;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = pending_.find(static_cast<uint64_t>(reinterpret_cast<uintptr_t>(tok.get_user_context())));
+      if (it == pending_.end()) return;
+      fn = std::move(it->second);
+      pending_.erase(it);
+    }
     const int reason = static_cast<int>(tok.get_reason_code());
-    (*fn)(Completion{ok && reason < 0x80, tok.get_return_code(), reason});
+    fn(Completion{ok && reason < 0x80, tok.get_return_code(), reason});
   }
   void on_failure(const ::mqtt::token& tok) override { complete(tok, false); }
   void on_success(const ::mqtt::token& tok) override { complete(tok, true); }
+
+  std::mutex mutex_;
+  uint64_t next_id_ = 1;
+  std::unordered_map<uint64_t, CompletionFn> pending_;
 };
 
 Client::Client(asio::io_context& io, Options options)
@@ -136,13 +159,13 @@ void Client::connect() {
     builder.will(::mqtt::will_options(options_.will->topic, options_.will->payload, options_.will->qos,
                                       options_.will->retained));
   }
-  void* ctx = Listener::context([this](const Completion& c) {
+  void* ctx = listener_->add([this](const Completion& c) {
     if (!c.ok) post([this, why = describe(c)] { handleConnectFailure(why); });
   });
   try {
     client_->connect(builder.finalize(), ctx, *listener_);
   } catch (const ::mqtt::exception& e) {
-    Listener::discard(ctx);
+    listener_->discard(ctx);
     handleConnectFailure(e.what());
   }
 }
@@ -172,7 +195,7 @@ void Client::scheduleReconnect(const std::string& reason) {
 
 void Client::subscribeAll() {
   for (const auto& [filter, qos] : options_.subscriptions) {
-    void* ctx = Listener::context([this, filter = filter](const Completion& c) {
+    void* ctx = listener_->add([this, filter = filter](const Completion& c) {
       if (!c.ok)
         post([this, filter, why = describe(c)] {
           log::error(options_.log_component, "subscribe refused", {{"filter", filter}, {"reason", why}});
@@ -181,7 +204,7 @@ void Client::subscribeAll() {
     try {
       client_->subscribe(filter, qos, ctx, *listener_);
     } catch (const ::mqtt::exception& e) {
-      Listener::discard(ctx);
+      listener_->discard(ctx);
       log::error(options_.log_component, "subscribe failed", {{"filter", filter}, {"reason", e.what()}});
     }
   }
@@ -196,11 +219,11 @@ void Client::publish(const std::string& topic, std::string payload, int qos, boo
       else done(hale::Error{describe(c), c.reason_code >= 0x80 ? c.reason_code : c.return_code});
     });
   };
-  void* ctx = Listener::context(complete);
+  void* ctx = listener_->add(complete);
   try {
     client_->publish(msg, ctx, *listener_);
   } catch (const ::mqtt::exception& e) {
-    Listener::discard(ctx);
+    listener_->discard(ctx);
     // Not connected, or the client's queue is full: report like any other failure.
     complete(Completion{false, e.get_return_code(), static_cast<int>(e.get_reason_code())});
   }

@@ -89,8 +89,8 @@ class Client {
 
   asio::io_context& io_;
   Options options_;
+  std::unique_ptr<Listener> listener_;  // declared first: outlives client_, whose threads call it
   std::unique_ptr<::mqtt::async_client> client_;
-  std::unique_ptr<Listener> listener_;
   asio::steady_timer retry_timer_;
   hale::Backoff backoff_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -1,0 +1,200 @@
+#include "agent/cli/cli.h"
+
+#include "agent/checks/check.h"
+#include "agent/core/agent.h"
+#include "agent/core/agent_config.h"
+#include "agent/core/scheduler.h"
+#include "shared/app/mqtt_settings.h"
+#include "shared/util/log.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <functional>
+#include <iostream>
+#include <optional>
+
+namespace hale::agent::cli {
+namespace {
+
+constexpr const char* kDefaultConfig = "/etc/hale/agent.toml";
+
+struct Command {
+  std::string_view name;
+  std::string_view summary;
+  std::string_view usage;
+  std::function<int(const std::vector<std::string>&)> run;
+};
+
+bool wantsHelp(const std::vector<std::string>& args) {
+  for (const auto& a : args)
+    if (a == "--help" || a == "-h") return true;
+  return false;
+}
+
+/// Finds `--config FILE` (or `--config=FILE`), else a lone positional argument, else the default.
+std::optional<std::string> configArg(const std::vector<std::string>& args, bool positional_ok) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--config" || args[i] == "-c") return i + 1 < args.size() ? std::optional(args[i + 1]) : std::nullopt;
+    if (args[i].rfind("--config=", 0) == 0) return args[i].substr(9);
+  }
+  if (positional_ok)
+    for (const auto& a : args)
+      if (!a.empty() && a[0] != '-') return a;
+  return std::string(kDefaultConfig);
+}
+
+int usageError(const std::string& message, std::string_view usage) {
+  fmt::print(stderr, "hale-agent: {}\nusage: {}\n", message, usage);
+  return kExitUsage;
+}
+
+int cmdCheckConfig(const std::vector<std::string>& args) {
+  const auto path = configArg(args, true);
+  if (!path) return usageError("--config needs a file", "hale-agent check-config FILE");
+  try {
+    const auto cfg = loadAgentConfig(*path);
+    fmt::print("{}: valid ({} checks, node {}, region {})\n", *path, cfg.checks.size(), cfg.node, cfg.region);
+    return kExitOk;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "{}\n", e.what());
+    return kExitCrit;
+  }
+}
+
+int cmdOnce(const std::vector<std::string>& args) {
+  const auto path = configArg(args, false);
+  if (!path) return usageError("--config needs a file", "hale-agent once --config FILE [--json]");
+  bool json = false;
+  for (const auto& a : args) json = json || a == "--json";
+  AgentConfig cfg;
+  try {
+    cfg = loadAgentConfig(*path);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "{}\n", e.what());
+    return kExitUnknown;
+  }
+  wire::Status worst = wire::Status::Ok;
+  nlohmann::json out = nlohmann::json::array();
+  std::vector<wire::ResultRecord> records;
+  for (auto& check : cfg.checks) {
+    records.push_back(runWithDeadline(*check));
+    worst = std::max(worst, records.back().status);
+  }
+  if (json) {
+    for (const auto& r : records) {
+      nlohmann::json metrics = nlohmann::json::object();
+      for (const auto& m : r.metrics) metrics[m.name] = m.value;
+      out.push_back({{"check", r.check}, {"kind", r.kind}, {"status", wire::statusName(r.status)},
+                     {"message", r.message}, {"duration_us", r.duration_us}, {"metrics", metrics}});
+    }
+    fmt::print("{}\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+  } else {
+    size_t name_w = 5, kind_w = 4;
+    for (const auto& r : records) name_w = std::max(name_w, r.check.size()), kind_w = std::max(kind_w, r.kind.size());
+    fmt::print("{:<{}}  {:<{}}  {:<7}  {:>8}  {}\n", "CHECK", name_w, "KIND", kind_w, "STATUS", "TIME", "MESSAGE");
+    for (const auto& r : records)
+      fmt::print("{:<{}}  {:<{}}  {:<7}  {:>6.1f}ms  {}\n", r.check, name_w, r.kind, kind_w,
+                 wire::statusName(r.status), r.duration_us / 1000.0, r.message);
+  }
+  switch (worst) {
+    case wire::Status::Ok: return kExitOk;
+    case wire::Status::Warn: return kExitWarn;
+    case wire::Status::Crit: return kExitCrit;
+    default: return kExitUnknown;
+  }
+}
+
+int cmdRun(const std::vector<std::string>& args) {
+  const auto path = configArg(args, false);
+  if (!path) return usageError("--config needs a file", "hale-agent run --config FILE");
+  try {
+    Agent agent(loadAgentConfig(*path));
+    return agent.run();
+  } catch (const config::ConfigError& e) {
+    fmt::print(stderr, "{}\n", e.what());
+    return kExitCrit;
+  } catch (const std::exception& e) {
+    log::error("agent", "cannot start", {{"error", e.what()}});
+    return kExitUnknown;
+  }
+}
+
+int cmdHelp(const std::vector<std::string>& args);
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> list = {
+      {"run", "run the agent: checks, telemetry, status", "hale-agent run [--config FILE]", cmdRun},
+      {"once", "run every check once, print a table, exit 0 ok / 1 warn / 2 crit / 3 unknown",
+       "hale-agent once [--config FILE] [--json]", cmdOnce},
+      {"check-config", "validate a configuration file: exit 0 valid, 2 invalid", "hale-agent check-config FILE",
+       cmdCheckConfig},
+      {"help", "describe the check kinds and their keys", "hale-agent help [KIND|config]", cmdHelp},
+  };
+  return list;
+}
+
+void printOverview() {
+  fmt::print(
+      "hale-agent {} - watches this node, repairs it within limits, reports to the aggregator\n\n"
+      "usage: hale-agent COMMAND [OPTIONS]\n\ncommands:\n",
+      HALE_VERSION);
+  for (const auto& c : commands()) fmt::print("  {:<13} {}\n", c.name, c.summary);
+  fmt::print(
+      "\noptions: --help (any command), --version\n"
+      "default configuration: {}\n"
+      "exit codes: 0 ok, 1 warn, 2 crit or invalid configuration, 3 unknown or cannot start, 64 usage\n",
+      kDefaultConfig);
+}
+
+int cmdHelp(const std::vector<std::string>& args) {
+  if (args.empty()) {
+    printOverview();
+    fmt::print("\ncheck kinds (hale-agent help KIND for keys):\n");
+    for (const auto& k : checks::allKinds()) fmt::print("  {:<13} {}\n", k.name, k.summary);
+    return kExitOk;
+  }
+  if (args[0] == "config") {
+    fmt::print("[agent]\n{}\n[mqtt]\n{}\n[log]\n{}\n[[check]] (every kind)\n{}", config::describeFields(agentFields()),
+               config::describeFields(app::mqttFields()), config::describeFields(app::logFields()),
+               config::describeFields(checks::commonFields()));
+    return kExitOk;
+  }
+  const auto* kind = checks::findKind(args[0]);
+  if (!kind) return usageError(fmt::format("no check kind '{}' (try `hale-agent help`)", args[0]), "hale-agent help [KIND|config]");
+  fmt::print("{}: {}\ndefault component: {}\n\nkeys of this kind:\n{}\nkeys of every check:\n{}", kind->name,
+             kind->summary, wire::componentName(kind->default_component), config::describeFields(kind->fields),
+             config::describeFields(checks::commonFields()));
+  return kExitOk;
+}
+
+}  // namespace
+
+int main(const std::vector<std::string>& args) {
+  if (args.empty()) {
+    printOverview();
+    return kExitUsage;
+  }
+  const std::string& first = args[0];
+  if (first == "--version" || first == "version") {
+    fmt::print("hale-agent {}\n", HALE_VERSION);
+    return kExitOk;
+  }
+  if (first == "--help" || first == "-h") {
+    printOverview();
+    return kExitOk;
+  }
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  for (const auto& c : commands()) {
+    if (c.name != first) continue;
+    if (wantsHelp(rest) && c.name != "help") {
+      fmt::print("usage: {}\n\n{}\n", c.usage, c.summary);
+      return kExitOk;
+    }
+    return c.run(rest);
+  }
+  return usageError(fmt::format("unknown command '{}'", first), "hale-agent COMMAND (see hale-agent --help)");
+}
+
+}  // namespace hale::agent::cli

@@ -1,0 +1,216 @@
+#include "agent/core/agent.h"
+
+#include "shared/util/clock.h"
+#include "shared/util/log.h"
+#include "shared/wire/topics.h"
+
+#include <nlohmann/json.hpp>
+
+#include <csignal>
+
+namespace hale::agent {
+namespace {
+// How many messages may await their PUBACK at once; the broker's own window is larger.
+constexpr size_t kPublishWindow = 200;
+
+std::string statusPayload(std::string_view state, std::chrono::seconds keepalive) {
+  return nlohmann::json{{"state", state}, {"keepalive_s", keepalive.count()}, {"version", HALE_VERSION}}.dump();
+}
+}  // namespace
+
+Agent::Agent(AgentConfig config)
+    : cfg_(std::move(config)),
+      store_(cfg_.state_dir, cfg_.outbox_max_messages),
+      signals_(io_, SIGINT, SIGTERM, SIGHUP),
+      batch_timer_(io_),
+      heartbeat_timer_(io_),
+      shutdown_timer_(io_) {
+  if (cfg_.mqtt_enabled) {
+    mqtt::Options opts = cfg_.mqtt;
+    opts.client_id = cfg_.node;
+    opts.will = mqtt::Will{wire::statusTopic(cfg_.region, cfg_.node), statusPayload("offline", opts.keepalive), 1, true};
+    opts.subscriptions = {{wire::nodeCommandTopic(cfg_.region, cfg_.node), 1},
+                          {wire::regionCommandTopic(cfg_.region), 1}};
+    mqtt_ = std::make_unique<mqtt::Client>(io_, std::move(opts));
+    mqtt_->onConnected([this] { onConnected(); });
+    mqtt_->onDisconnected([this] { in_flight_.clear(); });
+  }
+  scheduler_ = std::make_unique<Scheduler>(io_, cfg_.checks, [this](const wire::ResultRecord& r) { onResult(r); });
+}
+
+Agent::~Agent() = default;
+
+wire::EnvelopeHeader Agent::header(uint64_t seq) const {
+  return wire::EnvelopeHeader{cfg_.node, cfg_.region, seq, unixMillisNow()};
+}
+
+int Agent::run() {
+  log::info("agent", "starting",
+            {{"node", cfg_.node},
+             {"region", cfg_.region},
+             {"checks", std::to_string(cfg_.checks.size())},
+             {"state_dir", cfg_.state_dir},
+             {"outbox", std::to_string(store_.outboxDepth())}});
+  signals_.async_wait([this](std::error_code ec, int sig) {
+    if (!ec) onSignal(sig);
+  });
+  scheduler_->start();
+  if (mqtt_) mqtt_->start();
+  sendHeartbeat();
+  io_.run();
+  log::info("agent", "stopped");
+  return 0;
+}
+
+void Agent::onSignal(int sig) {
+  if (sig == SIGHUP) {
+    reload();
+    signals_.async_wait([this](std::error_code ec, int s) {
+      if (!ec) onSignal(s);
+    });
+    return;
+  }
+  log::info("agent", "shutting down", {{"signal", std::to_string(sig)}});
+  shutdown();
+}
+
+void Agent::reload() {
+  try {
+    AgentConfig next = loadAgentConfig(cfg_.file);
+    if (next.node != cfg_.node || next.region != cfg_.region || next.state_dir != cfg_.state_dir ||
+        next.mqtt_enabled != cfg_.mqtt_enabled || next.mqtt.url != cfg_.mqtt.url) {
+      log::warn("agent", "reload: node, region, state_dir or broker changed; restart the agent to apply them");
+    }
+    scheduler_.reset();
+    cfg_.checks = std::move(next.checks);
+    cfg_.heartbeat_interval = next.heartbeat_interval;
+    cfg_.batch_interval = next.batch_interval;
+    cfg_.batch_max_results = next.batch_max_results;
+    scheduler_ = std::make_unique<Scheduler>(io_, cfg_.checks, [this](const wire::ResultRecord& r) { onResult(r); });
+    scheduler_->start();
+    log::info("agent", "reloaded", {{"checks", std::to_string(cfg_.checks.size())}});
+  } catch (const std::exception& e) {
+    log::error("agent", "reload failed; keeping the running configuration", {{"error", e.what()}});
+  }
+}
+
+void Agent::shutdown() {
+  if (stopping_) return;
+  stopping_ = true;
+  scheduler_->stop();
+  heartbeat_timer_.cancel();
+  flushBatch();
+  batch_timer_.cancel();
+  auto finish = [this] {
+    if (mqtt_) mqtt_->stop();
+    io_.stop();
+  };
+  if (mqtt_ && mqtt_->connected()) {
+    // Say goodbye explicitly: a clean disconnect suppresses the last will.
+    mqtt_->publish(wire::statusTopic(cfg_.region, cfg_.node), statusPayload("offline", cfg_.mqtt.keepalive), 1, true,
+                   [finish](const Status&) { finish(); });
+    shutdown_timer_.expires_after(std::chrono::seconds(2));
+    shutdown_timer_.async_wait([finish](std::error_code ec) {
+      if (!ec) finish();
+    });
+  } else {
+    finish();
+  }
+}
+
+void Agent::onResult(const wire::ResultRecord& record) {
+  try {
+    store_.recordResult(record);
+  } catch (const std::exception& e) {
+    log::error("agent", "cannot store check result", {{"check", record.check}, {"error", e.what()}});
+  }
+  log::debug("check", record.message, {{"check", record.check}, {"status", std::string(wire::statusName(record.status))}});
+  pending_.push_back(record);
+  if (pending_.size() >= cfg_.batch_max_results) flushBatch();
+  else armBatchTimer();
+}
+
+void Agent::armBatchTimer() {
+  if (batch_timer_armed_) return;
+  batch_timer_armed_ = true;
+  batch_timer_.expires_after(cfg_.batch_interval);
+  batch_timer_.async_wait([this](std::error_code ec) {
+    batch_timer_armed_ = false;
+    if (!ec) flushBatch();
+  });
+}
+
+void Agent::flushBatch() {
+  if (pending_.empty()) return;
+  try {
+    const uint64_t seq = store_.nextSeq();
+    enqueue(seq, wire::buildCheckBatch(header(seq), pending_));
+  } catch (const std::exception& e) {
+    log::error("agent", "cannot queue telemetry", {{"error", e.what()}});
+  }
+  pending_.clear();
+}
+
+void Agent::sendHeartbeat() {
+  if (stopping_) return;
+  wire::HeartbeatRecord hb;
+  hb.uptime_s = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_).count());
+  hb.agent_version = HALE_VERSION;
+  hb.interval_ms = static_cast<uint32_t>(cfg_.heartbeat_interval.count());
+  hb.checks_total = static_cast<uint32_t>(cfg_.checks.size());
+  try {
+    hb.outbox_depth = static_cast<uint32_t>(store_.outboxDepth());
+    hb.outbox_evicted = store_.outboxEvicted();
+    const uint64_t seq = store_.nextSeq();
+    enqueue(seq, wire::buildHeartbeat(header(seq), hb));
+  } catch (const std::exception& e) {
+    log::error("agent", "cannot queue heartbeat", {{"error", e.what()}});
+  }
+  heartbeat_timer_.expires_after(cfg_.heartbeat_interval);
+  heartbeat_timer_.async_wait([this](std::error_code ec) {
+    if (!ec) sendHeartbeat();
+  });
+}
+
+void Agent::enqueue(uint64_t seq, const std::vector<uint8_t>& envelope) {
+  store_.outboxPut(seq, envelope);
+  pump();
+}
+
+// Sends outbox messages in sequence order, keeping at most kPublishWindow
+// unacknowledged. A message leaves the outbox only once the broker accepted it.
+void Agent::pump() {
+  if (!mqtt_ || !mqtt_->connected()) return;
+  if (in_flight_.size() >= kPublishWindow) return;
+  const auto batch = store_.outboxAfter(sent_through_, kPublishWindow - in_flight_.size());
+  const std::string topic = wire::telemetryTopic(cfg_.region, cfg_.node);
+  for (const auto& entry : batch) {
+    sent_through_ = entry.seq;
+    in_flight_.insert(entry.seq);
+    mqtt_->publish(topic, std::string(entry.payload.begin(), entry.payload.end()), 1, false,
+                   [this, seq = entry.seq](const Status& result) {
+                     in_flight_.erase(seq);
+                     if (result.ok()) {
+                       try {
+                         store_.outboxRemove(seq);
+                       } catch (const std::exception& e) {
+                         log::error("agent", "cannot update outbox", {{"error", e.what()}});
+                       }
+                       pump();
+                     } else if (mqtt_->connected()) {
+                       log::warn("agent", "telemetry refused by the broker; kept for replay",
+                                 {{"seq", std::to_string(seq)}, {"reason", result.error().message}});
+                     }
+                   });
+  }
+}
+
+void Agent::onConnected() {
+  in_flight_.clear();
+  sent_through_ = 0;  // replay everything still in the outbox, oldest first
+  mqtt_->publish(wire::statusTopic(cfg_.region, cfg_.node), statusPayload("online", cfg_.mqtt.keepalive), 1, true);
+  pump();
+}
+
+}  // namespace hale::agent

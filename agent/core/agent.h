@@ -1,0 +1,57 @@
+#pragma once
+// The running agent: one io_context drives the check timers, the telemetry
+// batcher, heartbeats, the MQTT connection and signals.
+#include "agent/core/agent_config.h"
+#include "agent/core/scheduler.h"
+#include "agent/state/state_store.h"
+#include "shared/mqtt/client.h"
+
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <memory>
+#include <set>
+#include <vector>
+
+namespace hale::agent {
+
+class Agent {
+ public:
+  explicit Agent(AgentConfig config);
+  ~Agent();
+
+  /// Runs until SIGINT or SIGTERM; SIGHUP reloads the checks. Returns the exit code.
+  int run();
+
+ private:
+  void onSignal(int signal);
+  void reload();
+  void shutdown();
+  void onResult(const wire::ResultRecord& record);
+  void flushBatch();
+  void armBatchTimer();
+  void sendHeartbeat();
+  void enqueue(uint64_t seq, const std::vector<uint8_t>& envelope);
+  void pump();
+  void onConnected();
+  wire::EnvelopeHeader header(uint64_t seq) const;
+
+  asio::io_context io_;
+  AgentConfig cfg_;
+  state::StateStore store_;
+  std::unique_ptr<mqtt::Client> mqtt_;
+  std::unique_ptr<Scheduler> scheduler_;
+  asio::signal_set signals_;
+  asio::steady_timer batch_timer_;
+  asio::steady_timer heartbeat_timer_;
+  asio::steady_timer shutdown_timer_;
+  std::vector<wire::ResultRecord> pending_;
+  bool batch_timer_armed_ = false;
+  std::set<uint64_t> in_flight_;
+  uint64_t sent_through_ = 0;  ///< highest seq handed to MQTT on this connection
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  bool stopping_ = false;
+};
+
+}  // namespace hale::agent

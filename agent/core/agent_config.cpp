@@ -1,0 +1,88 @@
+#include "agent/core/agent_config.h"
+
+#include "shared/app/mqtt_settings.h"
+#include "shared/wire/topics.h"
+
+#include <fmt/format.h>
+
+#include <set>
+
+#include <unistd.h>
+
+namespace hale::agent {
+namespace {
+constexpr config::FieldSpec kAgentFields[] = {
+    {"node", config::FieldType::String, "", "this node's id, unique in the fleet ([A-Za-z0-9._-]); default: host name"},
+    {"region", config::FieldType::String, "", "the region this node belongs to", true},
+    {"state_dir", config::FieldType::String, "/var/lib/hale", "where the agent keeps its SQLite state"},
+    {"heartbeat_interval", config::FieldType::Duration, "10s", "how often a heartbeat is sent"},
+    {"batch_interval", config::FieldType::Duration, "1s", "longest a check result waits before it is sent"},
+    {"batch_max_results", config::FieldType::Integer, "200", "results per telemetry message at most"},
+    {"outbox_max_messages", config::FieldType::Integer, "100000", "unsent messages kept; the oldest go first"},
+};
+constexpr std::string_view kTopLevel[] = {"agent", "mqtt", "log", "check"};
+
+std::string hostName() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "localhost";
+  std::string name(buf);
+  if (auto dot = name.find('.'); dot != std::string::npos) name.resize(dot);
+  return name;
+}
+}  // namespace
+
+std::span<const config::FieldSpec> agentFields() { return kAgentFields; }
+
+AgentConfig loadAgentConfig(const std::string& path) {
+  const toml::table root = config::parseFile(path);
+  config::rejectUnknownKeys(root, kTopLevel, path, "the top level");
+  AgentConfig cfg;
+  cfg.file = path;
+
+  const auto& agent_table = app::sectionOf(root, "agent", path);
+  if (!root.get("agent"))
+    throw config::ConfigError(config::SourcePos{path, 1, 1}, "missing required table [agent]");
+  const auto a = config::readFields(agent_table, kAgentFields, path, "[agent]");
+  cfg.node = a.optStr("node").value_or(hostName());
+  if (!wire::isValidId(cfg.node)) a.fail("node", "expected 1-64 characters of [A-Za-z0-9._-]");
+  cfg.region = a.str("region");
+  if (!wire::isValidId(cfg.region) || cfg.region == "global")
+    a.fail("region", "expected 1-64 characters of [A-Za-z0-9._-], not 'global'");
+  cfg.state_dir = a.str("state_dir");
+  cfg.heartbeat_interval = a.duration("heartbeat_interval");
+  cfg.batch_interval = a.duration("batch_interval");
+  if (cfg.heartbeat_interval.count() < 100) a.fail("heartbeat_interval", "must be at least 100ms");
+  if (cfg.batch_interval.count() < 10) a.fail("batch_interval", "must be at least 10ms");
+  const auto batch_max = a.integer("batch_max_results");
+  if (batch_max < 1 || batch_max > static_cast<int64_t>(wire::kMaxResultsPerBatch))
+    a.fail("batch_max_results", fmt::format("expected 1..{}", wire::kMaxResultsPerBatch));
+  cfg.batch_max_results = static_cast<size_t>(batch_max);
+  const auto outbox_max = a.integer("outbox_max_messages");
+  if (outbox_max < 10) a.fail("outbox_max_messages", "must be at least 10");
+  cfg.outbox_max_messages = static_cast<size_t>(outbox_max);
+
+  app::applyLogSettings(config::readFields(app::sectionOf(root, "log", path), app::logFields(), path, "[log]"));
+
+  if (root.get("mqtt")) {
+    cfg.mqtt = app::readMqttOptions(app::sectionOf(root, "mqtt", path), path);
+    cfg.mqtt_enabled = true;
+  }
+
+  checks::CheckEnv env{RealClock::instance(), cfg.state_dir};
+  std::set<std::string> names;
+  if (const toml::node* list = root.get("check")) {
+    const toml::array* arr = list->as_array();
+    if (!arr || !arr->is_array_of_tables())
+      throw config::ConfigError(config::positionOf(*list, path), "'check' must be an array of tables ([[check]])");
+    for (const auto& item : *arr) {
+      auto check = checks::makeCheck(*item.as_table(), path, env);
+      if (!names.insert(check->name()).second)
+        throw config::ConfigError(config::positionOf(item, path),
+                                  fmt::format("duplicate check name '{}'", check->name()));
+      cfg.checks.push_back(std::move(check));
+    }
+  }
+  return cfg;
+}
+
+}  // namespace hale::agent

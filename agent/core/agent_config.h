@@ -1,0 +1,32 @@
+#pragma once
+// hale-agent's configuration file: [agent], [mqtt], [log] and [[check]] tables.
+#include "agent/checks/check.h"
+#include "shared/mqtt/client.h"
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace hale::agent {
+
+struct AgentConfig {
+  std::string file;
+  std::string node;
+  std::string region;
+  std::string state_dir;
+  std::chrono::milliseconds heartbeat_interval{10'000};
+  std::chrono::milliseconds batch_interval{1'000};
+  size_t batch_max_results = 200;
+  size_t outbox_max_messages = 100'000;
+  bool mqtt_enabled = false;
+  mqtt::Options mqtt;
+  std::vector<checks::CheckPtr> checks;
+};
+
+/// Loads and validates everything, building the checks. Throws config::ConfigError.
+AgentConfig loadAgentConfig(const std::string& path);
+
+/// The keys of [agent], for `hale-agent help config`.
+std::span<const config::FieldSpec> agentFields();
+
+}  // namespace hale::agent

@@ -1,0 +1,126 @@
+#include "agent/state/state_store.h"
+
+#include "shared/util/clock.h"
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+
+namespace hale::agent::state {
+namespace {
+constexpr std::string_view kMigrations[] = {
+    // 1: counters, check history, outbox.
+    R"sql(
+CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE check_results(
+  id INTEGER PRIMARY KEY,
+  check_name TEXT NOT NULL,
+  status INTEGER NOT NULL,
+  message TEXT NOT NULL,
+  metrics TEXT NOT NULL,
+  observed_at_ms INTEGER NOT NULL,
+  duration_us INTEGER NOT NULL
+);
+CREATE INDEX check_results_by_check ON check_results(check_name, observed_at_ms);
+CREATE TABLE outbox(
+  seq INTEGER PRIMARY KEY,
+  payload BLOB NOT NULL,
+  created_ms INTEGER NOT NULL
+);
+)sql",
+};
+
+std::string metricsJson(const std::vector<wire::MetricValue>& metrics) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& m : metrics) j[m.name] = m.value;
+  return j.dump();
+}
+
+// Members are prepared in the initializer list, so the schema must exist first.
+sqlite::Database& migrated(sqlite::Database& db) {
+  sqlite::migrate(db, kMigrations);
+  return db;
+}
+}  // namespace
+
+std::span<const std::string_view> migrations() { return kMigrations; }
+
+namespace {
+std::string prepareDir(const std::string& dir) {
+  std::filesystem::create_directories(dir);
+  return dir + "/agent.db";
+}
+}  // namespace
+
+StateStore::StateStore(const std::string& state_dir, size_t outbox_max_messages)
+    : db_(prepareDir(state_dir)),
+      outbox_max_(outbox_max_messages),
+      get_meta_(migrated(db_), "SELECT value FROM meta WHERE key = ?"),
+      set_meta_(db_, "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
+      insert_result_(db_,
+                     "INSERT INTO check_results(check_name, status, message, metrics, observed_at_ms, duration_us) "
+                     "VALUES(?, ?, ?, ?, ?, ?)"),
+      outbox_insert_(db_, "INSERT OR REPLACE INTO outbox(seq, payload, created_ms) VALUES(?, ?, ?)"),
+      outbox_delete_(db_, "DELETE FROM outbox WHERE seq = ?"),
+      outbox_ack_(db_, "DELETE FROM outbox WHERE seq <= ?"),
+      outbox_after_(db_, "SELECT seq, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?"),
+      outbox_count_(db_, "SELECT count(*) FROM outbox"),
+      outbox_evict_(db_, "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox ORDER BY seq LIMIT ?)") {}
+
+int64_t StateStore::metaInt(std::string_view key) {
+  get_meta_.with(key);
+  const int64_t v = get_meta_.step() ? get_meta_.int64(0) : 0;
+  get_meta_.reset();
+  return v;
+}
+
+void StateStore::setMetaInt(std::string_view key, int64_t value) { set_meta_.with(key, value).run(); }
+
+uint64_t StateStore::nextSeq() {
+  const int64_t next = metaInt("seq") + 1;
+  setMetaInt("seq", next);
+  return static_cast<uint64_t>(next);
+}
+
+void StateStore::recordResult(const wire::ResultRecord& r) {
+  insert_result_.with(r.check, static_cast<int64_t>(r.status), r.message, metricsJson(r.metrics), r.observed_at_ms,
+                      static_cast<int64_t>(r.duration_us))
+      .run();
+}
+
+void StateStore::outboxPut(uint64_t seq, std::span<const uint8_t> payload) {
+  sqlite::Transaction tx(db_);
+  outbox_insert_.reset();
+  outbox_insert_.bind(1, seq).bindBlob(2, payload).bind(3, static_cast<int64_t>(unixMillisNow()));
+  outbox_insert_.run();
+  const size_t depth = outboxDepth();
+  if (depth > outbox_max_) {
+    const auto excess = static_cast<int64_t>(depth - outbox_max_);
+    outbox_evict_.with(excess).run();
+    setMetaInt("outbox_evicted", metaInt("outbox_evicted") + excess);
+  }
+  tx.commit();
+}
+
+void StateStore::outboxRemove(uint64_t seq) { outbox_delete_.with(seq).run(); }
+void StateStore::outboxAckThrough(uint64_t seq) { outbox_ack_.with(seq).run(); }
+
+std::vector<OutboxEntry> StateStore::outboxAfter(uint64_t after, size_t limit) {
+  std::vector<OutboxEntry> out;
+  outbox_after_.with(after, static_cast<int64_t>(limit));
+  while (outbox_after_.step())
+    out.push_back({static_cast<uint64_t>(outbox_after_.int64(0)), outbox_after_.blob(1)});
+  outbox_after_.reset();
+  return out;
+}
+
+size_t StateStore::outboxDepth() {
+  outbox_count_.reset();
+  const size_t n = outbox_count_.step() ? static_cast<size_t>(outbox_count_.int64(0)) : 0;
+  outbox_count_.reset();
+  return n;
+}
+
+uint64_t StateStore::outboxEvicted() { return static_cast<uint64_t>(metaInt("outbox_evicted")); }
+
+}  // namespace hale::agent::state

@@ -1,0 +1,55 @@
+#pragma once
+// The agent's durable state in one SQLite file (WAL): check history, the
+// per-node sequence counter and the telemetry outbox. Everything the agent
+// must not forget across a crash or restart lives here.
+#include "shared/sqlite/database.h"
+#include "shared/wire/envelope.h"
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hale::agent::state {
+
+std::span<const std::string_view> migrations();
+
+struct OutboxEntry {
+  uint64_t seq = 0;
+  std::vector<uint8_t> payload;
+};
+
+class StateStore {
+ public:
+  /// Opens <state_dir>/agent.db, creating the directory and migrating the schema.
+  explicit StateStore(const std::string& state_dir, size_t outbox_max_messages = 100'000);
+
+  /// The next per-node sequence number (starts at 1, never reused).
+  uint64_t nextSeq();
+
+  void recordResult(const wire::ResultRecord& result);
+  /// Stores a message until it is acknowledged; evicts the oldest beyond the bound.
+  void outboxPut(uint64_t seq, std::span<const uint8_t> payload);
+  void outboxRemove(uint64_t seq);
+  /// Removes everything up to and including `seq`.
+  void outboxAckThrough(uint64_t seq);
+  /// Oldest first, at most `limit`, with seq > `after`.
+  std::vector<OutboxEntry> outboxAfter(uint64_t after, size_t limit);
+  size_t outboxDepth();
+  uint64_t outboxEvicted();
+
+  sqlite::Database& db() { return db_; }
+
+ private:
+  int64_t metaInt(std::string_view key);
+  void setMetaInt(std::string_view key, int64_t value);
+
+  sqlite::Database db_;
+  size_t outbox_max_;
+  sqlite::Statement get_meta_, set_meta_, insert_result_, outbox_insert_, outbox_delete_, outbox_ack_,
+      outbox_after_, outbox_count_, outbox_evict_;
+};
+
+}  // namespace hale::agent::state

@@ -1,0 +1,212 @@
+#include "aggregator/api/api.h"
+
+#include "shared/util/clock.h"
+#include "shared/wire/envelope.h"
+#include "shared/wire/topics.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <charconv>
+
+namespace hale::aggregator::api {
+namespace {
+using nlohmann::json;
+
+Response jsonResponse(int status, const json& body) {
+  return Response{status, body.dump(-1, ' ', false, json::error_handler_t::replace) + "\n"};
+}
+
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::optional<std::string> percentDecode(std::string_view s, bool plus_is_space) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%') {
+      if (i + 2 >= s.size()) return std::nullopt;
+      const int hi = hexValue(s[i + 1]), lo = hexValue(s[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else if (s[i] == '+' && plus_is_space) {
+      out += ' ';
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+std::optional<size_t> parseSize(const std::string& s) {
+  size_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+// A node is stale when it claims to be online but its heartbeats stopped
+// (a broker restart can lose a last will).
+bool isStale(const storage::NodeRow& n, int64_t now_ms) {
+  const int64_t interval = n.heartbeat_interval_ms > 0 ? n.heartbeat_interval_ms : 30'000;
+  return now_ms - n.last_seen_ms > 3 * interval;
+}
+
+json nodeJson(const storage::NodeRow& n, int64_t now_ms) {
+  const bool stale = isStale(n, now_ms);
+  return json{{"node", n.node},
+              {"region", n.region},
+              {"online", n.online && !stale},
+              {"stale", n.online && stale},
+              {"last_seen_ms", n.last_seen_ms},
+              {"first_seen_ms", n.first_seen_ms},
+              {"status_changed_ms", n.status_changed_ms},
+              {"agent_version", n.agent_version},
+              {"heartbeat_interval_ms", n.heartbeat_interval_ms},
+              {"last_seq", n.max_seq},
+              {"messages", n.messages},
+              {"missing", n.max_seq - std::min(n.max_seq, n.messages)},
+              {"checks", n.checks},
+              {"worst_status", n.worst_status < 0 ? "none" : std::string(wire::statusName(static_cast<wire::Status>(n.worst_status)))}};
+}
+}  // namespace
+
+Response errorResponse(int status, std::string_view message) {
+  return jsonResponse(status, json{{"error", message}, {"status", status}});
+}
+
+std::optional<Query> parseTarget(std::string_view target) {
+  if (target.empty() || target[0] != '/' || target.size() > 8192) return std::nullopt;
+  Query q;
+  const size_t qmark = target.find('?');
+  auto path = percentDecode(target.substr(0, qmark), false);
+  if (!path) return std::nullopt;
+  q.path = std::move(*path);
+  if (qmark == std::string_view::npos) return q;
+  std::string_view rest = target.substr(qmark + 1);
+  while (!rest.empty()) {
+    const size_t amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    const size_t eq = pair.find('=');
+    auto key = percentDecode(pair.substr(0, eq), true);
+    auto value = percentDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), true);
+    if (!key || !value) return std::nullopt;
+    if (!key->empty()) q.params[*key] = *value;
+    if (amp == std::string_view::npos) break;
+    rest.remove_prefix(amp + 1);
+  }
+  return q;
+}
+
+Api::Api(storage::Store& store, const ingest::Counters& counters, ReadyFn ready)
+    : store_(store), counters_(counters), ready_(std::move(ready)) {}
+
+Response Api::handle(const Request& request) {
+  const auto q = parseTarget(request.target);
+  if (!q) return errorResponse(400, "malformed request target");
+  const bool read = request.method == "GET" || request.method == "HEAD";
+  try {
+    if (q->path == "/health") {
+      if (!read) return errorResponse(405, "use GET");
+      return jsonResponse(200, json{{"status", "ok"}, {"version", HALE_VERSION}});
+    }
+    if (q->path == "/ready") {
+      if (!read) return errorResponse(405, "use GET");
+      const bool ready = ready_ && ready_();
+      return jsonResponse(ready ? 200 : 503, json{{"ready", ready}});
+    }
+    if (q->path == "/metrics") {
+      if (!read) return errorResponse(405, "use GET");
+      return metrics();
+    }
+    constexpr std::string_view kNodes = "/api/v1/nodes";
+    if (q->path == kNodes || q->path == std::string(kNodes) + "/") {
+      if (!read) return errorResponse(405, "use GET");
+      return nodes(*q);
+    }
+    if (q->path.rfind(std::string(kNodes) + "/", 0) == 0) {
+      if (!read) return errorResponse(405, "use GET");
+      const std::string id = q->path.substr(kNodes.size() + 1);
+      if (!wire::isValidId(id)) return errorResponse(400, "node ids are 1-64 characters of [A-Za-z0-9._-]");
+      return node(id);
+    }
+    return errorResponse(404, fmt::format("no such resource: {}", q->path.substr(0, 200)));
+  } catch (const std::exception& e) {
+    return errorResponse(500, e.what());
+  }
+}
+
+Response Api::nodes(const Query& q) {
+  storage::NodeFilter filter;
+  if (auto it = q.params.find("region"); it != q.params.end()) {
+    if (!wire::isValidId(it->second)) return errorResponse(400, "region must be 1-64 characters of [A-Za-z0-9._-]");
+    filter.region = it->second;
+  }
+  if (auto it = q.params.find("status"); it != q.params.end()) {
+    if (it->second == "online") filter.online = true;
+    else if (it->second == "offline") filter.online = false;
+    else return errorResponse(400, "status must be online or offline");
+  }
+  if (auto it = q.params.find("limit"); it != q.params.end()) {
+    auto v = parseSize(it->second);
+    if (!v || *v < 1 || *v > 1000) return errorResponse(400, "limit must be 1..1000");
+    filter.limit = *v;
+  }
+  if (auto it = q.params.find("offset"); it != q.params.end()) {
+    auto v = parseSize(it->second);
+    if (!v) return errorResponse(400, "offset must be a non-negative integer");
+    filter.offset = *v;
+  }
+  const int64_t now = unixMillisNow();
+  json items = json::array();
+  for (const auto& n : store_.nodes(filter)) items.push_back(nodeJson(n, now));
+  return jsonResponse(200, json{{"nodes", items},
+                                {"total", store_.countNodes(filter)},
+                                {"limit", filter.limit},
+                                {"offset", filter.offset}});
+}
+
+Response Api::node(const std::string& id) {
+  const auto n = store_.node(id);
+  if (!n) return errorResponse(404, fmt::format("no node '{}'", id));
+  json body = nodeJson(*n, unixMillisNow());
+  json checks = json::array();
+  for (const auto& r : store_.latestResults(id)) {
+    checks.push_back({{"check", r.check},
+                      {"kind", r.kind},
+                      {"status", wire::statusName(r.status)},
+                      {"component", wire::componentName(r.component)},
+                      {"message", r.message},
+                      {"metrics", json::parse(r.metrics_json, nullptr, false)},
+                      {"observed_at_ms", r.observed_at_ms}});
+  }
+  body["results"] = checks;
+  return jsonResponse(200, body);
+}
+
+Response Api::metrics() {
+  std::string out;
+  auto counter = [&](std::string_view name, std::string_view help, std::initializer_list<std::pair<std::string_view, uint64_t>> series) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} counter\n", name, help, name);
+    for (const auto& [labels, v] : series) out += fmt::format("{}{} {}\n", name, labels, v);
+  };
+  counter("hale_ingest_messages_total", "MQTT messages received by the aggregator, by outcome.",
+          {{"{outcome=\"stored\"}", counters_.stored.load()},
+           {"{outcome=\"duplicate\"}", counters_.duplicates.load()},
+           {"{outcome=\"invalid\"}", counters_.invalid.load()},
+           {"{outcome=\"status\"}", counters_.status_updates.load()}});
+  counter("hale_ingest_batches_total", "SQLite transactions written by ingest.", {{"", counters_.batches.load()}});
+  counter("hale_ingest_store_errors_total", "Failed ingest writes (retried).", {{"", counters_.store_errors.load()}});
+  const size_t online = store_.countNodes(storage::NodeFilter{"", true, 0, 0});
+  const size_t total = store_.countNodes(storage::NodeFilter{});
+  out += "# HELP hale_nodes Nodes known to the aggregator, by reported state.\n# TYPE hale_nodes gauge\n";
+  out += fmt::format("hale_nodes{{state=\"online\"}} {}\nhale_nodes{{state=\"offline\"}} {}\n", online, total - online);
+  return Response{200, out, "text/plain; version=0.0.4"};
+}
+
+}  // namespace hale::aggregator::api

@@ -1,0 +1,114 @@
+#include "aggregator/cli/cli.h"
+
+#include "aggregator/core/aggregator.h"
+#include "aggregator/core/aggregator_config.h"
+#include "shared/app/mqtt_settings.h"
+#include "shared/util/log.h"
+
+#include <fmt/format.h>
+
+#include <functional>
+
+namespace hale::aggregator::cli {
+namespace {
+constexpr const char* kDefaultConfig = "/etc/hale/aggregator.toml";
+
+struct Command {
+  std::string_view name;
+  std::string_view summary;
+  std::string_view usage;
+  std::function<int(const std::vector<std::string>&)> run;
+};
+
+std::string configArg(const std::vector<std::string>& args, bool positional_ok) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    if ((args[i] == "--config" || args[i] == "-c") && i + 1 < args.size()) return args[i + 1];
+    if (args[i].rfind("--config=", 0) == 0) return args[i].substr(9);
+  }
+  if (positional_ok)
+    for (const auto& a : args)
+      if (!a.empty() && a[0] != '-') return a;
+  return kDefaultConfig;
+}
+
+int cmdRun(const std::vector<std::string>& args) {
+  try {
+    Aggregator aggregator(loadAggregatorConfig(configArg(args, false)));
+    return aggregator.run();
+  } catch (const config::ConfigError& e) {
+    fmt::print(stderr, "{}\n", e.what());
+    return kExitConfig;
+  } catch (const std::exception& e) {
+    log::error("aggregator", "cannot start", {{"error", e.what()}});
+    return kExitFailure;
+  }
+}
+
+int cmdCheckConfig(const std::vector<std::string>& args) {
+  const std::string path = configArg(args, true);
+  try {
+    const auto cfg = loadAggregatorConfig(path);
+    fmt::print("{}: valid (http {}:{}, database {})\n", path, cfg.http_address, cfg.http_port, cfg.database);
+    return kExitOk;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "{}\n", e.what());
+    return kExitConfig;
+  }
+}
+
+int cmdHelpConfig(const std::vector<std::string>&) {
+  fmt::print("[aggregator]\n{}\n[http]\n{}\n[mqtt]\n{}\n[log]\n{}", config::describeFields(aggregatorFields()),
+             config::describeFields(httpFields()), config::describeFields(app::mqttFields()),
+             config::describeFields(app::logFields()));
+  return kExitOk;
+}
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> list = {
+      {"run", "ingest telemetry and serve the API", "hale-aggregator run [--config FILE]", cmdRun},
+      {"check-config", "validate a configuration file: exit 0 valid, 2 invalid", "hale-aggregator check-config FILE",
+       cmdCheckConfig},
+      {"help", "describe the configuration keys", "hale-aggregator help config", cmdHelpConfig},
+  };
+  return list;
+}
+
+void printOverview() {
+  fmt::print("hale-aggregator {} - fleet telemetry, health and API for Hale agents\n\n"
+             "usage: hale-aggregator COMMAND [OPTIONS]\n\ncommands:\n",
+             HALE_VERSION);
+  for (const auto& c : commands()) fmt::print("  {:<13} {}\n", c.name, c.summary);
+  fmt::print("\noptions: --help (any command), --version\ndefault configuration: {}\n"
+             "exit codes: 0 ok, 1 runtime failure, 2 invalid configuration, 64 usage\n",
+             kDefaultConfig);
+}
+}  // namespace
+
+int main(const std::vector<std::string>& args) {
+  if (args.empty()) {
+    printOverview();
+    return kExitUsage;
+  }
+  if (args[0] == "--version" || args[0] == "version") {
+    fmt::print("hale-aggregator {}\n", HALE_VERSION);
+    return kExitOk;
+  }
+  if (args[0] == "--help" || args[0] == "-h") {
+    printOverview();
+    return kExitOk;
+  }
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  for (const auto& c : commands()) {
+    if (c.name != args[0]) continue;
+    for (const auto& a : rest)
+      if (a == "--help" || a == "-h") {
+        fmt::print("usage: {}\n\n{}\n", c.usage, c.summary);
+        return kExitOk;
+      }
+    return c.run(rest);
+  }
+  fmt::print(stderr, "hale-aggregator: unknown command '{}'\nusage: hale-aggregator COMMAND (see --help)\n", args[0]);
+  return kExitUsage;
+}
+
+}  // namespace hale::aggregator::cli

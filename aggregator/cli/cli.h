@@ -1,0 +1,15 @@
+#pragma once
+#include <string>
+#include <vector>
+
+namespace hale::aggregator::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;   ///< runtime failure
+inline constexpr int kExitConfig = 2;    ///< invalid configuration
+inline constexpr int kExitUsage = 64;    ///< EX_USAGE
+
+/// Entry point of `hale-aggregator`; args excludes argv[0].
+int main(const std::vector<std::string>& args);
+
+}  // namespace hale::aggregator::cli

@@ -1,0 +1,52 @@
+#include "aggregator/core/aggregator.h"
+
+#include "shared/util/log.h"
+
+#include <csignal>
+#include <filesystem>
+
+namespace hale::aggregator {
+namespace {
+std::string prepareDatabasePath(const std::string& path) {
+  const auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent);
+  return path;
+}
+}  // namespace
+
+Aggregator::Aggregator(AggregatorConfig config)
+    : cfg_(std::move(config)),
+      store_(prepareDatabasePath(cfg_.database)),
+      ingestor_(io_, store_, cfg_.ingest),
+      api_(store_, ingestor_.counters(), [this] { return !mqtt_ || mqtt_->connected(); }),
+      signals_(io_, SIGINT, SIGTERM) {
+  http_ = std::make_unique<api::HttpServer>(io_, cfg_.http_address, cfg_.http_port, api_);
+  if (cfg_.mqtt_enabled) {
+    mqtt_ = std::make_unique<mqtt::Client>(io_, cfg_.mqtt);
+    mqtt_->onMessage([this](const std::string& topic, const std::string& payload) { ingestor_.onMessage(topic, payload); });
+  }
+}
+
+Aggregator::~Aggregator() = default;
+
+int Aggregator::run() {
+  log::info("aggregator", "starting",
+            {{"database", cfg_.database},
+             {"http", cfg_.http_address + ":" + std::to_string(cfg_.http_port)},
+             {"broker", cfg_.mqtt_enabled ? cfg_.mqtt.url : "none"}});
+  signals_.async_wait([this](std::error_code ec, int sig) {
+    if (ec) return;
+    log::info("aggregator", "shutting down", {{"signal", std::to_string(sig)}});
+    if (mqtt_) mqtt_->stop();
+    ingestor_.flush();
+    http_->close();
+    io_.stop();
+  });
+  if (mqtt_) mqtt_->start();
+  io_.run();
+  ingestor_.flush();
+  log::info("aggregator", "stopped");
+  return 0;
+}
+
+}  // namespace hale::aggregator

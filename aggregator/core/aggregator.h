@@ -1,0 +1,35 @@
+#pragma once
+// The running aggregator: MQTT ingest, SQLite, HTTP API, all on one io_context.
+#include "aggregator/api/api.h"
+#include "aggregator/api/http_server.h"
+#include "aggregator/core/aggregator_config.h"
+#include "aggregator/ingest/ingestor.h"
+#include "aggregator/storage/store.h"
+#include "shared/mqtt/client.h"
+
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+
+#include <memory>
+
+namespace hale::aggregator {
+
+class Aggregator {
+ public:
+  explicit Aggregator(AggregatorConfig config);
+  ~Aggregator();
+  /// Runs until SIGINT or SIGTERM; returns the exit code.
+  int run();
+
+ private:
+  asio::io_context io_;
+  AggregatorConfig cfg_;
+  storage::Store store_;
+  ingest::Ingestor ingestor_;
+  api::Api api_;
+  std::unique_ptr<api::HttpServer> http_;
+  std::unique_ptr<mqtt::Client> mqtt_;
+  asio::signal_set signals_;
+};
+
+}  // namespace hale::aggregator

@@ -1,0 +1,65 @@
+#include "aggregator/core/aggregator_config.h"
+
+#include "shared/app/mqtt_settings.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+
+namespace hale::aggregator {
+namespace {
+constexpr config::FieldSpec kAggregatorFields[] = {
+    {"database", config::FieldType::String, "/var/lib/hale/aggregator.db", "SQLite database file"},
+    {"client_id", config::FieldType::String, "hale-aggregator", "MQTT client id (unique per aggregator)"},
+    {"session_expiry", config::FieldType::Duration, "1h", "how long the broker queues messages while we are away"},
+    {"batch_interval", config::FieldType::Duration, "50ms", "longest a message waits before its transaction"},
+    {"batch_max", config::FieldType::Integer, "500", "messages per transaction at most"},
+};
+constexpr config::FieldSpec kHttpFields[] = {
+    {"listen", config::FieldType::String, "127.0.0.1:8080", "address:port of the API, dashboard and /metrics"},
+};
+constexpr std::string_view kTopLevel[] = {"aggregator", "http", "mqtt", "log"};
+}  // namespace
+
+std::span<const config::FieldSpec> aggregatorFields() { return kAggregatorFields; }
+std::span<const config::FieldSpec> httpFields() { return kHttpFields; }
+
+AggregatorConfig loadAggregatorConfig(const std::string& path) {
+  const toml::table root = config::parseFile(path);
+  config::rejectUnknownKeys(root, kTopLevel, path, "the top level");
+  AggregatorConfig cfg;
+  cfg.file = path;
+  const auto a = config::readFields(app::sectionOf(root, "aggregator", path), kAggregatorFields, path, "[aggregator]");
+  cfg.database = a.str("database");
+  cfg.ingest.batch_interval = a.duration("batch_interval");
+  const auto batch_max = a.integer("batch_max");
+  if (batch_max < 1 || batch_max > 100'000) a.fail("batch_max", "expected 1..100000");
+  cfg.ingest.batch_max = static_cast<size_t>(batch_max);
+
+  const auto h = config::readFields(app::sectionOf(root, "http", path), kHttpFields, path, "[http]");
+  const std::string listen = h.str("listen");
+  const size_t colon = listen.rfind(':');
+  unsigned port = 0;
+  if (colon == std::string::npos ||
+      std::from_chars(listen.data() + colon + 1, listen.data() + listen.size(), port).ec != std::errc() || port > 65535)
+    h.fail("listen", "expected address:port, e.g. 127.0.0.1:8080");
+  cfg.http_address = listen.substr(0, colon);
+  cfg.http_port = static_cast<uint16_t>(port);
+
+  app::applyLogSettings(config::readFields(app::sectionOf(root, "log", path), app::logFields(), path, "[log]"));
+
+  if (root.get("mqtt")) {
+    cfg.mqtt = app::readMqttOptions(app::sectionOf(root, "mqtt", path), path);
+    cfg.mqtt.client_id = a.str("client_id");
+    // A persistent session: the broker keeps our QoS 1 messages while we restart.
+    cfg.mqtt.clean_start = false;
+    cfg.mqtt.session_expiry_s =
+        static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(a.duration("session_expiry")).count());
+    cfg.mqtt.subscriptions = {{"hale/v1/+/+/telemetry", 1}, {"hale/v1/+/+/status", 1}};
+    cfg.mqtt.log_component = "mqtt";
+    cfg.mqtt_enabled = true;
+  }
+  return cfg;
+}
+
+}  // namespace hale::aggregator

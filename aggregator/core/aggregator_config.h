@@ -1,0 +1,26 @@
+#pragma once
+#include "aggregator/ingest/ingestor.h"
+#include "shared/config/config.h"
+#include "shared/mqtt/client.h"
+
+#include <string>
+
+namespace hale::aggregator {
+
+struct AggregatorConfig {
+  std::string file;
+  std::string database;
+  std::string http_address = "127.0.0.1";
+  uint16_t http_port = 8080;
+  bool mqtt_enabled = false;
+  mqtt::Options mqtt;
+  ingest::Settings ingest;
+};
+
+/// Loads and validates; throws config::ConfigError with file:line:col.
+AggregatorConfig loadAggregatorConfig(const std::string& path);
+
+std::span<const config::FieldSpec> aggregatorFields();
+std::span<const config::FieldSpec> httpFields();
+
+}  // namespace hale::aggregator

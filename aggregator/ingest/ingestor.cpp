@@ -1,0 +1,119 @@
+#include "aggregator/ingest/ingestor.h"
+
+#include "shared/util/clock.h"
+#include "shared/util/text.h"
+#include "shared/wire/envelope.h"
+#include "shared/wire/topics.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <span>
+
+namespace hale::aggregator::ingest {
+
+Ingestor::Ingestor(asio::io_context& io, storage::Store& store, Settings settings)
+    : store_(store), settings_(settings), timer_(io), regions_(store.nodeRegions()) {}
+
+void Ingestor::onMessage(const std::string& topic, const std::string& payload) {
+  ++counters_.received;
+  const auto parsed = wire::parseNodeTopic(topic);
+  if (!parsed) return reject("?", fmt::format("unexpected topic '{}'", sanitizeUtf8(topic.substr(0, 200))));
+  if (parsed->kind == "telemetry") return handleTelemetry(parsed->region, parsed->node, payload);
+  if (parsed->kind == "status") return handleStatus(parsed->region, parsed->node, payload);
+  reject(parsed->node, fmt::format("unexpected topic kind '{}'", parsed->kind));
+}
+
+void Ingestor::reject(const std::string& sender, const std::string& why) {
+  ++counters_.invalid;
+  const long suppressed = reject_log_.allow(sender, std::chrono::steady_clock::now());
+  if (suppressed < 0) return;
+  log::Fields fields{{"sender", sender}, {"reason", why}};
+  if (suppressed > 0) fields.emplace_back("suppressed_since_last", std::to_string(suppressed));
+  log::warn("ingest", "message rejected", fields);
+}
+
+void Ingestor::handleTelemetry(const std::string& region, const std::string& node, const std::string& payload) {
+  const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(payload.data()), payload.size());
+  auto verified = wire::verifyEnvelope(bytes, region, node);
+  if (!verified) return reject(node, verified.error().message);
+  const wire::Envelope& env = **verified;
+  if (auto known = regions_.find(node); known != regions_.end() && known->second != region)
+    return reject(node, fmt::format("node belongs to region '{}', not '{}'", known->second, region));
+
+  storage::IngestItem item;
+  item.node = node;
+  item.region = region;
+  item.seq = env.seq();
+  item.sent_at_ms = env.sent_at_ms();
+  item.received_ms = unixMillisNow();
+  switch (env.payload_type()) {
+    case wire::Payload::CheckBatch: item.results = wire::readCheckBatch(*env.payload_as_CheckBatch()); break;
+    case wire::Payload::Heartbeat: {
+      const auto* hb = env.payload_as_Heartbeat();
+      wire::HeartbeatRecord rec;
+      rec.uptime_s = hb->uptime_s();
+      rec.agent_version = hb->agent_version() ? hb->agent_version()->str() : "";
+      rec.interval_ms = hb->interval_ms();
+      rec.checks_total = hb->checks_total();
+      rec.outbox_depth = hb->outbox_depth();
+      rec.outbox_evicted = hb->outbox_evicted();
+      item.heartbeat = std::move(rec);
+      break;
+    }
+    default: break;  // stored in the ledger (so the sequence stays contiguous); content used by later versions
+  }
+  regions_.emplace(node, region);
+  pending_.push_back(std::move(item));
+  if (pending_.size() >= settings_.batch_max) flush();
+  else armTimer();
+}
+
+void Ingestor::handleStatus(const std::string& region, const std::string& node, const std::string& payload) {
+  if (payload.empty()) return;  // a cleared retained message
+  auto j = nlohmann::json::parse(payload, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("state") || !j["state"].is_string())
+    return reject(node, "status message is not {\"state\": \"online\"|\"offline\"}");
+  const std::string state = j["state"].get<std::string>();
+  if (state != "online" && state != "offline") return reject(node, "status state must be online or offline");
+  if (auto known = regions_.find(node); known != regions_.end() && known->second != region)
+    return reject(node, fmt::format("node belongs to region '{}', not '{}'", known->second, region));
+  // Keep ordering with telemetry: write pending data first.
+  flush();
+  try {
+    store_.setOnline(node, region, state == "online", unixMillisNow());
+    regions_.emplace(node, region);
+    ++counters_.status_updates;
+  } catch (const std::exception& e) {
+    ++counters_.store_errors;
+    log::error("ingest", "cannot store status", {{"node", node}, {"error", e.what()}});
+  }
+}
+
+void Ingestor::armTimer() {
+  if (timer_armed_) return;
+  timer_armed_ = true;
+  timer_.expires_after(settings_.batch_interval);
+  timer_.async_wait([this](std::error_code ec) {
+    timer_armed_ = false;
+    if (!ec) flush();
+  });
+}
+
+void Ingestor::flush() {
+  if (pending_.empty()) return;
+  try {
+    const auto stats = store_.ingest(pending_);
+    counters_.stored += stats.stored;
+    counters_.duplicates += stats.duplicates;
+    ++counters_.batches;
+    pending_.clear();
+  } catch (const std::exception& e) {
+    // Keep the batch and retry on the next tick: a busy or full disk must not lose data.
+    ++counters_.store_errors;
+    log::error("ingest", "cannot store batch; will retry", {{"messages", std::to_string(pending_.size())}, {"error", e.what()}});
+    armTimer();
+  }
+}
+
+}  // namespace hale::aggregator::ingest

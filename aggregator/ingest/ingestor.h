@@ -1,0 +1,63 @@
+#pragma once
+// Turns MQTT messages into stored rows: verify every buffer, check that the
+// sender is who the topic says, batch, and write one transaction per batch.
+// Nothing a sender puts on the wire can crash the aggregator; bad messages are
+// counted and logged at most once per sender per minute.
+#include "aggregator/storage/store.h"
+#include "shared/util/log.h"
+
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace hale::aggregator::ingest {
+
+struct Counters {
+  std::atomic<uint64_t> received{0};
+  std::atomic<uint64_t> stored{0};
+  std::atomic<uint64_t> duplicates{0};
+  std::atomic<uint64_t> invalid{0};
+  std::atomic<uint64_t> status_updates{0};
+  std::atomic<uint64_t> batches{0};
+  std::atomic<uint64_t> store_errors{0};
+};
+
+struct Settings {
+  std::chrono::milliseconds batch_interval{50};
+  size_t batch_max = 500;
+};
+
+class Ingestor {
+ public:
+  Ingestor(asio::io_context& io, storage::Store& store, Settings settings);
+
+  /// Handles one message from the broker (on the io thread).
+  void onMessage(const std::string& topic, const std::string& payload);
+  /// Writes what is pending now.
+  void flush();
+
+  const Counters& counters() const { return counters_; }
+  size_t pending() const { return pending_.size(); }
+
+ private:
+  void handleTelemetry(const std::string& region, const std::string& node, const std::string& payload);
+  void handleStatus(const std::string& region, const std::string& node, const std::string& payload);
+  void reject(const std::string& sender, const std::string& why);
+  void armTimer();
+
+  storage::Store& store_;
+  Settings settings_;
+  asio::steady_timer timer_;
+  bool timer_armed_ = false;
+  std::vector<storage::IngestItem> pending_;
+  std::unordered_map<std::string, std::string> regions_;  ///< node -> region it first reported from
+  Counters counters_;
+  log::RateLimiter reject_log_{std::chrono::minutes(1)};
+};
+
+}  // namespace hale::aggregator::ingest

@@ -1,0 +1,156 @@
+#include "aggregator/storage/store.h"
+
+#include "aggregator/storage/schema.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace hale::aggregator::storage {
+namespace {
+sqlite::Database& migrated(sqlite::Database& db) {
+  sqlite::migrate(db, migrations());
+  return db;
+}
+
+std::string metricsJson(const std::vector<wire::MetricValue>& metrics) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& m : metrics) j[m.name] = m.value;
+  return j.dump();
+}
+
+constexpr const char* kNodeColumns =
+    "n.node, n.region, n.first_seen_ms, n.last_seen_ms, n.online, n.status_changed_ms, n.agent_version, "
+    "n.heartbeat_interval_ms, n.max_seq, "
+    "(SELECT max(status) FROM latest_results l WHERE l.node = n.node), "
+    "(SELECT count(*) FROM latest_results l WHERE l.node = n.node), "
+    "(SELECT count(*) FROM received r WHERE r.node = n.node)";
+
+// WHERE clause shared by the listing and its count; parameters ?1 region, ?2 online.
+constexpr const char* kNodeWhere = "WHERE (?1 = '' OR n.region = ?1) AND (?2 < 0 OR n.online = ?2)";
+}  // namespace
+
+Store::Store(const std::string& path)
+    : db_(path),
+      mark_received_(migrated(db_), "INSERT OR IGNORE INTO received(node, seq, received_ms) VALUES(?, ?, ?)"),
+      upsert_node_(db_,
+                   "INSERT INTO nodes(node, region, first_seen_ms, last_seen_ms, max_seq) VALUES(?1, ?2, ?3, ?3, ?4) "
+                   "ON CONFLICT(node) DO UPDATE SET last_seen_ms = max(last_seen_ms, excluded.last_seen_ms), "
+                   "max_seq = max(max_seq, excluded.max_seq)"),
+      heartbeat_node_(db_, "UPDATE nodes SET agent_version = ?2, heartbeat_interval_ms = ?3 WHERE node = ?1"),
+      insert_result_(db_,
+                     "INSERT INTO check_results(node, check_name, kind, status, component, message, metrics, "
+                     "observed_at_ms) VALUES(?, ?, ?, ?, ?, ?, ?, ?)"),
+      upsert_latest_(db_,
+                     "INSERT INTO latest_results(node, check_name, kind, status, component, message, metrics, "
+                     "observed_at_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+                     "ON CONFLICT(node, check_name) DO UPDATE SET kind = excluded.kind, status = excluded.status, "
+                     "component = excluded.component, message = excluded.message, metrics = excluded.metrics, "
+                     "observed_at_ms = excluded.observed_at_ms WHERE excluded.observed_at_ms >= observed_at_ms"),
+      set_online_(db_,
+                  "INSERT INTO nodes(node, region, first_seen_ms, last_seen_ms, online, status_changed_ms) "
+                  "VALUES(?1, ?2, ?3, ?3, ?4, ?3) ON CONFLICT(node) DO UPDATE SET online = excluded.online, "
+                  "status_changed_ms = excluded.status_changed_ms"),
+      node_regions_(db_, "SELECT node, region FROM nodes"),
+      select_node_(db_, fmt::format("SELECT {} FROM nodes n WHERE n.node = ?", kNodeColumns)),
+      latest_results_(db_,
+                      "SELECT check_name, kind, status, component, message, metrics, observed_at_ms "
+                      "FROM latest_results WHERE node = ? ORDER BY check_name") {}
+
+IngestStats Store::ingest(std::span<const IngestItem> items) {
+  IngestStats stats;
+  sqlite::Transaction tx(db_);
+  for (const auto& item : items) {
+    if (mark_received_.with(item.node, item.seq, item.received_ms).run() == 0) {
+      ++stats.duplicates;
+      continue;
+    }
+    ++stats.stored;
+    upsert_node_.with(item.node, item.region, item.received_ms, item.seq).run();
+    if (item.heartbeat)
+      heartbeat_node_.with(item.node, item.heartbeat->agent_version, static_cast<int64_t>(item.heartbeat->interval_ms))
+          .run();
+    for (const auto& r : item.results) {
+      const std::string metrics = metricsJson(r.metrics);
+      const auto status = static_cast<int64_t>(r.status);
+      const auto component = static_cast<int64_t>(r.component);
+      insert_result_.with(item.node, r.check, r.kind, status, component, r.message, metrics, r.observed_at_ms).run();
+      upsert_latest_.with(item.node, r.check, r.kind, status, component, r.message, metrics, r.observed_at_ms).run();
+    }
+  }
+  tx.commit();
+  return stats;
+}
+
+void Store::setOnline(const std::string& node, const std::string& region, bool online, int64_t at_ms) {
+  set_online_.with(node, region, at_ms, static_cast<int64_t>(online)).run();
+}
+
+std::unordered_map<std::string, std::string> Store::nodeRegions() {
+  std::unordered_map<std::string, std::string> out;
+  node_regions_.reset();
+  while (node_regions_.step()) out.emplace(node_regions_.text(0), node_regions_.text(1));
+  node_regions_.reset();
+  return out;
+}
+
+NodeRow Store::readNode(sqlite::Statement& s) {
+  NodeRow n;
+  n.node = s.text(0);
+  n.region = s.text(1);
+  n.first_seen_ms = s.int64(2);
+  n.last_seen_ms = s.int64(3);
+  n.online = s.int64(4) != 0;
+  n.status_changed_ms = s.int64(5);
+  n.agent_version = s.text(6);
+  n.heartbeat_interval_ms = s.int64(7);
+  n.max_seq = static_cast<uint64_t>(s.int64(8));
+  n.worst_status = s.isNull(9) ? -1 : static_cast<int>(s.int64(9));
+  n.checks = static_cast<int>(s.int64(10));
+  n.messages = static_cast<uint64_t>(s.int64(11));
+  return n;
+}
+
+std::vector<NodeRow> Store::nodes(const NodeFilter& filter) {
+  // Filters vary per call; SQLite's statement cache is not worth it for the listing.
+  sqlite::Statement s(db_, fmt::format("SELECT {} FROM nodes n {} ORDER BY n.region, n.node LIMIT ?3 OFFSET ?4",
+                                       kNodeColumns, kNodeWhere));
+  s.with(filter.region, filter.online ? static_cast<int64_t>(*filter.online) : int64_t{-1},
+         static_cast<int64_t>(filter.limit), static_cast<int64_t>(filter.offset));
+  std::vector<NodeRow> out;
+  while (s.step()) out.push_back(readNode(s));
+  return out;
+}
+
+size_t Store::countNodes(const NodeFilter& filter) {
+  sqlite::Statement s(db_, fmt::format("SELECT count(*) FROM nodes n {}", kNodeWhere));
+  s.with(filter.region, filter.online ? static_cast<int64_t>(*filter.online) : int64_t{-1});
+  return s.step() ? static_cast<size_t>(s.int64(0)) : 0;
+}
+
+std::optional<NodeRow> Store::node(const std::string& id) {
+  select_node_.with(id);
+  std::optional<NodeRow> out;
+  if (select_node_.step()) out = readNode(select_node_);
+  select_node_.reset();
+  return out;
+}
+
+std::vector<LatestResult> Store::latestResults(const std::string& node) {
+  std::vector<LatestResult> out;
+  latest_results_.with(node);
+  while (latest_results_.step()) {
+    LatestResult r;
+    r.check = latest_results_.text(0);
+    r.kind = latest_results_.text(1);
+    r.status = static_cast<wire::Status>(latest_results_.int64(2));
+    r.component = static_cast<wire::Component>(latest_results_.int64(3));
+    r.message = latest_results_.text(4);
+    r.metrics_json = latest_results_.text(5);
+    r.observed_at_ms = latest_results_.int64(6);
+    out.push_back(std::move(r));
+  }
+  latest_results_.reset();
+  return out;
+}
+
+}  // namespace hale::aggregator::storage

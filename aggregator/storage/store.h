@@ -1,0 +1,90 @@
+#pragma once
+// The aggregator's SQLite store. Ingest is batched: one transaction per batch,
+// with the (node, seq) ledger insert in the same transaction as the data, so
+// a redelivered message is stored exactly once.
+#include "shared/sqlite/database.h"
+#include "shared/wire/envelope.h"
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace hale::aggregator::storage {
+
+/// One verified telemetry message, copied out of its buffer.
+struct IngestItem {
+  std::string node;
+  std::string region;
+  uint64_t seq = 0;
+  int64_t sent_at_ms = 0;
+  int64_t received_ms = 0;
+  std::vector<wire::ResultRecord> results;
+  std::optional<wire::HeartbeatRecord> heartbeat;
+};
+
+struct IngestStats {
+  size_t stored = 0;
+  size_t duplicates = 0;
+};
+
+struct NodeRow {
+  std::string node;
+  std::string region;
+  int64_t first_seen_ms = 0;
+  int64_t last_seen_ms = 0;
+  bool online = false;
+  int64_t status_changed_ms = 0;
+  std::string agent_version;
+  int64_t heartbeat_interval_ms = 0;
+  uint64_t max_seq = 0;
+  int worst_status = 0;  ///< worst latest result: 0 ok .. 3 unknown, -1 none
+  int checks = 0;
+  uint64_t messages = 0;  ///< distinct sequence numbers stored; max_seq - messages are missing
+};
+
+struct LatestResult {
+  std::string check;
+  std::string kind;
+  wire::Status status = wire::Status::Unknown;
+  wire::Component component = wire::Component::Compute;
+  std::string message;
+  std::string metrics_json;
+  int64_t observed_at_ms = 0;
+};
+
+struct NodeFilter {
+  std::string region;       ///< empty: any
+  std::optional<bool> online;
+  size_t limit = 100;
+  size_t offset = 0;
+};
+
+class Store {
+ public:
+  explicit Store(const std::string& path);
+
+  IngestStats ingest(std::span<const IngestItem> items);
+  void setOnline(const std::string& node, const std::string& region, bool online, int64_t at_ms);
+
+  /// node -> region, for checking that a node stays in its region.
+  std::unordered_map<std::string, std::string> nodeRegions();
+
+  std::vector<NodeRow> nodes(const NodeFilter& filter);
+  size_t countNodes(const NodeFilter& filter);
+  std::optional<NodeRow> node(const std::string& id);
+  std::vector<LatestResult> latestResults(const std::string& node);
+
+  sqlite::Database& db() { return db_; }
+
+ private:
+  NodeRow readNode(sqlite::Statement& s);
+
+  sqlite::Database db_;
+  sqlite::Statement mark_received_, upsert_node_, heartbeat_node_, insert_result_, upsert_latest_, set_online_,
+      node_regions_, select_node_, latest_results_;
+};
+
+}  // namespace hale::aggregator::storage

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Writes a Mosquitto configuration for Hale.
+#   scripts/broker-config.sh PORT PKI_DIR DATA_DIR > mosquitto.conf
+set -euo pipefail
+port=${1:?port}; pki=${2:?pki dir}; data=${3:?data dir}
+root=$(cd "$(dirname "$0")/.." && pwd)
+mkdir -p "$data"
+sed -e "s|@PORT@|$port|" -e "s|@PKI@|$pki|g" -e "s|@ACL@|$root/config/mosquitto/acl|" -e "s|@DATA@|$data|" \
+  "$root/config/mosquitto/mosquitto.conf.in"
+# Started as root, Mosquitto drops to the 'mosquitto' user before reading
+# keys; keep the current user instead so the test's own files stay readable.
+if [[ $(id -u) -eq 0 ]]; then echo "user root"; fi

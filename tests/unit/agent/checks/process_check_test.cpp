@@ -1,0 +1,88 @@
+#include "agent/checks/check.h"
+#include "agent/platform/process_table.h"
+#include "tests/support/harness.h"
+
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+using namespace hale;
+using namespace hale::agent;
+
+namespace {
+const std::string kProc = test::sourceDir() + "/tests/fixtures/proc";
+
+checks::CheckPtr fromToml(const std::string& body) {
+  auto root = config::parseText("[[check]]\nname = \"p\"\nkind = \"process\"\n" + body, "agent.toml");
+  checks::CheckEnv env{RealClock::instance(), "/tmp"};
+  return checks::makeCheck(*root["check"].as_array()->front().as_table(), "agent.toml", env);
+}
+}  // namespace
+
+TEST_CASE("process_check: /proc/<pid>/stat parsing survives odd command names") {
+  auto info = platform::parseProcStat(test::readFile(kProc + "/200/stat"));
+  REQUIRE(info.has_value());
+  CHECK(info->pid == 200);
+  CHECK(info->comm == "evil) name)");
+  CHECK(info->state == 'Z');
+  CHECK(info->ppid == 100);
+  CHECK_FALSE(platform::parseProcStat("").has_value());
+  CHECK_FALSE(platform::parseProcStat("12 (x) S").has_value());
+  CHECK_FALSE(platform::parseProcStat("garbage ) ( 1 2 3").has_value());
+}
+
+TEST_CASE("process_check: finds processes by name and command line in a fixture tree") {
+  auto by_name = fromToml("match_name = \"nginx\"\nproc_root = \"" + kProc + "\"\n");
+  auto out = by_name->run();
+  CHECK(out.status == checks::Status::Ok);
+  CHECK(out.message.find("pid 100") != std::string::npos);
+
+  auto by_cmdline = fromToml("match_cmdline = \"/srv/app.py\"\nproc_root = \"" + kProc + "\"\n");
+  CHECK(by_cmdline->run().status == checks::Status::Ok);
+
+  // A zombie does not count as running.
+  auto zombie = fromToml("match_name = \"evil) name)\"\nproc_root = \"" + kProc + "\"\n");
+  CHECK(zombie->run().status == checks::Status::Crit);
+
+  auto missing = fromToml("match_name = \"postgres\"\nproc_root = \"" + kProc + "\"\n");
+  auto miss = missing->run();
+  CHECK(miss.status == checks::Status::Crit);
+  CHECK(miss.message.find("0 running") != std::string::npos);
+}
+
+TEST_CASE("process_check: memory thresholds over all matches") {
+  // nginx has 2560 resident pages in the fixture: 10 MiB with 4 KiB pages.
+  const double mib = 2560.0 * double(::sysconf(_SC_PAGESIZE)) / (1024 * 1024);
+  auto check = fromToml("match_name = \"nginx\"\nproc_root = \"" + kProc + "\"\nrss_warn_mb = " +
+                        std::to_string(mib - 1) + "\nrss_crit_mb = " + std::to_string(mib + 1) + "\n");
+  CHECK(check->run().status == checks::Status::Warn);
+}
+
+TEST_CASE("process_check: a pidfile of the real /proc") {
+  test::TempDir dir;
+  test::writeFile(dir.file("self.pid"), std::to_string(::getpid()) + "\n");
+  CHECK(fromToml("pidfile = \"" + dir.file("self.pid") + "\"\n")->run().status == checks::Status::Ok);
+  test::writeFile(dir.file("gone.pid"), "999999999\n");
+  CHECK(fromToml("pidfile = \"" + dir.file("gone.pid") + "\"\n")->run().status == checks::Status::Crit);
+  auto none = fromToml("pidfile = \"" + dir.file("absent.pid") + "\"\n")->run();
+  CHECK(none.status == checks::Status::Crit);
+  CHECK(none.message.find("missing") != std::string::npos);
+}
+
+TEST_CASE("process_check: rejects bad config with the key and its line") {
+  std::string err;
+  try {
+    (void)fromToml("pidfile = \"/x\"\nmatch_name = \"y\"\n");
+  } catch (const config::ConfigError& e) {
+    err = e.what();
+  }
+  CHECK(err.find("agent.toml:4:") == 0);
+  CHECK(err.find("exactly one of pidfile, match_name, match_cmdline") != std::string::npos);
+  try {
+    (void)fromToml("match_name = 3\n");
+  } catch (const config::ConfigError& e) {
+    err = e.what();
+  }
+  CHECK(err.find("key 'match_name'") != std::string::npos);
+  CHECK(err.find("expected string, got integer") != std::string::npos);
+}

@@ -1,0 +1,157 @@
+#include "aggregator/api/api.h"
+#include "aggregator/ingest/ingestor.h"
+#include "aggregator/storage/store.h"
+#include "shared/wire/envelope.h"
+#include "shared/wire/topics.h"
+#include "tests/support/harness.h"
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+using namespace hale;
+using namespace hale::aggregator;
+using nlohmann::json;
+
+namespace {
+std::string batch(const std::string& node, const std::string& region, uint64_t seq, wire::Status status,
+                  const std::string& check = "root") {
+  wire::ResultRecord r;
+  r.check = check;
+  r.kind = "disk";
+  r.status = status;
+  r.component = wire::Component::Storage;
+  r.message = "msg " + std::to_string(seq);
+  r.metrics = {{"used_percent", 50.0 + double(seq)}};
+  r.observed_at_ms = 1000 + static_cast<int64_t>(seq);
+  const auto bytes = wire::buildCheckBatch({node, region, seq, 1}, std::span(&r, 1));
+  return std::string(bytes.begin(), bytes.end());
+}
+
+struct Rig {
+  test::TempDir dir;
+  asio::io_context io;
+  storage::Store store{dir.file("agg.db")};
+  ingest::Ingestor ingestor{io, store, ingest::Settings{std::chrono::milliseconds(1), 1000}};
+  api::Api api{store, ingestor.counters(), [] { return true; }};
+
+  api::Response get(const std::string& target) { return api.handle({"GET", target, ""}); }
+  json getJson(const std::string& target) { return json::parse(get(target).body); }
+};
+}  // namespace
+
+TEST_CASE("ingest: stores exactly once per (node, seq) and keeps the latest result") {
+  Rig rig;
+  rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), batch("n1", "eu", 1, wire::Status::Ok));
+  rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), batch("n1", "eu", 2, wire::Status::Crit));
+  rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), batch("n1", "eu", 2, wire::Status::Crit));  // redelivery
+  rig.ingestor.flush();
+  rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), batch("n1", "eu", 1, wire::Status::Ok));  // late redelivery
+  rig.ingestor.flush();
+  CHECK(rig.ingestor.counters().stored == 2);
+  CHECK(rig.ingestor.counters().duplicates == 2);
+  const json node = rig.getJson("/api/v1/nodes/n1");
+  CHECK(node["last_seq"] == 2);
+  CHECK(node["messages"] == 2);
+  CHECK(node["missing"] == 0);
+  REQUIRE(node["results"].size() == 1);
+  CHECK(node["results"][0]["status"] == "crit");  // seq 1 arrived late but is older
+  CHECK(node["worst_status"] == "crit");
+}
+
+TEST_CASE("ingest: sequence gaps are visible per node") {
+  Rig rig;
+  for (uint64_t seq : {1, 2, 5}) rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), batch("n1", "eu", seq, wire::Status::Ok));
+  rig.ingestor.flush();
+  CHECK(rig.getJson("/api/v1/nodes/n1")["missing"] == 2);
+}
+
+TEST_CASE("ingest: bad messages are counted, never stored, never fatal") {
+  Rig rig;
+  rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), "garbage");
+  rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), batch("n2", "eu", 1, wire::Status::Ok));  // names another node
+  rig.ingestor.onMessage("hale/v1/eu/n1/telemetry/extra", batch("n1", "eu", 1, wire::Status::Ok));
+  rig.ingestor.onMessage("not/a/hale/topic", "x");
+  rig.ingestor.onMessage(wire::statusTopic("eu", "n1"), "{not json");
+  rig.ingestor.onMessage(wire::statusTopic("eu", "n1"), "{\"state\":\"sleeping\"}");
+  rig.ingestor.flush();
+  CHECK(rig.ingestor.counters().invalid == 6);
+  CHECK(rig.ingestor.counters().stored == 0);
+  CHECK(rig.getJson("/api/v1/nodes")["total"] == 0);
+}
+
+TEST_CASE("ingest: a node cannot move to another region") {
+  Rig rig;
+  rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), batch("n1", "eu", 1, wire::Status::Ok));
+  rig.ingestor.flush();
+  rig.ingestor.onMessage(wire::telemetryTopic("us", "n1"), batch("n1", "us", 2, wire::Status::Ok));
+  rig.ingestor.flush();
+  CHECK(rig.ingestor.counters().invalid == 1);
+  CHECK(rig.getJson("/api/v1/nodes/n1")["region"] == "eu");
+}
+
+TEST_CASE("ingest: status messages set online and offline") {
+  Rig rig;
+  rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), batch("n1", "eu", 1, wire::Status::Ok));
+  rig.ingestor.onMessage(wire::statusTopic("eu", "n1"), R"({"state":"online"})");
+  CHECK(rig.getJson("/api/v1/nodes?status=online")["total"] == 1);
+  rig.ingestor.onMessage(wire::statusTopic("eu", "n1"), R"({"state":"offline"})");
+  CHECK(rig.getJson("/api/v1/nodes?status=online")["total"] == 0);
+  CHECK(rig.getJson("/api/v1/nodes?status=offline")["nodes"][0]["node"] == "n1");
+  rig.ingestor.onMessage(wire::statusTopic("eu", "n1"), "");  // retained message cleared: ignored
+  CHECK(rig.ingestor.counters().invalid == 0);
+}
+
+TEST_CASE("api: listing filters and paginates") {
+  Rig rig;
+  for (int i = 0; i < 5; ++i) {
+    const std::string node = "n" + std::to_string(i);
+    const std::string region = i < 3 ? "eu" : "us";
+    rig.ingestor.onMessage(wire::telemetryTopic(region, node), batch(node, region, 1, wire::Status::Ok));
+  }
+  rig.ingestor.flush();
+  CHECK(rig.getJson("/api/v1/nodes")["total"] == 5);
+  CHECK(rig.getJson("/api/v1/nodes?region=eu")["total"] == 3);
+  const json page = rig.getJson("/api/v1/nodes?region=eu&limit=2&offset=2");
+  CHECK(page["nodes"].size() == 1);
+  CHECK(page["nodes"][0]["node"] == "n2");
+}
+
+TEST_CASE("api: errors are JSON with meaningful status codes") {
+  Rig rig;
+  CHECK(rig.get("/api/v1/nodes/nope").status == 404);
+  CHECK(rig.get("/api/v1/nodes/bad%2Fid").status == 400);
+  CHECK(rig.get("/api/v1/nodes?limit=0").status == 400);
+  CHECK(rig.get("/api/v1/nodes?status=maybe").status == 400);
+  CHECK(rig.get("/api/v1/nodes?region=%zz").status == 400);
+  CHECK(rig.get("/nowhere").status == 404);
+  CHECK(rig.api.handle({"POST", "/api/v1/nodes", "{}"}).status == 405);
+  CHECK(rig.api.handle({"GET", "no-slash", ""}).status == 400);
+  const json err = json::parse(rig.get("/api/v1/nodes/nope").body);
+  CHECK(err["error"].get<std::string>().find("nope") != std::string::npos);
+  CHECK(err["status"] == 404);
+}
+
+TEST_CASE("api: /health, /ready and /metrics") {
+  Rig rig;
+  CHECK(rig.get("/health").status == 200);
+  CHECK(rig.get("/ready").status == 200);
+  rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), "junk");
+  const auto metrics = rig.get("/metrics");
+  CHECK(metrics.content_type.find("text/plain") == 0);
+  CHECK(metrics.body.find("hale_ingest_messages_total{outcome=\"invalid\"} 1") != std::string::npos);
+  api::Api not_ready(rig.store, rig.ingestor.counters(), [] { return false; });
+  CHECK(not_ready.handle({"GET", "/ready", ""}).status == 503);
+}
+
+TEST_CASE("api: request targets are split and percent-decoded") {
+  auto q = api::parseTarget("/a%20b?x=1&y=two+words&z=%41&empty=");
+  REQUIRE(q.has_value());
+  CHECK(q->path == "/a b");
+  CHECK(q->params["x"] == "1");
+  CHECK(q->params["y"] == "two words");
+  CHECK(q->params["z"] == "A");
+  CHECK(q->params["empty"] == "");
+  CHECK_FALSE(api::parseTarget("/x%").has_value());
+  CHECK_FALSE(api::parseTarget("/x%4").has_value());
+  CHECK_FALSE(api::parseTarget("").has_value());
+}
