@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -13,6 +14,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <random>
 
@@ -40,39 +42,53 @@ struct Certs {
   TempDir dir;
 
   Certs() {
-    std::ofstream(dir.file("ca.cnf")) << "[ca]\ndefault_ca = hale_ca\n[hale_ca]\ndir = .\n"
-                                         "database = ./index.txt\nnew_certs_dir = ./newcerts\nserial = ./serial\n"
-                                         "private_key = ./ca.key\ncertificate = ./ca.pem\ndefault_md = sha256\n"
-                                         "policy = any\ncopy_extensions = copy\nunique_subject = no\n"
-                                         "[any]\ncommonName = supplied\n";
-    run("mkdir newcerts && : > index.txt && echo 01 > serial");
-    const std::string ec = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
-    run("openssl req -x509 " + ec + " -keyout ca.key -out ca.pem -subj '/CN=Hale Test CA' -days 3650");
-    run("openssl req -x509 " + ec + " -keyout other-ca.key -out other-ca.pem -subj '/CN=Other CA' -days 3650");
-    run("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out leaf.key");
-    run("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out other.key");
-    run("openssl req -new -key leaf.key -subj /CN=localhost -addext subjectAltName=DNS:localhost,DNS:*.hale.test "
-        "-out leaf.csr");
-    run("openssl req -new -key leaf.key -subj /CN=elsewhere.example -addext subjectAltName=DNS:elsewhere.example "
-        "-out wronghost.csr");
+    hale::test::writeFile(dir.file("ca.cnf"),
+                          "[ca]\ndefault_ca = hale_ca\n[hale_ca]\ndir = " + dir.path() +
+                              "\ndatabase = $dir/index.txt\nnew_certs_dir = $dir/newcerts\nserial = $dir/serial\n"
+                              "private_key = $dir/ca.key\ncertificate = $dir/ca.pem\ndefault_md = sha256\n"
+                              "policy = any\ncopy_extensions = copy\nunique_subject = no\n"
+                              "[any]\ncommonName = supplied\n");
+    std::filesystem::create_directories(dir.file("newcerts"));
+    hale::test::writeFile(dir.file("index.txt"), "");
+    hale::test::writeFile(dir.file("serial"), "01\n");
+    selfSigned("ca", "/CN=Hale Test CA");
+    selfSigned("other-ca", "/CN=Other CA");
+    run({"openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", path("leaf.key")});
+    run({"openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", path("other.key")});
+    csr("leaf.csr", "/CN=localhost", "subjectAltName=DNS:localhost,DNS:*.hale.test");
+    csr("wronghost.csr", "/CN=elsewhere.example", "subjectAltName=DNS:elsewhere.example");
     sign("leaf.csr", "valid.pem", -kDay, 365 * kDay);
     sign("leaf.csr", "expired.pem", -400 * kDay, -10 * kDay);
     sign("leaf.csr", "soon.pem", -kDay, 3 * kDay);
     sign("leaf.csr", "twenty.pem", -kDay, 20 * kDay);
     sign("leaf.csr", "future.pem", 10 * kDay, 400 * kDay);
     sign("wronghost.csr", "wronghost.pem", -kDay, 365 * kDay);
-    run("openssl x509 -in valid.pem -outform DER -out valid.der");
-    run("cat soon.pem ca.pem > bundle.pem");
-    run("openssl x509 -in ca.pem -outform DER -out ca.der && cat valid.der ca.der > bundle.der");
+    run({"openssl", "x509", "-in", path("valid.pem"), "-outform", "DER", "-out", path("valid.der")});
+    run({"openssl", "x509", "-in", path("ca.pem"), "-outform", "DER", "-out", path("ca.der")});
+    concat({"soon.pem", "ca.pem"}, "bundle.pem");
+    concat({"valid.der", "ca.der"}, "bundle.der");
   }
 
-  void run(const std::string& cmd) {
-    const int rc = hale::test::shell("cd " + dir.path() + " && (" + cmd + ") > /dev/null 2>&1");
-    REQUIRE_MESSAGE(rc == 0, "command failed: " << cmd);
+  void run(const std::vector<std::string>& argv) {
+    const int rc = hale::test::runCommand(argv, dir.file("openssl.log"));
+    REQUIRE_MESSAGE(rc == 0, "command failed: " << fmt::format("{}", fmt::join(argv, " ")) << "\n"
+                                                << hale::test::readFile(dir.file("openssl.log")));
+  }
+  void selfSigned(const std::string& name, const std::string& subject) {
+    run({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+         path(name + ".key"), "-out", path(name + ".pem"), "-subj", subject, "-days", "3650"});
+  }
+  void csr(const std::string& out, const std::string& subject, const std::string& san) {
+    run({"openssl", "req", "-new", "-key", path("leaf.key"), "-subj", subject, "-addext", san, "-out", path(out)});
   }
   void sign(const std::string& csr, const std::string& out, std::chrono::hours start, std::chrono::hours end) {
-    run(fmt::format("openssl ca -batch -notext -config ca.cnf -in {} -out {} -startdate {} -enddate {}", csr, out,
-                    opensslDate(start), opensslDate(end)));
+    run({"openssl", "ca", "-batch", "-notext", "-config", path("ca.cnf"), "-in", path(csr), "-out", path(out),
+         "-startdate", opensslDate(start), "-enddate", opensslDate(end)});
+  }
+  void concat(const std::vector<std::string>& parts, const std::string& out) {
+    std::string all;
+    for (const auto& p : parts) all += hale::test::readFile(path(p));
+    hale::test::writeFile(path(out), all);
   }
   std::string path(const std::string& name) const { return dir.file(name); }
 };
@@ -230,11 +246,12 @@ TEST_CASE("certificate_check: parsing never crashes on garbage") {
 }
 
 TEST_CASE("certificate_check: remote endpoint over a real TLS handshake") {
-  const int port = hale::test::freeLoopbackPort();
-  hale::test::ChildProcess server({"openssl", "s_server", "-accept", fmt::format("127.0.0.1:{}", port), "-cert",
-                                   certs().path("soon.pem"), "-key", certs().path("leaf.key"), "-cert_chain",
-                                   certs().path("ca.pem"), "-www"});
-  REQUIRE(hale::test::waitForPort(port, 5000));
+  const uint16_t port = hale::test::freePort();
+  hale::test::Process server({"openssl", "s_server", "-accept", fmt::format("127.0.0.1:{}", port), "-cert",
+                              certs().path("soon.pem"), "-key", certs().path("leaf.key"), "-cert_chain",
+                              certs().path("ca.pem"), "-www"},
+                             "/dev/null");
+  REQUIRE(hale::test::waitFor([&] { return hale::test::portAcceptsConnections(port); }, std::chrono::seconds(5)));
   const std::string base = fmt::format(
       "[[check]]\nname = \"remote\"\nkind = \"certificate\"\nendpoint = \"127.0.0.1:{}\"\nserver_name = \"localhost\"\n",
       port);

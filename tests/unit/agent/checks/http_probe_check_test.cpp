@@ -172,16 +172,18 @@ TEST_CASE("http_probe_check: injected latency violates the p95 SLO") {
 
 TEST_CASE("http_probe_check: HTTPS through the shared TLS client") {
   hale::test::TempDir dir;
-  REQUIRE(hale::test::shell(fmt::format(
-              "cd {} && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout k.pem -out c.pem "
-              "-subj /CN=localhost -addext subjectAltName=DNS:localhost -days 30 >/dev/null 2>&1 && "
-              "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout k2.pem -out other.pem "
-              "-subj /CN=other -days 30 >/dev/null 2>&1",
-              dir.path())) == 0);
-  const int port = hale::test::freeLoopbackPort();
-  hale::test::ChildProcess server({"openssl", "s_server", "-accept", fmt::format("127.0.0.1:{}", port), "-cert",
-                                   dir.file("c.pem"), "-key", dir.file("k.pem"), "-www"});
-  REQUIRE(hale::test::waitForPort(port, 5000));
+  auto selfSigned = [&](const std::string& name, const std::string& cn) {
+    return hale::test::runCommand({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                                   "-nodes", "-keyout", dir.file(name + ".key"), "-out", dir.file(name + ".pem"),
+                                   "-subj", "/CN=" + cn, "-addext", "subjectAltName=DNS:" + cn, "-days", "30"});
+  };
+  REQUIRE(selfSigned("c", "localhost") == 0);
+  REQUIRE(selfSigned("other", "other") == 0);
+  const uint16_t port = hale::test::freePort();
+  hale::test::Process server({"openssl", "s_server", "-accept", fmt::format("127.0.0.1:{}", port), "-cert",
+                              dir.file("c.pem"), "-key", dir.file("c.key"), "-www"},
+                             "/dev/null");
+  REQUIRE(hale::test::waitFor([&] { return hale::test::portAcceptsConnections(port); }, std::chrono::seconds(5)));
   const std::string url = fmt::format("https://localhost:{}/", port);
   SUBCASE("trusted by ca_file") {
     const auto out = hale::test::checkFromToml(httpToml(url, fmt::format("ca_file = \"{}\"\n", dir.file("c.pem"))))->run();

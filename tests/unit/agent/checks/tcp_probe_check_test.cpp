@@ -84,7 +84,7 @@ TEST_CASE("tcp_probe_check: an open port connects, a closed one is critical") {
   CHECK(metric(out, "p50_ms"));
   CHECK(metric(out, "success_percent") == 100);
 
-  const int closed = hale::test::freeLoopbackPort();
+  const int closed = hale::test::freePort();
   const auto bad = hale::test::checkFromToml(tcpToml(closed))->run();
   CHECK(bad.status == Status::Crit);
   CHECK(bad.message.find("refused") != std::string::npos);
