@@ -16,6 +16,7 @@
 //   interval = "1h"
 #include "agent/checks/cert_inspect.h"
 #include "agent/checks/check.h"
+#include "agent/checks/deadline.h"
 #include "agent/platform/file_read.h"
 #include "agent/platform/net.h"
 
@@ -78,7 +79,7 @@ class CertificateCheck final : public Check {
 
   Outcome run() override {
     const auto started = std::chrono::steady_clock::now();
-    auto chain = file_ ? loadFile() : fetchRemote(started + common().timeout);
+    auto chain = file_ ? loadFile() : fetchRemote(ownDeadline(common(), started));
     if (!chain) return Outcome{remote() ? Status::Unknown : Status::Crit, target() + ": " + chain.error().message, {}};
     Outcome out = judge(*chain);
     if (remote())

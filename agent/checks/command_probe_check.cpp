@@ -11,6 +11,7 @@
 //   output_contains = "registry"
 //   timeout = "5s"
 #include "agent/checks/check.h"
+#include "agent/checks/deadline.h"
 #include "agent/checks/probe_window.h"
 #include "agent/platform/command_capture.h"
 
@@ -51,7 +52,7 @@ class CommandProbeCheck final : public Check {
 
   Outcome run() override {
     const auto t0 = std::chrono::steady_clock::now();
-    auto result = platform::runCaptured(argv_, t0 + common().timeout);
+    auto result = platform::runCaptured(argv_, ownDeadline(common(), t0));
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     Outcome out;
     bool ok = false;

@@ -13,6 +13,7 @@
 //   window = "5m"
 //   slo_p95_ms = 200
 #include "agent/checks/check.h"
+#include "agent/checks/deadline.h"
 #include "agent/checks/probe_window.h"
 #include "agent/platform/http_client.h"
 
@@ -57,7 +58,7 @@ class HttpProbeCheck final : public Check {
 
   Outcome run() override {
     const auto t0 = std::chrono::steady_clock::now();
-    auto response = platform::httpGet(url_, tls_, t0 + common().timeout);
+    auto response = platform::httpGet(url_, tls_, ownDeadline(common(), t0));
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     Outcome out;
     bool ok = false;

@@ -50,6 +50,7 @@ SloRule SloRule::read(const config::Fields& f) {
 }
 
 void recordProbe(Outcome& out, LatencyWindow& window, const SloRule& slo, MonoTime now, double latency_ms, bool ok) {
+  std::lock_guard lock(window.mutex());
   window.prune(now);
   window.add(now, latency_ms, ok);
   const size_t n = window.samples(), good = window.successes();

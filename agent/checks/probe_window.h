@@ -7,6 +7,7 @@
 #include <array>
 #include <cstddef>
 #include <deque>
+#include <mutex>
 #include <optional>
 
 namespace hale::agent::checks {
@@ -49,7 +50,12 @@ class LatencyWindow {
   size_t successes() const;
   std::chrono::milliseconds span() const { return span_; }
 
+  /// Held by recordProbe. The Scheduler never overlaps runs of one check, but
+  /// runWithDeadline alone abandons a late run that may still be recording.
+  std::mutex& mutex() { return mutex_; }
+
  private:
+  std::mutex mutex_;
   struct Sample {
     MonoTime at;
     double ms;

@@ -10,6 +10,7 @@
 //   window = "5m"
 //   slo_p95_ms = 50
 #include "agent/checks/check.h"
+#include "agent/checks/deadline.h"
 #include "agent/checks/probe_window.h"
 #include "agent/platform/net.h"
 
@@ -36,7 +37,7 @@ class TcpProbeCheck final : public Check {
 
   Outcome run() override {
     const auto t0 = std::chrono::steady_clock::now();
-    auto sock = platform::connectTcp(host_, port_, t0 + common().timeout);
+    auto sock = platform::connectTcp(host_, port_, ownDeadline(common(), t0));
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     Outcome out;
     if (sock) {

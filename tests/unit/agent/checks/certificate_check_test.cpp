@@ -1,5 +1,6 @@
 #include "agent/checks/cert_inspect.h"
 #include "agent/checks/check.h"
+#include "agent/core/scheduler.h"
 #include "agent/platform/file_read.h"
 #include "tests/support/check_harness.h"
 
@@ -296,6 +297,20 @@ TEST_CASE("certificate_check: a handshake that never completes stops at the time
   CHECK(out.message.find("timed out") != std::string::npos);
   CHECK(elapsed >= std::chrono::milliseconds(350));
   CHECK(elapsed < std::chrono::milliseconds(1400));
+  SUBCASE("under the scheduler's deadline the check's own message wins") {
+    const int fd2 = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    addr.sin_port = 0;
+    REQUIRE(::bind(fd2, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(::listen(fd2, 8) == 0);
+    REQUIRE(::getsockname(fd2, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    auto again = hale::test::checkFromToml(fmt::format(
+        "[[check]]\nname = \"hang\"\nkind = \"certificate\"\nendpoint = \"127.0.0.1:{}\"\ntimeout = \"400ms\"\n",
+        ntohs(addr.sin_port)));
+    const auto record = hale::agent::runWithDeadline(*again);
+    ::close(fd2);
+    CHECK(record.status == Status::Unknown);
+    CHECK(record.message.find("TLS handshake timed out") != std::string::npos);
+  }
 }
 
 TEST_CASE("certificate_check: rejects bad config") {
