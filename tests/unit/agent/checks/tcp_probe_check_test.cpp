@@ -10,6 +10,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <thread>
+#include <vector>
+
 using hale::wire::Status;
 using namespace hale::agent::checks;
 
@@ -88,6 +91,32 @@ TEST_CASE("tcp_probe_check: an open port connects, a closed one is critical") {
   const auto bad = hale::test::checkFromToml(tcpToml(closed))->run();
   CHECK(bad.status == Status::Crit);
   CHECK(bad.message.find("refused") != std::string::npos);
+}
+
+TEST_CASE("tcp_probe_check: a connect that hangs stops at the timeout") {
+  // Linux drops SYNs while a listener's accept queue is full, so once the
+  // backlog is taken by connections nobody accepts, the next connect hangs.
+  Listener listener(0);
+  std::vector<int> fillers;
+  for (int i = 0; i < 4; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(listener.port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    (void)::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    fillers.push_back(fd);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto out = hale::test::checkFromToml(tcpToml(listener.port, "timeout = \"300ms\"\n"))->run();
+  const auto elapsed = std::chrono::steady_clock::now() - t0;
+  for (int fd : fillers) ::close(fd);
+  INFO(out.message);
+  CHECK(out.status == Status::Crit);
+  CHECK(out.message.find("timed out") != std::string::npos);
+  CHECK(elapsed < std::chrono::milliseconds(1000));
+  CHECK(metric(out, "success_percent") == 0);
 }
 
 TEST_CASE("tcp_probe_check: SLO on success ratio and latency over the window") {
