@@ -4,6 +4,8 @@
 #include "agent/core/agent.h"
 #include "agent/core/agent_config.h"
 #include "agent/core/scheduler.h"
+#include "agent/state/audit_log.h"
+#include "agent/state/state_store.h"
 #include "shared/app/mqtt_settings.h"
 #include "shared/util/log.h"
 
@@ -11,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <iostream>
 #include <optional>
@@ -121,6 +124,51 @@ int cmdRun(const std::vector<std::string>& args) {
   }
 }
 
+int cmdAudit(const std::vector<std::string>& args) {
+  constexpr std::string_view kUsage = "hale-agent audit verify|tail [--config FILE] [-n N] [--json]";
+  if (args.empty() || (args[0] != "verify" && args[0] != "tail")) return usageError("audit needs verify or tail", kUsage);
+  const auto path = configArg({args.begin() + 1, args.end()}, false);
+  if (!path) return usageError("--config needs a file", kUsage);
+  bool json = false;
+  size_t n = 20;
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "--json") json = true;
+    if (args[i] == "-n" && i + 1 < args.size()) n = static_cast<size_t>(std::max(1, std::atoi(args[i + 1].c_str())));
+  }
+  try {
+    const auto cfg = loadAgentConfig(*path);
+    state::StateStore store(cfg.state_dir);
+    state::AuditLog audit(store.db());
+    if (args[0] == "verify") {
+      const auto verdict = audit.verify();
+      if (json) {
+        fmt::print("{}\n", nlohmann::json{{"ok", verdict.ok}, {"rows", verdict.rows}, {"problem", verdict.problem}}.dump());
+      } else if (verdict.ok) {
+        fmt::print("audit log intact: {} rows, hash chain and head verified\n", verdict.rows);
+      } else {
+        fmt::print("audit log TAMPERED: {}\n", verdict.problem);
+      }
+      return verdict.ok ? kExitOk : kExitCrit;
+    }
+    const auto rows = audit.tail(n);
+    if (json) {
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& e : rows)
+        out.push_back({{"seq", e.seq}, {"at_ms", e.at_ms}, {"actor", e.actor}, {"action", e.action},
+                       {"subject", e.subject}, {"outcome", e.outcome}, {"detail", e.detail}, {"hash", e.hash}});
+      fmt::print("{}\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+    } else {
+      for (const auto& e : rows)
+        fmt::print("{:>6}  {}  {:<10} {:<16} {:<9} {}  {}\n", e.seq, e.at_ms, e.actor, e.action, e.outcome,
+                   e.subject.substr(0, 16), e.detail);
+    }
+    return kExitOk;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "{}\n", e.what());
+    return kExitUnknown;
+  }
+}
+
 int cmdHelp(const std::vector<std::string>& args);
 
 const std::vector<Command>& commands() {
@@ -130,6 +178,8 @@ const std::vector<Command>& commands() {
        "hale-agent once [--config FILE] [--json]", cmdOnce},
       {"check-config", "validate a configuration file: exit 0 valid, 2 invalid", "hale-agent check-config FILE",
        cmdCheckConfig},
+      {"audit", "verify the hash-chained audit log (exit 2 if tampered) or show its tail",
+       "hale-agent audit verify|tail [--config FILE] [-n N] [--json]", cmdAudit},
       {"help", "describe the check kinds and their keys", "hale-agent help [KIND|config]", cmdHelp},
   };
   return list;
@@ -156,8 +206,9 @@ int cmdHelp(const std::vector<std::string>& args) {
     return kExitOk;
   }
   if (args[0] == "config") {
-    fmt::print("[agent]\n{}\n[mqtt]\n{}\n[log]\n{}\n[[check]] (every kind)\n{}", config::describeFields(agentFields()),
-               config::describeFields(app::mqttFields()), config::describeFields(app::logFields()),
+    fmt::print("[agent]\n{}\n[mqtt]\n{}\n[log]\n{}\n[commands]\n{}\n[[check]] (every kind)\n{}",
+               config::describeFields(agentFields()), config::describeFields(app::mqttFields()),
+               config::describeFields(app::logFields()), config::describeFields(commandFields()),
                config::describeFields(checks::commonFields()));
     return kExitOk;
   }

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <charconv>
 #include <csignal>
 
 namespace hale::agent {
@@ -21,18 +22,24 @@ std::string statusPayload(std::string_view state, std::chrono::seconds keepalive
 Agent::Agent(AgentConfig config)
     : cfg_(std::move(config)),
       store_(cfg_.state_dir, cfg_.outbox_max_messages),
+      tracker_(store_),
+      audit_(store_.db()),
+      guard_(store_),
       signals_(io_, SIGINT, SIGTERM, SIGHUP),
       batch_timer_(io_),
       heartbeat_timer_(io_),
-      shutdown_timer_(io_) {
+      shutdown_timer_(io_),
+      ack_timer_(io_) {
   if (cfg_.mqtt_enabled) {
     mqtt::Options opts = cfg_.mqtt;
     opts.client_id = cfg_.node;
     opts.will = mqtt::Will{wire::statusTopic(cfg_.region, cfg_.node), statusPayload("offline", opts.keepalive), 1, true};
     opts.subscriptions = {{wire::nodeCommandTopic(cfg_.region, cfg_.node), 1},
-                          {wire::regionCommandTopic(cfg_.region), 1}};
+                          {wire::regionCommandTopic(cfg_.region), 1},
+                          {wire::ackTopic(cfg_.region, cfg_.node), 1}};
     mqtt_ = std::make_unique<mqtt::Client>(io_, std::move(opts));
     mqtt_->onConnected([this] { onConnected(); });
+    mqtt_->onMessage([this](const std::string& topic, const std::string& payload) { onMessage(topic, payload); });
     mqtt_->onDisconnected([this] { in_flight_.clear(); });
   }
   scheduler_ = std::make_unique<Scheduler>(io_, cfg_.checks, [this](const wire::ResultRecord& r) { onResult(r); });
@@ -55,7 +62,10 @@ int Agent::run() {
     if (!ec) onSignal(sig);
   });
   scheduler_->start();
-  if (mqtt_) mqtt_->start();
+  if (mqtt_) {
+    mqtt_->start();
+    checkAckProgress();
+  }
   sendHeartbeat();
   io_.run();
   log::info("agent", "stopped");
@@ -99,6 +109,7 @@ void Agent::shutdown() {
   stopping_ = true;
   scheduler_->stop();
   heartbeat_timer_.cancel();
+  ack_timer_.cancel();
   flushBatch();
   batch_timer_.cancel();
   auto finish = [this] {
@@ -128,6 +139,29 @@ void Agent::onResult(const wire::ResultRecord& record) {
   pending_.push_back(record);
   if (pending_.size() >= cfg_.batch_max_results) flushBatch();
   else armBatchTimer();
+
+  const auto* settings = settingsOf(record.check);
+  if (!settings) return;
+  try {
+    if (auto event = tracker_.observe(*settings, record)) {
+      log::info("issue", std::string("issue ") + std::string(wire::issueStateName(event->state)),
+                {{"check", event->check},
+                 {"issue", std::to_string(event->issue_id)},
+                 {"status", std::string(wire::statusName(event->status))},
+                 {"message", event->message}});
+      flushBatch();  // the result that caused the event goes first
+      const uint64_t seq = store_.nextSeq();
+      enqueue(seq, wire::buildIssueEvent(header(seq), *event));
+    }
+  } catch (const std::exception& e) {
+    log::error("agent", "cannot track issue", {{"check", record.check}, {"error", e.what()}});
+  }
+}
+
+const checks::CommonSettings* Agent::settingsOf(const std::string& check) const {
+  for (const auto& c : cfg_.checks)
+    if (c->name() == check) return &c->common();
+  return nullptr;
 }
 
 void Agent::armBatchTimer() {
@@ -162,6 +196,7 @@ void Agent::sendHeartbeat() {
   try {
     hb.outbox_depth = static_cast<uint32_t>(store_.outboxDepth());
     hb.outbox_evicted = store_.outboxEvicted();
+    hb.outbox_first_seq = store_.outboxFirstSeq();
     const uint64_t seq = store_.nextSeq();
     enqueue(seq, wire::buildHeartbeat(header(seq), hb));
   } catch (const std::exception& e) {
@@ -178,8 +213,10 @@ void Agent::enqueue(uint64_t seq, const std::vector<uint8_t>& envelope) {
   pump();
 }
 
-// Sends outbox messages in sequence order, keeping at most kPublishWindow
-// unacknowledged. A message leaves the outbox only once the broker accepted it.
+// Sends outbox messages in sequence order, at most kPublishWindow awaiting the
+// broker's PUBACK. A PUBACK is not proof of storage (a broker may drop queued
+// messages, or crash), so a message leaves the outbox only when the
+// aggregator's ack says it is committed; unacked ones are replayed.
 void Agent::pump() {
   if (!mqtt_ || !mqtt_->connected()) return;
   if (in_flight_.size() >= kPublishWindow) return;
@@ -192,11 +229,6 @@ void Agent::pump() {
                    [this, seq = entry.seq](const Status& result) {
                      in_flight_.erase(seq);
                      if (result.ok()) {
-                       try {
-                         store_.outboxRemove(seq);
-                       } catch (const std::exception& e) {
-                         log::error("agent", "cannot update outbox", {{"error", e.what()}});
-                       }
                        pump();
                      } else if (mqtt_->connected()) {
                        log::warn("agent", "telemetry refused by the broker; kept for replay",
@@ -208,9 +240,84 @@ void Agent::pump() {
 
 void Agent::onConnected() {
   in_flight_.clear();
-  sent_through_ = 0;  // replay everything still in the outbox, oldest first
+  sent_through_ = acked_;  // replay everything not yet committed, oldest first
   mqtt_->publish(wire::statusTopic(cfg_.region, cfg_.node), statusPayload("online", cfg_.mqtt.keepalive), 1, true);
   pump();
+}
+
+}  // namespace hale::agent
+
+namespace hale::agent {
+
+void Agent::onMessage(const std::string& topic, const std::string& payload) {
+  if (topic == wire::ackTopic(cfg_.region, cfg_.node)) return handleAck(payload);
+  if (topic == wire::nodeCommandTopic(cfg_.region, cfg_.node) || topic == wire::regionCommandTopic(cfg_.region))
+    return handleCommand(payload);
+}
+
+void Agent::handleAck(const std::string& payload) {
+  uint64_t seq = 0;
+  const auto [end, ec] = std::from_chars(payload.data(), payload.data() + payload.size(), seq);
+  if (ec != std::errc() || end != payload.data() + payload.size()) {
+    if (refusal_log_.allow("ack", std::chrono::steady_clock::now()) >= 0)
+      log::warn("agent", "ignoring malformed ack", {{"payload", payload.substr(0, 32)}});
+    return;
+  }
+  if (seq <= acked_) return;
+  acked_ = seq;
+  try {
+    store_.outboxAckThrough(seq);
+  } catch (const std::exception& e) {
+    log::error("agent", "cannot trim outbox", {{"error", e.what()}});
+  }
+  if (sent_through_ < acked_) sent_through_ = acked_;
+  pump();
+}
+
+// Replays from the last ack when acks stop coming while messages wait: the
+// broker may have dropped them after its PUBACK.
+void Agent::checkAckProgress() {
+  ack_timer_.expires_after(std::max(cfg_.heartbeat_interval * 3, std::chrono::milliseconds(3000)));
+  ack_timer_.async_wait([this](std::error_code ec) {
+    if (ec) return;
+    if (mqtt_->connected() && acked_ == acked_at_check_ && sent_through_ > acked_ && in_flight_.empty()) {
+      log::warn("agent", "no ack from the aggregator; replaying",
+                {{"acked", std::to_string(acked_)}, {"sent", std::to_string(sent_through_)}});
+      sent_through_ = acked_;
+      pump();
+    }
+    acked_at_check_ = acked_;
+    checkAckProgress();
+  });
+}
+
+void Agent::handleCommand(const std::string& payload) {
+  const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(payload.data()), payload.size());
+  const int64_t now = unixMillisNow();
+  auto refuse = [&](const std::string& subject, const std::string& why) {
+    audit_.append(now, "command", "command", subject, "refused", why);
+    if (refusal_log_.allow("command", std::chrono::steady_clock::now()) >= 0)
+      log::warn("command", "command refused", {{"reason", why}});
+  };
+  try {
+    if (cfg_.command_keys.empty()) return refuse("-", "no [commands] public_key_files configured");
+    auto spec = wire::verifyCommand(bytes, cfg_.command_keys, cfg_.node, cfg_.region, now);
+    if (!spec) return refuse("-", spec.error().message);
+    const std::string nonce = crypto::toHex(spec->nonce);
+    if (auto admitted = guard_.admit(*spec, now); !admitted) return refuse(nonce, admitted.error().message);
+    const std::string action(wire::actionName(spec->action));
+    if (const auto* a = std::get_if<wire::AutoRemediationAction>(&spec->action); a && a->check.empty()) {
+      store_.setMetaInt("auto_remediation_disabled", a->enabled ? 0 : 1);
+      audit_.append(now, "command", action, nonce, "executed", a->enabled ? "auto-remediation on" : "auto-remediation off");
+      log::info("command", "auto-remediation switched", {{"enabled", a->enabled ? "true" : "false"}});
+      return;
+    }
+    // The remediation engine, drills and failover hooks act on the others; an
+    // agent without them says so in the audit trail rather than pretending.
+    refuse(nonce, "action '" + action + "' is not handled by this agent version");
+  } catch (const std::exception& e) {
+    log::error("command", "cannot process command", {{"error", e.what()}});
+  }
 }
 
 }  // namespace hale::agent

@@ -3,8 +3,12 @@
 // batcher, heartbeats, the MQTT connection and signals.
 #include "agent/core/agent_config.h"
 #include "agent/core/scheduler.h"
+#include "agent/issues/issue_tracker.h"
+#include "agent/state/audit_log.h"
+#include "agent/state/command_guard.h"
 #include "agent/state/state_store.h"
 #include "shared/mqtt/client.h"
+#include "shared/util/log.h"
 
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
@@ -35,21 +39,33 @@ class Agent {
   void enqueue(uint64_t seq, const std::vector<uint8_t>& envelope);
   void pump();
   void onConnected();
+  void onMessage(const std::string& topic, const std::string& payload);
+  void handleCommand(const std::string& payload);
+  void handleAck(const std::string& payload);
+  void checkAckProgress();
   wire::EnvelopeHeader header(uint64_t seq) const;
+  const checks::CommonSettings* settingsOf(const std::string& check) const;
 
   asio::io_context io_;
   AgentConfig cfg_;
   state::StateStore store_;
+  issues::IssueTracker tracker_;
+  state::AuditLog audit_;
+  state::CommandGuard guard_;
   std::unique_ptr<mqtt::Client> mqtt_;
   std::unique_ptr<Scheduler> scheduler_;
   asio::signal_set signals_;
   asio::steady_timer batch_timer_;
   asio::steady_timer heartbeat_timer_;
   asio::steady_timer shutdown_timer_;
+  asio::steady_timer ack_timer_;
   std::vector<wire::ResultRecord> pending_;
   bool batch_timer_armed_ = false;
   std::set<uint64_t> in_flight_;
   uint64_t sent_through_ = 0;  ///< highest seq handed to MQTT on this connection
+  uint64_t acked_ = 0;         ///< highest seq the aggregator has committed (end-to-end ack)
+  uint64_t acked_at_check_ = 0;
+  log::RateLimiter refusal_log_{std::chrono::minutes(1)};
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   bool stopping_ = false;
 };

@@ -20,7 +20,11 @@ constexpr config::FieldSpec kAgentFields[] = {
     {"batch_max_results", config::FieldType::Integer, "200", "results per telemetry message at most"},
     {"outbox_max_messages", config::FieldType::Integer, "100000", "unsent messages kept; the oldest go first"},
 };
-constexpr std::string_view kTopLevel[] = {"agent", "mqtt", "log", "check"};
+constexpr config::FieldSpec kCommandFields[] = {
+    {"public_key_files", config::FieldType::StringArray, "",
+     "PEM public keys of the aggregator that may sign commands (list two while rotating)"},
+};
+constexpr std::string_view kTopLevel[] = {"agent", "mqtt", "log", "commands", "check"};
 
 std::string hostName() {
   char buf[256] = {};
@@ -32,6 +36,7 @@ std::string hostName() {
 }  // namespace
 
 std::span<const config::FieldSpec> agentFields() { return kAgentFields; }
+std::span<const config::FieldSpec> commandFields() { return kCommandFields; }
 
 AgentConfig loadAgentConfig(const std::string& path) {
   const toml::table root = config::parseFile(path);
@@ -66,6 +71,13 @@ AgentConfig loadAgentConfig(const std::string& path) {
   if (root.get("mqtt")) {
     cfg.mqtt = app::readMqttOptions(app::sectionOf(root, "mqtt", path), path);
     cfg.mqtt_enabled = true;
+  }
+
+  const auto c = config::readFields(app::sectionOf(root, "commands", path), kCommandFields, path, "[commands]");
+  for (const auto& file : c.strings("public_key_files")) {
+    auto key = crypto::Key::fromFile(file, false);
+    if (!key) c.fail("public_key_files", key.error().message);
+    cfg.command_keys.push_back(std::move(*key));
   }
 
   checks::CheckEnv env{RealClock::instance(), cfg.state_dir};

@@ -1,6 +1,7 @@
 #pragma once
 // hale-agent's configuration file: [agent], [mqtt], [log] and [[check]] tables.
 #include "agent/checks/check.h"
+#include "shared/crypto/crypto.h"
 #include "shared/mqtt/client.h"
 
 #include <chrono>
@@ -21,6 +22,8 @@ struct AgentConfig {
   bool mqtt_enabled = false;
   mqtt::Options mqtt;
   std::vector<checks::CheckPtr> checks;
+  /// Public keys that may sign commands (several during a key rotation); none: commands are refused.
+  std::vector<crypto::Key> command_keys;
 };
 
 /// Loads and validates everything, building the checks. Throws config::ConfigError.
@@ -28,5 +31,6 @@ AgentConfig loadAgentConfig(const std::string& path);
 
 /// The keys of [agent], for `hale-agent help config`.
 std::span<const config::FieldSpec> agentFields();
+std::span<const config::FieldSpec> commandFields();
 
 }  // namespace hale::agent

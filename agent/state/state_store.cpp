@@ -28,6 +28,36 @@ CREATE TABLE outbox(
   created_ms INTEGER NOT NULL
 );
 )sql",
+    // 2: issues opened and closed by the hysteresis tracker.
+    R"sql(
+CREATE TABLE issues(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  check_name TEXT NOT NULL,
+  status INTEGER NOT NULL,
+  severity INTEGER NOT NULL,
+  component INTEGER NOT NULL,
+  message TEXT NOT NULL,
+  opened_at_ms INTEGER NOT NULL,
+  closed_at_ms INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX issues_open ON issues(closed_at_ms, check_name);
+)sql",
+    // 3: the hash-chained audit log, and what signed commands must never repeat.
+    R"sql(
+CREATE TABLE audit(
+  seq INTEGER PRIMARY KEY,
+  at_ms INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE TABLE audit_head(id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL);
+CREATE TABLE command_nonces(nonce TEXT PRIMARY KEY, expires_at_ms INTEGER NOT NULL) WITHOUT ROWID;
+)sql",
 };
 
 std::string metricsJson(const std::vector<wire::MetricValue>& metrics) {
@@ -65,7 +95,44 @@ StateStore::StateStore(const std::string& state_dir, size_t outbox_max_messages)
       outbox_ack_(db_, "DELETE FROM outbox WHERE seq <= ?"),
       outbox_after_(db_, "SELECT seq, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?"),
       outbox_count_(db_, "SELECT count(*) FROM outbox"),
-      outbox_evict_(db_, "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox ORDER BY seq LIMIT ?)") {}
+      outbox_first_(db_, "SELECT min(seq) FROM outbox"),
+      outbox_evict_(db_, "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox ORDER BY seq LIMIT ?)"),
+      issue_open_(db_,
+                  "INSERT INTO issues(check_name, status, severity, component, message, opened_at_ms) "
+                  "VALUES(?, ?, ?, ?, ?, ?)"),
+      issue_update_(db_, "UPDATE issues SET status = ?2, message = ?3, closed_at_ms = ?4 WHERE id = ?1"),
+      issues_open_(db_,
+                   "SELECT id, check_name, status, severity, component, message, opened_at_ms FROM issues "
+                   "WHERE closed_at_ms = 0 ORDER BY id") {}
+
+uint64_t StateStore::openIssue(const wire::IssueRecord& issue) {
+  issue_open_.with(issue.check, static_cast<int64_t>(issue.status), static_cast<int64_t>(issue.severity),
+                   static_cast<int64_t>(issue.component), issue.message, issue.opened_at_ms)
+      .run();
+  return static_cast<uint64_t>(db_.lastInsertRowid());
+}
+
+void StateStore::updateIssue(const wire::IssueRecord& issue) {
+  issue_update_.with(issue.issue_id, static_cast<int64_t>(issue.status), issue.message, issue.closed_at_ms).run();
+}
+
+std::vector<wire::IssueRecord> StateStore::openIssues() {
+  std::vector<wire::IssueRecord> out;
+  issues_open_.reset();
+  while (issues_open_.step()) {
+    wire::IssueRecord r;
+    r.issue_id = static_cast<uint64_t>(issues_open_.int64(0));
+    r.check = issues_open_.text(1);
+    r.status = static_cast<wire::Status>(issues_open_.int64(2));
+    r.severity = static_cast<wire::Status>(issues_open_.int64(3));
+    r.component = static_cast<wire::Component>(issues_open_.int64(4));
+    r.message = issues_open_.text(5);
+    r.opened_at_ms = issues_open_.int64(6);
+    out.push_back(std::move(r));
+  }
+  issues_open_.reset();
+  return out;
+}
 
 int64_t StateStore::metaInt(std::string_view key) {
   get_meta_.with(key);
@@ -119,6 +186,13 @@ size_t StateStore::outboxDepth() {
   const size_t n = outbox_count_.step() ? static_cast<size_t>(outbox_count_.int64(0)) : 0;
   outbox_count_.reset();
   return n;
+}
+
+uint64_t StateStore::outboxFirstSeq() {
+  outbox_first_.reset();
+  const uint64_t v = outbox_first_.step() && !outbox_first_.isNull(0) ? static_cast<uint64_t>(outbox_first_.int64(0)) : 0;
+  outbox_first_.reset();
+  return v;
 }
 
 uint64_t StateStore::outboxEvicted() { return static_cast<uint64_t>(metaInt("outbox_evicted")); }

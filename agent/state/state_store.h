@@ -38,18 +38,28 @@ class StateStore {
   /// Oldest first, at most `limit`, with seq > `after`.
   std::vector<OutboxEntry> outboxAfter(uint64_t after, size_t limit);
   size_t outboxDepth();
+  /// Lowest seq in the outbox, 0 when empty.
+  uint64_t outboxFirstSeq();
   uint64_t outboxEvicted();
+
+  /// Stores a new open issue; returns its id (per node, never reused).
+  uint64_t openIssue(const wire::IssueRecord& issue);
+  /// Writes status, message and closed_at_ms of an existing issue.
+  void updateIssue(const wire::IssueRecord& issue);
+  std::vector<wire::IssueRecord> openIssues();
+
+  /// Small persistent integers (counters, flags, the command epoch); 0 when unset.
+  int64_t metaInt(std::string_view key);
+  void setMetaInt(std::string_view key, int64_t value);
 
   sqlite::Database& db() { return db_; }
 
  private:
-  int64_t metaInt(std::string_view key);
-  void setMetaInt(std::string_view key, int64_t value);
 
   sqlite::Database db_;
   size_t outbox_max_;
   sqlite::Statement get_meta_, set_meta_, insert_result_, outbox_insert_, outbox_delete_, outbox_ack_,
-      outbox_after_, outbox_count_, outbox_evict_;
+      outbox_after_, outbox_count_, outbox_first_, outbox_evict_, issue_open_, issue_update_, issues_open_;
 };
 
 }  // namespace hale::agent::state

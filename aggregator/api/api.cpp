@@ -57,6 +57,46 @@ bool isStale(const storage::NodeRow& n, int64_t now_ms) {
   return now_ms - n.last_seen_ms > 3 * interval;
 }
 
+json issueJson(const storage::IssueRow& row) {
+  const auto& i = row.issue;
+  return json{{"node", row.node},
+              {"region", row.region},
+              {"issue_id", i.issue_id},
+              {"check", i.check},
+              {"state", i.closed_at_ms ? "closed" : "open"},
+              {"status", wire::statusName(i.status)},
+              {"severity", wire::statusName(i.severity)},
+              {"component", wire::componentName(i.component)},
+              {"message", i.message},
+              {"opened_at_ms", i.opened_at_ms},
+              {"closed_at_ms", i.closed_at_ms},
+              {"updated_at_ms", row.updated_at_ms}};
+}
+
+// limit (1..1000, default 100) and offset; an error message when malformed.
+std::optional<std::string> readPage(const Query& q, size_t& limit, size_t& offset) {
+  if (auto it = q.params.find("limit"); it != q.params.end()) {
+    auto v = parseSize(it->second);
+    if (!v || *v < 1 || *v > 1000) return "limit must be 1..1000";
+    limit = *v;
+  }
+  if (auto it = q.params.find("offset"); it != q.params.end()) {
+    auto v = parseSize(it->second);
+    if (!v) return "offset must be a non-negative integer";
+    offset = *v;
+  }
+  return std::nullopt;
+}
+
+// An id-valued query parameter; an error message when malformed.
+std::optional<std::string> readId(const Query& q, const std::string& key, std::string& out) {
+  auto it = q.params.find(key);
+  if (it == q.params.end()) return std::nullopt;
+  if (!wire::isValidId(it->second)) return key + " must be 1-64 characters of [A-Za-z0-9._-]";
+  out = it->second;
+  return std::nullopt;
+}
+
 json nodeJson(const storage::NodeRow& n, int64_t now_ms) {
   const bool stale = isStale(n, now_ms);
   return json{{"node", n.node},
@@ -129,6 +169,10 @@ Response Api::handle(const Request& request) {
       if (!read) return errorResponse(405, "use GET");
       return nodes(*q);
     }
+    if (q->path == "/api/v1/issues") {
+      if (!read) return errorResponse(405, "use GET");
+      return issues(*q);
+    }
     if (q->path.rfind(std::string(kNodes) + "/", 0) == 0) {
       if (!read) return errorResponse(405, "use GET");
       const std::string id = q->path.substr(kNodes.size() + 1);
@@ -143,25 +187,13 @@ Response Api::handle(const Request& request) {
 
 Response Api::nodes(const Query& q) {
   storage::NodeFilter filter;
-  if (auto it = q.params.find("region"); it != q.params.end()) {
-    if (!wire::isValidId(it->second)) return errorResponse(400, "region must be 1-64 characters of [A-Za-z0-9._-]");
-    filter.region = it->second;
-  }
+  if (auto err = readId(q, "region", filter.region)) return errorResponse(400, *err);
   if (auto it = q.params.find("status"); it != q.params.end()) {
     if (it->second == "online") filter.online = true;
     else if (it->second == "offline") filter.online = false;
     else return errorResponse(400, "status must be online or offline");
   }
-  if (auto it = q.params.find("limit"); it != q.params.end()) {
-    auto v = parseSize(it->second);
-    if (!v || *v < 1 || *v > 1000) return errorResponse(400, "limit must be 1..1000");
-    filter.limit = *v;
-  }
-  if (auto it = q.params.find("offset"); it != q.params.end()) {
-    auto v = parseSize(it->second);
-    if (!v) return errorResponse(400, "offset must be a non-negative integer");
-    filter.offset = *v;
-  }
+  if (auto err = readPage(q, filter.limit, filter.offset)) return errorResponse(400, *err);
   const int64_t now = unixMillisNow();
   json items = json::array();
   for (const auto& n : store_.nodes(filter)) items.push_back(nodeJson(n, now));
@@ -186,7 +218,31 @@ Response Api::node(const std::string& id) {
                       {"observed_at_ms", r.observed_at_ms}});
   }
   body["results"] = checks;
+  json open = json::array();
+  storage::IssueFilter filter;
+  filter.node = id;
+  filter.open = true;
+  for (const auto& row : store_.issues(filter)) open.push_back(issueJson(row));
+  body["open_issues"] = open;
   return jsonResponse(200, body);
+}
+
+Response Api::issues(const Query& q) {
+  storage::IssueFilter filter;
+  if (auto err = readId(q, "node", filter.node)) return errorResponse(400, *err);
+  if (auto err = readId(q, "region", filter.region)) return errorResponse(400, *err);
+  if (auto it = q.params.find("state"); it != q.params.end()) {
+    if (it->second == "open") filter.open = true;
+    else if (it->second == "closed") filter.open = false;
+    else if (it->second != "all") return errorResponse(400, "state must be open, closed or all");
+  }
+  if (auto err = readPage(q, filter.limit, filter.offset)) return errorResponse(400, *err);
+  json items = json::array();
+  for (const auto& row : store_.issues(filter)) items.push_back(issueJson(row));
+  return jsonResponse(200, json{{"issues", items},
+                                {"total", store_.countIssues(filter)},
+                                {"limit", filter.limit},
+                                {"offset", filter.offset}});
 }
 
 Response Api::metrics() {

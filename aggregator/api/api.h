@@ -42,6 +42,7 @@ class Api {
  private:
   Response nodes(const Query& q);
   Response node(const std::string& id);
+  Response issues(const Query& q);
   Response metrics();
 
   storage::Store& store_;

@@ -57,8 +57,9 @@ int cmdCheckConfig(const std::vector<std::string>& args) {
 }
 
 int cmdHelpConfig(const std::vector<std::string>&) {
-  fmt::print("[aggregator]\n{}\n[http]\n{}\n[mqtt]\n{}\n[log]\n{}", config::describeFields(aggregatorFields()),
-             config::describeFields(httpFields()), config::describeFields(app::mqttFields()),
+  fmt::print("[aggregator]\n{}\n[http]\n{}\n[mqtt]\n{}\n[commands]\n{}\n[log]\n{}",
+             config::describeFields(aggregatorFields()), config::describeFields(httpFields()),
+             config::describeFields(app::mqttFields()), config::describeFields(commandFields()),
              config::describeFields(app::logFields()));
   return kExitOk;
 }
@@ -68,6 +69,9 @@ const std::vector<Command>& commands() {
       {"run", "ingest telemetry and serve the API", "hale-aggregator run [--config FILE]", cmdRun},
       {"check-config", "validate a configuration file: exit 0 valid, 2 invalid", "hale-aggregator check-config FILE",
        cmdCheckConfig},
+      {"keygen", "make a command signing key pair in DIR", "hale-aggregator keygen DIR", cmdKeygen},
+      {"command", "sign a command and publish it to a region or node",
+       "hale-aggregator command [--config FILE] --region R [--node N] [--ttl DUR] ACTION [ARGS]", cmdCommand},
       {"help", "describe the configuration keys", "hale-aggregator help config", cmdHelpConfig},
   };
   return list;

@@ -9,6 +9,9 @@ inline constexpr int kExitFailure = 1;   ///< runtime failure
 inline constexpr int kExitConfig = 2;    ///< invalid configuration
 inline constexpr int kExitUsage = 64;    ///< EX_USAGE
 
+int cmdKeygen(const std::vector<std::string>& args);
+int cmdCommand(const std::vector<std::string>& args);
+
 /// Entry point of `hale-aggregator`; args excludes argv[0].
 int main(const std::vector<std::string>& args);
 

@@ -1,6 +1,7 @@
 #include "aggregator/core/aggregator.h"
 
 #include "shared/util/log.h"
+#include "shared/wire/topics.h"
 
 #include <csignal>
 #include <filesystem>
@@ -24,6 +25,10 @@ Aggregator::Aggregator(AggregatorConfig config)
   if (cfg_.mqtt_enabled) {
     mqtt_ = std::make_unique<mqtt::Client>(io_, cfg_.mqtt);
     mqtt_->onMessage([this](const std::string& topic, const std::string& payload) { ingestor_.onMessage(topic, payload); });
+    // Retained, so an agent that reconnects learns at once what is committed.
+    ingestor_.onAck([this](const std::string& region, const std::string& node, uint64_t seq) {
+      mqtt_->publish(wire::ackTopic(region, node), std::to_string(seq), 1, true);
+    });
   }
 }
 

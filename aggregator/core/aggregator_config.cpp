@@ -1,6 +1,7 @@
 #include "aggregator/core/aggregator_config.h"
 
 #include "shared/app/mqtt_settings.h"
+#include "shared/crypto/crypto.h"
 
 #include <fmt/format.h>
 
@@ -18,11 +19,16 @@ constexpr config::FieldSpec kAggregatorFields[] = {
 constexpr config::FieldSpec kHttpFields[] = {
     {"listen", config::FieldType::String, "127.0.0.1:8080", "address:port of the API, dashboard and /metrics"},
 };
-constexpr std::string_view kTopLevel[] = {"aggregator", "http", "mqtt", "log"};
+constexpr config::FieldSpec kCommandFields[] = {
+    {"signing_key_file", config::FieldType::String, "", "PEM private key that signs commands (hale-aggregator keygen)"},
+    {"epoch", config::FieldType::Integer, "1", "command epoch; raise it to invalidate every older command"},
+};
+constexpr std::string_view kTopLevel[] = {"aggregator", "http", "mqtt", "log", "commands"};
 }  // namespace
 
 std::span<const config::FieldSpec> aggregatorFields() { return kAggregatorFields; }
 std::span<const config::FieldSpec> httpFields() { return kHttpFields; }
+std::span<const config::FieldSpec> commandFields() { return kCommandFields; }
 
 AggregatorConfig loadAggregatorConfig(const std::string& path) {
   const toml::table root = config::parseFile(path);
@@ -45,6 +51,15 @@ AggregatorConfig loadAggregatorConfig(const std::string& path) {
     h.fail("listen", "expected address:port, e.g. 127.0.0.1:8080");
   cfg.http_address = listen.substr(0, colon);
   cfg.http_port = static_cast<uint16_t>(port);
+
+  const auto c = config::readFields(app::sectionOf(root, "commands", path), kCommandFields, path, "[commands]");
+  if (c.has("signing_key_file")) {
+    config::requireReadableFile(c, "signing_key_file");
+    cfg.signing_key_file = c.str("signing_key_file");
+    if (auto key = crypto::Key::fromFile(cfg.signing_key_file, true); !key) c.fail("signing_key_file", key.error().message);
+  }
+  if (c.integer("epoch") < 1) c.fail("epoch", "must be at least 1");
+  cfg.epoch = static_cast<uint64_t>(c.integer("epoch"));
 
   app::applyLogSettings(config::readFields(app::sectionOf(root, "log", path), app::logFields(), path, "[log]"));
 

@@ -15,6 +15,8 @@ struct AggregatorConfig {
   bool mqtt_enabled = false;
   mqtt::Options mqtt;
   ingest::Settings ingest;
+  std::string signing_key_file;  ///< private key that signs commands; empty: commands cannot be sent
+  uint64_t epoch = 1;            ///< carried by every command; agents refuse older ones
 };
 
 /// Loads and validates; throws config::ConfigError with file:line:col.
@@ -22,5 +24,6 @@ AggregatorConfig loadAggregatorConfig(const std::string& path);
 
 std::span<const config::FieldSpec> aggregatorFields();
 std::span<const config::FieldSpec> httpFields();
+std::span<const config::FieldSpec> commandFields();
 
 }  // namespace hale::aggregator

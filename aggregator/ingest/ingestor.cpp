@@ -61,6 +61,7 @@ void Ingestor::handleTelemetry(const std::string& region, const std::string& nod
       item.heartbeat = std::move(rec);
       break;
     }
+    case wire::Payload::IssueEvent: item.issue = wire::readIssueEvent(*env.payload_as_IssueEvent()); break;
     default: break;  // stored in the ledger (so the sequence stays contiguous); content used by later versions
   }
   regions_.emplace(node, region);
@@ -107,12 +108,39 @@ void Ingestor::flush() {
     counters_.stored += stats.stored;
     counters_.duplicates += stats.duplicates;
     ++counters_.batches;
-    pending_.clear();
+    std::vector<storage::IngestItem> committed;
+    committed.swap(pending_);
+    advanceAcks(committed);
   } catch (const std::exception& e) {
     // Keep the batch and retry on the next tick: a busy or full disk must not lose data.
     ++counters_.store_errors;
     log::error("ingest", "cannot store batch; will retry", {{"messages", std::to_string(pending_.size())}, {"error", e.what()}});
     armTimer();
+  }
+}
+
+// The end-to-end ack: per node, the highest seq below which everything is
+// committed. Agents keep messages until they see it. Seqs the agent evicted
+// from a full outbox never arrive; its heartbeat names the lowest seq it still
+// holds, so the ack can move past what is lost for good.
+void Ingestor::advanceAcks(const std::vector<storage::IngestItem>& committed) {
+  std::unordered_map<std::string, std::string> touched;  // node -> region
+  for (const auto& item : committed) {
+    touched.emplace(item.node, item.region);
+    if (!item.heartbeat) continue;
+    auto& state = acks_[item.node];
+    const uint64_t first = item.heartbeat->outbox_first_seq;
+    const uint64_t floor = first ? first - 1 : item.seq - 1;
+    if (!state.loaded) state = AckState{true, store_.contiguousFrom(item.node, 0)};
+    state.acked = std::max(state.acked, floor);
+  }
+  for (const auto& [node, region] : touched) {
+    auto& state = acks_[node];
+    const uint64_t before = state.loaded ? state.acked : 0;
+    state.acked = store_.contiguousFrom(node, before);
+    const bool changed = !state.loaded || state.acked != before;
+    state.loaded = true;
+    if (changed && on_ack_ && state.acked > 0) on_ack_(region, node, state.acked);
   }
 }
 

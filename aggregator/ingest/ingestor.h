@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -36,6 +37,10 @@ class Ingestor {
  public:
   Ingestor(asio::io_context& io, storage::Store& store, Settings settings);
 
+  /// Called after a commit with the highest contiguous seq stored for a node.
+  using AckFn = std::function<void(const std::string& region, const std::string& node, uint64_t seq)>;
+  void onAck(AckFn fn) { on_ack_ = std::move(fn); }
+
   /// Handles one message from the broker (on the io thread).
   void onMessage(const std::string& topic, const std::string& payload);
   /// Writes what is pending now.
@@ -49,6 +54,14 @@ class Ingestor {
   void handleStatus(const std::string& region, const std::string& node, const std::string& payload);
   void reject(const std::string& sender, const std::string& why);
   void armTimer();
+  void advanceAcks(const std::vector<storage::IngestItem>& committed);
+
+  struct AckState {
+    bool loaded = false;
+    uint64_t acked = 0;
+  };
+  std::unordered_map<std::string, AckState> acks_;
+  AckFn on_ack_;
 
   storage::Store& store_;
   Settings settings_;

@@ -49,6 +49,24 @@ CREATE TABLE latest_results(
   PRIMARY KEY(node, check_name)
 ) WITHOUT ROWID;
 )sql",
+    // 3: issues as the agents report them (opened, updated, closed).
+    R"sql(
+CREATE TABLE issues(
+  node TEXT NOT NULL,
+  issue_id INTEGER NOT NULL,
+  check_name TEXT NOT NULL,
+  state TEXT NOT NULL,
+  status INTEGER NOT NULL,
+  severity INTEGER NOT NULL,
+  component INTEGER NOT NULL,
+  message TEXT NOT NULL,
+  opened_at_ms INTEGER NOT NULL,
+  closed_at_ms INTEGER NOT NULL,
+  updated_at_ms INTEGER NOT NULL,
+  PRIMARY KEY(node, issue_id)
+) WITHOUT ROWID;
+CREATE INDEX issues_open ON issues(closed_at_ms, node);
+)sql",
 };
 }  // namespace
 

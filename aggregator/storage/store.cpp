@@ -54,7 +54,27 @@ Store::Store(const std::string& path)
       select_node_(db_, fmt::format("SELECT {} FROM nodes n WHERE n.node = ?", kNodeColumns)),
       latest_results_(db_,
                       "SELECT check_name, kind, status, component, message, metrics, observed_at_ms "
-                      "FROM latest_results WHERE node = ? ORDER BY check_name") {}
+                      "FROM latest_results WHERE node = ? ORDER BY check_name"),
+      upsert_issue_(db_,
+                    "INSERT INTO issues(node, issue_id, check_name, state, status, severity, component, message, "
+                    "opened_at_ms, closed_at_ms, updated_at_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+                    "ON CONFLICT(node, issue_id) DO UPDATE SET state = excluded.state, status = excluded.status, "
+                    "message = excluded.message, closed_at_ms = excluded.closed_at_ms, "
+                    "updated_at_ms = excluded.updated_at_ms "
+                    // Events can arrive out of order on replay; a closed issue stays closed.
+                    "WHERE issues.closed_at_ms = 0"),
+      seqs_after_(db_, "SELECT seq FROM received WHERE node = ? AND seq > ? ORDER BY seq LIMIT 4096") {}
+
+uint64_t Store::contiguousFrom(const std::string& node, uint64_t after) {
+  uint64_t cur = after;
+  for (;;) {
+    seqs_after_.with(node, cur);
+    const uint64_t start = cur;
+    while (seqs_after_.step() && static_cast<uint64_t>(seqs_after_.int64(0)) == cur + 1) ++cur;
+    seqs_after_.reset();
+    if (cur == start || cur - start < 4096) return cur;  // reached a gap or the end
+  }
+}
 
 IngestStats Store::ingest(std::span<const IngestItem> items) {
   IngestStats stats;
@@ -69,6 +89,14 @@ IngestStats Store::ingest(std::span<const IngestItem> items) {
     if (item.heartbeat)
       heartbeat_node_.with(item.node, item.heartbeat->agent_version, static_cast<int64_t>(item.heartbeat->interval_ms))
           .run();
+    if (item.issue) {
+      const auto& i = *item.issue;
+      upsert_issue_.with(item.node, i.issue_id, i.check, std::string(wire::issueStateName(i.state)),
+                         static_cast<int64_t>(i.status), static_cast<int64_t>(i.severity),
+                         static_cast<int64_t>(i.component), i.message, i.opened_at_ms, i.closed_at_ms,
+                         item.sent_at_ms)
+          .run();
+    }
     for (const auto& r : item.results) {
       const std::string metrics = metricsJson(r.metrics);
       const auto status = static_cast<int64_t>(r.status);
@@ -151,6 +179,55 @@ std::vector<LatestResult> Store::latestResults(const std::string& node) {
   }
   latest_results_.reset();
   return out;
+}
+
+namespace {
+constexpr const char* kIssueWhere =
+    "WHERE (?1 = '' OR i.node = ?1) AND (?2 = '' OR n.region = ?2) AND "
+    "(?3 < 0 OR (?3 = 1 AND i.closed_at_ms = 0) OR (?3 = 0 AND i.closed_at_ms != 0))";
+
+void bindIssueFilter(sqlite::Statement& s, const IssueFilter& f) {
+  s.with(f.node, f.region, f.open ? static_cast<int64_t>(*f.open) : int64_t{-1}, static_cast<int64_t>(f.limit),
+         static_cast<int64_t>(f.offset));
+}
+}  // namespace
+
+std::vector<IssueRow> Store::issues(const IssueFilter& filter) {
+  sqlite::Statement s(db_, fmt::format("SELECT i.node, n.region, i.issue_id, i.check_name, i.state, i.status, "
+                                       "i.severity, i.component, i.message, i.opened_at_ms, i.closed_at_ms, "
+                                       "i.updated_at_ms FROM issues i JOIN nodes n ON n.node = i.node {} "
+                                       "ORDER BY i.opened_at_ms DESC, i.node, i.issue_id DESC LIMIT ?4 OFFSET ?5",
+                                       kIssueWhere));
+  bindIssueFilter(s, filter);
+  std::vector<IssueRow> out;
+  while (s.step()) {
+    IssueRow row;
+    row.node = s.text(0);
+    row.region = s.text(1);
+    auto& i = row.issue;
+    i.issue_id = static_cast<uint64_t>(s.int64(2));
+    i.check = s.text(3);
+    const std::string state = s.text(4);
+    i.state = state == "closed" ? wire::IssueState::Closed
+              : state == "updated" ? wire::IssueState::Updated
+                                   : wire::IssueState::Opened;
+    i.status = static_cast<wire::Status>(s.int64(5));
+    i.severity = static_cast<wire::Status>(s.int64(6));
+    i.component = static_cast<wire::Component>(s.int64(7));
+    i.message = s.text(8);
+    i.opened_at_ms = s.int64(9);
+    i.closed_at_ms = s.int64(10);
+    row.updated_at_ms = s.int64(11);
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+size_t Store::countIssues(const IssueFilter& filter) {
+  sqlite::Statement s(db_, fmt::format("SELECT count(*) FROM issues i JOIN nodes n ON n.node = i.node {} "
+                                       "AND ?4 >= 0 AND ?5 >= 0", kIssueWhere));
+  bindIssueFilter(s, filter);
+  return s.step() ? static_cast<size_t>(s.int64(0)) : 0;
 }
 
 }  // namespace hale::aggregator::storage

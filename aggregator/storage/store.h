@@ -23,6 +23,7 @@ struct IngestItem {
   int64_t received_ms = 0;
   std::vector<wire::ResultRecord> results;
   std::optional<wire::HeartbeatRecord> heartbeat;
+  std::optional<wire::IssueRecord> issue;
 };
 
 struct IngestStats {
@@ -55,6 +56,21 @@ struct LatestResult {
   int64_t observed_at_ms = 0;
 };
 
+struct IssueRow {
+  std::string node;
+  std::string region;
+  wire::IssueRecord issue;
+  int64_t updated_at_ms = 0;
+};
+
+struct IssueFilter {
+  std::string node;    ///< empty: any
+  std::string region;  ///< empty: any
+  std::optional<bool> open;
+  size_t limit = 100;
+  size_t offset = 0;
+};
+
 struct NodeFilter {
   std::string region;       ///< empty: any
   std::optional<bool> online;
@@ -76,6 +92,10 @@ class Store {
   size_t countNodes(const NodeFilter& filter);
   std::optional<NodeRow> node(const std::string& id);
   std::vector<LatestResult> latestResults(const std::string& node);
+  /// The highest seq such that every seq in (after, seq] of this node is stored.
+  uint64_t contiguousFrom(const std::string& node, uint64_t after);
+  std::vector<IssueRow> issues(const IssueFilter& filter);
+  size_t countIssues(const IssueFilter& filter);
 
   sqlite::Database& db() { return db_; }
 
@@ -84,7 +104,7 @@ class Store {
 
   sqlite::Database db_;
   sqlite::Statement mark_received_, upsert_node_, heartbeat_node_, insert_result_, upsert_latest_, set_online_,
-      node_regions_, select_node_, latest_results_;
+      node_regions_, select_node_, latest_results_, upsert_issue_, seqs_after_;
 };
 
 }  // namespace hale::aggregator::storage

@@ -62,7 +62,7 @@ Result<bool> checkPayload(const Envelope& env) {
     }
     case Payload::IssueEvent: {
       const auto* e = env.payload_as_IssueEvent();
-      if (!e || !e->check() || !isValidId(e->check()->string_view()) || !textOk(e->message()))
+      if (!e || e->issue_id() == 0 || !e->check() || !isValidId(e->check()->string_view()) || !textOk(e->message()))
         return invalid("malformed issue event");
       if (e->state() < IssueState::MIN || e->state() > IssueState::MAX || !statusOk(e->status()) ||
           !statusOk(e->severity()) || !componentOk(e->component()))
@@ -108,7 +108,7 @@ std::vector<uint8_t> buildHeartbeat(const EnvelopeHeader& header, const Heartbea
   flatbuffers::FlatBufferBuilder fbb(256);
   auto version = fbb.CreateString(hb.agent_version);
   auto payload = CreateHeartbeat(fbb, hb.uptime_s, version, hb.interval_ms, hb.checks_total, hb.outbox_depth,
-                                 hb.outbox_evicted);
+                                 hb.outbox_evicted, hb.outbox_first_seq);
   return finish(fbb, header, Payload::Heartbeat, payload.Union());
 }
 
@@ -128,6 +128,29 @@ std::vector<uint8_t> buildCheckBatch(const EnvelopeHeader& header, std::span<con
   }
   auto batch = CreateCheckBatch(fbb, fbb.CreateVector(offsets));
   return finish(fbb, header, Payload::CheckBatch, batch.Union());
+}
+
+std::vector<uint8_t> buildIssueEvent(const EnvelopeHeader& header, const IssueRecord& issue) {
+  flatbuffers::FlatBufferBuilder fbb(256);
+  auto check = fbb.CreateString(issue.check);
+  auto message = fbb.CreateString(issue.message);
+  auto payload = CreateIssueEvent(fbb, issue.issue_id, check, issue.state, issue.status, issue.component,
+                                  issue.severity, message, issue.opened_at_ms, issue.closed_at_ms);
+  return finish(fbb, header, Payload::IssueEvent, payload.Union());
+}
+
+IssueRecord readIssueEvent(const IssueEvent& e) {
+  IssueRecord r;
+  r.issue_id = e.issue_id();
+  r.check = e.check() ? e.check()->str() : "";
+  r.state = e.state();
+  r.status = e.status();
+  r.component = e.component();
+  r.severity = e.severity();
+  r.message = e.message() ? e.message()->str() : "";
+  r.opened_at_ms = e.opened_at_ms();
+  r.closed_at_ms = e.closed_at_ms();
+  return r;
 }
 
 Result<const Envelope*> verifyEnvelope(std::span<const uint8_t> bytes, std::string_view topic_region,
@@ -183,6 +206,15 @@ std::string_view statusName(Status status) {
     case Status::Unknown: return "unknown";
   }
   return "unknown";
+}
+
+std::string_view issueStateName(IssueState state) {
+  switch (state) {
+    case IssueState::Opened: return "opened";
+    case IssueState::Updated: return "updated";
+    case IssueState::Closed: return "closed";
+  }
+  return "opened";
 }
 
 std::string_view componentName(Component component) {

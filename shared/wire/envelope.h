@@ -42,6 +42,19 @@ struct HeartbeatRecord {
   uint32_t checks_total = 0;
   uint32_t outbox_depth = 0;
   uint64_t outbox_evicted = 0;
+  uint64_t outbox_first_seq = 0;
+};
+
+struct IssueRecord {
+  uint64_t issue_id = 0;  ///< per node, never reused
+  std::string check;
+  IssueState state = IssueState::Opened;
+  Status status = Status::Unknown;  ///< the check's status at this event
+  Component component = Component::Compute;
+  Status severity = Status::Crit;   ///< the check's configured weight
+  std::string message;
+  int64_t opened_at_ms = 0;
+  int64_t closed_at_ms = 0;  ///< 0 while open
 };
 
 struct EnvelopeHeader {
@@ -54,6 +67,9 @@ struct EnvelopeHeader {
 std::vector<uint8_t> buildHeartbeat(const EnvelopeHeader& header, const HeartbeatRecord& hb);
 std::vector<uint8_t> buildCheckBatch(const EnvelopeHeader& header, std::span<const ResultRecord> results);
 
+std::vector<uint8_t> buildIssueEvent(const EnvelopeHeader& header, const IssueRecord& issue);
+IssueRecord readIssueEvent(const IssueEvent& event);
+
 /// Verifies structure and content. When `topic_region`/`topic_node` are given,
 /// the envelope must name the same node and region as the topic it came on.
 /// The returned pointer lives as long as `bytes`.
@@ -64,6 +80,7 @@ Result<const Envelope*> verifyEnvelope(std::span<const uint8_t> bytes, std::stri
 std::vector<ResultRecord> readCheckBatch(const CheckBatch& batch);
 
 std::string_view statusName(Status status);
+std::string_view issueStateName(IssueState state);
 std::string_view componentName(Component component);
 /// Case-sensitive lower-case names; nullopt when unknown.
 std::optional<Status> parseStatus(std::string_view name);

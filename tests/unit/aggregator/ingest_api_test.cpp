@@ -155,3 +155,77 @@ TEST_CASE("api: request targets are split and percent-decoded") {
   CHECK_FALSE(api::parseTarget("/x%4").has_value());
   CHECK_FALSE(api::parseTarget("").has_value());
 }
+
+namespace {
+std::string issueEvent(const std::string& node, uint64_t seq, uint64_t id, wire::IssueState state, int64_t closed = 0) {
+  wire::IssueRecord i;
+  i.issue_id = id;
+  i.check = "web";
+  i.state = state;
+  i.status = wire::Status::Crit;
+  i.message = "web down";
+  i.opened_at_ms = 100;
+  i.closed_at_ms = closed;
+  const auto bytes = wire::buildIssueEvent({node, "eu", seq, 1}, i);
+  return std::string(bytes.begin(), bytes.end());
+}
+}  // namespace
+
+TEST_CASE("ingest: issue events open and close issues; a replayed open does not reopen") {
+  Rig rig;
+  const auto topic = wire::telemetryTopic("eu", "n1");
+  rig.ingestor.onMessage(topic, issueEvent("n1", 1, 1, wire::IssueState::Opened));
+  rig.ingestor.flush();
+  CHECK(rig.getJson("/api/v1/issues?state=open")["total"] == 1);
+  CHECK(rig.getJson("/api/v1/nodes/n1")["open_issues"].size() == 1);
+  rig.ingestor.onMessage(topic, issueEvent("n1", 3, 1, wire::IssueState::Closed, 500));
+  rig.ingestor.onMessage(topic, issueEvent("n1", 2, 1, wire::IssueState::Updated));  // late
+  rig.ingestor.flush();
+  const json all = rig.getJson("/api/v1/issues?state=all");
+  REQUIRE(all["total"] == 1);
+  CHECK(all["issues"][0]["state"] == "closed");
+  CHECK(all["issues"][0]["closed_at_ms"] == 500);
+  CHECK(rig.getJson("/api/v1/issues?state=open")["total"] == 0);
+  CHECK(rig.get("/api/v1/issues?state=maybe").status == 400);
+  CHECK(rig.getJson("/api/v1/issues?node=n2")["total"] == 0);
+}
+
+namespace {
+std::string heartbeat(const std::string& node, uint64_t seq, uint64_t outbox_first) {
+  wire::HeartbeatRecord hb;
+  hb.agent_version = "t";
+  hb.interval_ms = 1000;
+  hb.outbox_first_seq = outbox_first;
+  const auto bytes = wire::buildHeartbeat({node, "eu", seq, 1}, hb);
+  return std::string(bytes.begin(), bytes.end());
+}
+}  // namespace
+
+TEST_CASE("ingest: the end-to-end ack is the highest contiguous committed seq") {
+  Rig rig;
+  std::vector<uint64_t> acks;
+  rig.ingestor.onAck([&](const std::string& region, const std::string& node, uint64_t seq) {
+    CHECK(region == "eu");
+    CHECK(node == "n1");
+    acks.push_back(seq);
+  });
+  const auto topic = wire::telemetryTopic("eu", "n1");
+  for (uint64_t seq : {1, 2, 4}) rig.ingestor.onMessage(topic, batch("n1", "eu", seq, wire::Status::Ok));
+  rig.ingestor.flush();
+  REQUIRE(acks.size() == 1);
+  CHECK(acks.back() == 2);  // 3 is missing
+  rig.ingestor.onMessage(topic, batch("n1", "eu", 3, wire::Status::Ok));
+  rig.ingestor.flush();
+  CHECK(acks.back() == 4);
+  rig.ingestor.onMessage(topic, batch("n1", "eu", 4, wire::Status::Ok));  // duplicate: no new ack
+  rig.ingestor.flush();
+  CHECK(acks.size() == 2);
+
+  // Seqs 5..9 were evicted from the agent's full outbox; its heartbeat (seq 11)
+  // says it holds nothing below 10, so the ack moves past the loss.
+  rig.ingestor.onMessage(topic, batch("n1", "eu", 10, wire::Status::Ok));
+  rig.ingestor.onMessage(topic, heartbeat("n1", 11, 10));
+  rig.ingestor.flush();
+  CHECK(acks.back() == 11);
+  CHECK(rig.getJson("/api/v1/nodes/n1")["missing"] == 5);
+}
