@@ -24,14 +24,15 @@ constexpr config::FieldSpec kFields[] = {
     {"proc_root", config::FieldType::String, "/proc", "where procfs is mounted (tests point it at fixtures)"},
     {"load_per_cpu_warn", config::FieldType::Float, "2", "5-minute load average per CPU that warns"},
     {"load_per_cpu_crit", config::FieldType::Float, "4", "5-minute load average per CPU that is critical"},
-    {"cpu_warn_percent", config::FieldType::Float, "90", "CPU busy (%) since the previous run that warns"},
-    {"cpu_crit_percent", config::FieldType::Float, "98", "CPU busy (%) since the previous run that is critical"},
+    {"cpu_warn_percent", config::FieldType::Float, "95", "CPU busy (%) since the previous run that warns"},
+    {"cpu_crit_percent", config::FieldType::Float, "",
+     "CPU busy (%) since the previous run that is critical (unset: never; a busy CI runner is doing its job)"},
     {"mem_available_warn_percent", config::FieldType::Float, "10", "memory available (%) at or below which it warns"},
     {"mem_available_crit_percent", config::FieldType::Float, "5", "memory available (%) at or below which it is critical"},
     {"swap_used_warn_percent", config::FieldType::Float, "50", "swap used (%) that warns"},
     {"swap_used_crit_percent", config::FieldType::Float, "80", "swap used (%) that is critical"},
-    {"psi_cpu_some_warn", config::FieldType::Float, "50", "CPU pressure, some avg10 (%), that warns"},
-    {"psi_cpu_some_crit", config::FieldType::Float, "90", "CPU pressure, some avg10 (%), that is critical"},
+    {"psi_cpu_some_warn", config::FieldType::Float, "80", "CPU pressure, some avg10 (%), that warns"},
+    {"psi_cpu_some_crit", config::FieldType::Float, "", "CPU pressure, some avg10 (%), that is critical (unset: never)"},
     {"psi_memory_full_warn", config::FieldType::Float, "5", "memory pressure, full avg10 (%), that warns"},
     {"psi_memory_full_crit", config::FieldType::Float, "20", "memory pressure, full avg10 (%), that is critical"},
     {"psi_io_full_warn", config::FieldType::Float, "20", "I/O pressure, full avg10 (%), that warns"},
@@ -39,15 +40,17 @@ constexpr config::FieldSpec kFields[] = {
 };
 
 struct Threshold {
-  double warn, crit;
+  double warn;
+  std::optional<double> crit;  ///< unset: this value alone never makes the check critical
 };
 
 // Reads a warn/crit pair and checks their order; `lower_is_worse` flips it.
 Threshold pair(const config::Fields& f, std::string_view warn, std::string_view crit, bool lower_is_worse = false) {
-  Threshold t{f.number(warn), f.number(crit)};
+  Threshold t{f.number(warn), f.optNumber(crit)};
   if (t.warn < 0) f.fail(warn, "must not be negative");
-  if (!lower_is_worse && t.warn > t.crit) f.fail(warn, fmt::format("must not exceed {} ({})", crit, t.crit));
-  if (lower_is_worse && t.warn < t.crit) f.fail(warn, fmt::format("must not be below {} ({})", crit, t.crit));
+  if (!t.crit) return t;
+  if (!lower_is_worse && t.warn > *t.crit) f.fail(warn, fmt::format("must not exceed {} ({})", crit, *t.crit));
+  if (lower_is_worse && t.warn < *t.crit) f.fail(warn, fmt::format("must not be below {} ({})", crit, *t.crit));
   return t;
 }
 
@@ -102,7 +105,7 @@ class SystemCheck final : public Check {
         ++sources;
         const double avail = 100.0 * static_cast<double>(mem->available_kb) / static_cast<double>(mem->total_kb);
         out.metric("mem_available_percent", avail).metric("mem_total_mb", static_cast<double>(mem->total_kb) / 1024);
-        judge(grade(-avail, -mem_.warn, -mem_.crit), fmt::format("memory {:.1f}% available", avail));
+        judge(grade(-avail, -mem_.warn, mem_.crit ? std::optional(-*mem_.crit) : std::nullopt), fmt::format("memory {:.1f}% available", avail));
         if (mem->swap_total_kb > 0) {
           const double used = 100.0 * static_cast<double>(mem->swap_total_kb - mem->swap_free_kb) /
                               static_cast<double>(mem->swap_total_kb);

@@ -131,7 +131,7 @@ TEST_CASE("system_check: an old kernel without PSI or MemAvailable") {
 TEST_CASE("system_check: CPU utilisation comes from /proc/stat deltas between runs") {
   hale::test::TempDir dir;
   std::filesystem::copy(fixture("healthy"), dir.path(), std::filesystem::copy_options::recursive);
-  auto check = hale::test::checkFromToml(systemToml(dir.path()));
+  auto check = hale::test::checkFromToml(systemToml(dir.path(), "cpu_warn_percent = 90\ncpu_crit_percent = 99\n"));
   CHECK_FALSE(metric(check->run(), "cpu_busy_percent"));
   // +1000 jiffies of which 50 idle (40 idle + 10 iowait): 95% busy.
   std::ofstream(dir.file("stat")) << "cpu  10900 200 3050 80040 510 0 100 0 0 0\ncpu0 1 0 0 0\ncpu1 1 0 0 0\n"
@@ -140,6 +140,19 @@ TEST_CASE("system_check: CPU utilisation comes from /proc/stat deltas between ru
   CHECK(metric(out, "cpu_busy_percent") == doctest::Approx(95.0));
   CHECK(out.status == Status::Warn);
   CHECK(out.message.find("cpu 95% busy") != std::string::npos);
+}
+
+TEST_CASE("system_check: a saturated CPU alone only warns by default") {
+  // A CI runner at full CPU is doing its job: no crit default for CPU busy or CPU pressure.
+  hale::test::TempDir dir;
+  std::filesystem::copy(fixture("healthy"), dir.path(), std::filesystem::copy_options::recursive);
+  auto check = hale::test::checkFromToml(systemToml(dir.path()));
+  (void)check->run();
+  std::ofstream(dir.file("stat")) << "cpu  11000 200 3000 80000 500 0 100 0 0 0\ncpu0 1 0 0 0\n";
+  std::ofstream(dir.file("pressure/cpu")) << "some avg10=99.00 avg60=99.00 avg300=99.00 total=1\n";
+  const auto out = check->run();
+  CHECK(metric(out, "cpu_busy_percent") == doctest::Approx(100.0));
+  CHECK(out.status == Status::Warn);
 }
 
 TEST_CASE("system_check: an empty proc_root is unknown") {
