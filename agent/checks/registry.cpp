@@ -8,11 +8,21 @@ namespace hale::agent::checks {
 
 extern const CheckKind kDiskCheck;
 extern const CheckKind kProcessCheck;
+extern const CheckKind kCertificateCheck;
+extern const CheckKind kSystemCheck;
+extern const CheckKind kTcpProbeCheck;
+extern const CheckKind kHttpProbeCheck;
+extern const CheckKind kCommandProbeCheck;
 
 namespace {
 const CheckKind* const kKinds[] = {
     &kDiskCheck,
     &kProcessCheck,
+    &kCertificateCheck,
+    &kSystemCheck,
+    &kTcpProbeCheck,
+    &kHttpProbeCheck,
+    &kCommandProbeCheck,
 };
 
 std::vector<CheckKind> materialize() {

@@ -1,0 +1,92 @@
+#include "agent/platform/command_capture.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <thread>
+#include <cstring>
+
+extern char** environ;
+
+namespace hale::agent::platform {
+
+Result<CapturedRun> runCaptured(const std::vector<std::string>& argv, Deadline deadline, size_t max_output) {
+  if (argv.empty()) return makeError("empty argv");
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return makeError(fmt::format("pipe: {}", std::strerror(errno)), errno);
+  Socket read_end(fds[0]);  // Socket is just an owning fd here
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawnattr_init(&attr);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
+  // posix_spawn is safe to call from a multi-threaded agent, unlike fork + malloc.
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setpgroup(&attr, 0);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = -1;
+  const int rc = ::posix_spawnp(&pid, args[0], &actions, &attr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  ::close(fds[1]);
+  if (rc != 0) return makeError(fmt::format("cannot run '{}': {}", argv[0], std::strerror(rc)), rc);
+
+  CapturedRun run;
+  char buf[4096];
+  for (;;) {
+    pollfd p{read_end.fd(), POLLIN, 0};
+    const int n = ::poll(&p, 1, remainingMs(deadline));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      run.timed_out = true;
+      break;
+    }
+    const ssize_t got = ::read(read_end.fd(), buf, sizeof buf);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;  // EOF: every writer (the child and what it started) is gone
+    const size_t keep = std::min(static_cast<size_t>(got), max_output - std::min(run.output.size(), max_output));
+    run.output.append(buf, keep);
+  }
+  // The output closed, but a child that closed its stdout may still run: wait
+  // for it only until the deadline, polling with a short backoff.
+  int status = 0;
+  auto pause = std::chrono::milliseconds(1);
+  while (!run.timed_out) {
+    const pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) break;
+    if (r < 0 && errno != EINTR) break;
+    if (remainingMs(deadline) == 0) {
+      run.timed_out = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(pause, std::chrono::milliseconds(remainingMs(deadline))));
+    pause = std::min(pause * 2, std::chrono::milliseconds(20));
+  }
+  if (run.timed_out) {
+    ::kill(-pid, SIGKILL);
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+  }
+  if (WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) run.term_signal = WTERMSIG(status);
+  return run;
+}
+
+}  // namespace hale::agent::platform
