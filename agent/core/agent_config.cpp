@@ -40,8 +40,9 @@ std::string hostName() {
 std::span<const config::FieldSpec> agentFields() { return kAgentFields; }
 std::span<const config::FieldSpec> commandFields() { return kCommandFields; }
 
-AgentConfig loadAgentConfig(const std::string& path) {
-  const toml::table root = config::parseFile(path);
+AgentConfig loadAgentConfig(const std::string& path) { return loadAgentConfig(config::parseFile(path), path); }
+
+AgentConfig loadAgentConfig(const toml::table& root, const std::string& path) {
   config::rejectUnknownKeys(root, kTopLevel, path, "the top level");
   AgentConfig cfg;
   cfg.file = path;

@@ -29,6 +29,8 @@ struct AgentConfig {
 
 /// Loads and validates everything, building the checks. Throws config::ConfigError.
 AgentConfig loadAgentConfig(const std::string& path);
+/// The same from parsed TOML; `path` names the file in errors.
+AgentConfig loadAgentConfig(const toml::table& root, const std::string& path);
 
 /// The keys of [agent], for `hale-agent help config`.
 std::span<const config::FieldSpec> agentFields();

@@ -1,10 +1,5 @@
-// libFuzzer target for the certificate parser: any bytes a file or a peer can
-// hand the certificate check. Not part of the default build (needs clang):
-//
-//   clang++-14 -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -I. \
-//     tests/fuzz/cert_inspect_fuzz.cpp agent/checks/cert_inspect.cpp \
-//     -lmbedx509 -lmbedcrypto -lfmt -o /tmp/cert_inspect_fuzz
-//   /tmp/cert_inspect_fuzz -max_total_time=60
+// Fuzz target: the certificate parser, fed any bytes a file or a TLS peer can
+// hand the certificate check. Built by tests/CMakeLists.txt (see scripts/fuzz.sh).
 #include "agent/checks/cert_inspect.h"
 
 #include <cstddef>
