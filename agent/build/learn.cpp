@@ -36,6 +36,12 @@ size_t variableRun(std::string_view line, size_t i, std::string* cls) {
     *cls = R"(\S+)";
     return token_end(0);
   }
+  if (rest.size() > 2 && rest[0] == '0' && (rest[1] == 'x' || rest[1] == 'X') && isHex(rest[2])) {
+    size_t j = 2;
+    while (j < rest.size() && isHex(rest[j])) ++j;
+    *cls = "0[xX][0-9a-fA-F]+";
+    return j;
+  }
   size_t hex = 0, digits = 0;
   while (hex < rest.size() && isHex(rest[hex])) digits += std::isdigit(static_cast<unsigned char>(rest[hex++])) ? 1 : 0;
   if (hex >= 7 && digits > 0) {
