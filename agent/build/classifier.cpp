@@ -153,14 +153,21 @@ void Classifier::processLine(std::string_view line) {
     if (e != previous) {
       ++s.count;
       s.last_line = lines_;
-      if (evidence_.size() >= limits_.max_evidence) evidence_.pop_front();
-      const std::string_view cut = line.substr(0, limits_.max_evidence_text);
-      evidence_.push_back({lines_, sanitizeUtf8(cut), entries[e].id, entries[e].category});
+      addEvidence(line, entries[e]);
       if (entries[e].category == Category::Test || entries[e].category == Category::Flaky) collectFailedTest(line);
     }
     s.best_weight = std::max(s.best_weight, weight);
     previous = e;
   }
+}
+
+// One evidence line per (line, category): two entries of one category
+// matching the same line would only repeat it.
+void Classifier::addEvidence(std::string_view line, const PatternEntry& entry) {
+  for (auto it = evidence_.rbegin(); it != evidence_.rend() && it->line == lines_; ++it)
+    if (it->category == entry.category) return;
+  if (evidence_.size() >= limits_.max_evidence) evidence_.pop_front();
+  evidence_.push_back({lines_, sanitizeUtf8(line.substr(0, limits_.max_evidence_text)), entry.id, entry.category});
 }
 
 void Classifier::keepTail(std::string_view text) {

@@ -76,6 +76,7 @@ class Classifier {
   void scanBulk(std::string_view text);
   void scanClean(std::string_view text);
   void processLine(std::string_view line);
+  void addEvidence(std::string_view line, const PatternEntry& entry);
   void keepTail(std::string_view text);
   void collectFailedTest(std::string_view line);
   std::vector<double> categoryScores(std::vector<int>& best_entry) const;

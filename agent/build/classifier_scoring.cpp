@@ -12,10 +12,11 @@ namespace hale::agent::build {
 namespace {
 
 // A failure is usually reported near the end; cleanup chatter follows it, so
-// the curve is gentle: 1.0 at the end, 0.7 at 100 lines away, ~0.45 at 1000.
+// the curve is gentle near the end (0.8 at 50 lines away) and flattens at
+// 0.25 for evidence thousands of lines before it (often a recovered hiccup).
 double proximity(uint64_t last_line, uint64_t total_lines) {
   const double distance = static_cast<double>(total_lines - std::min(total_lines, last_line));
-  return 0.4 + 0.6 / (1.0 + distance / 70.0);
+  return 0.25 + 0.75 / (1.0 + distance / 120.0);
 }
 
 double repeatBonus(uint64_t count) { return std::min(2.0, 1.0 + 0.25 * std::log2(static_cast<double>(count))); }
