@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <charconv>
 #include <csignal>
 #include <cstdio>
@@ -106,13 +107,24 @@ Diagnosis diagnoseAttempt(Classifier* classifier, const StepResult& r) {
   return d;
 }
 
+std::atomic<int> g_interrupt{0};
+extern "C" void onInterrupt(int sig) { g_interrupt = sig; }
+
+// SIGINT/SIGTERM/SIGHUP are passed on to the step and end the retry loop.
+void forwardInterrupts() {
+  struct sigaction sa = {};
+  sa.sa_handler = onInterrupt;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
+}
+
 }  // namespace
 
 int runExec(const ExecOptions& o, const KnowledgeBase* kb, BuildObserver* observer) {
   Backoff backoff(o.retry_delay, o.retry_cap);
   Budget budget;
   std::vector<std::string> command = o.command;
-  StepOptions step{o.timeout, o.kill_grace, o.stdout_fd, o.stderr_fd};
+  StepOptions step{o.timeout, o.kill_grace, o.stdout_fd, o.stderr_fd, o.interrupt};
   for (int attempt = 1;; ++attempt) {
     std::optional<Classifier> classifier;
     if (kb) classifier.emplace(*kb);
@@ -130,7 +142,8 @@ int runExec(const ExecOptions& o, const KnowledgeBase* kb, BuildObserver* observ
     a.explanation = d.explanation;
     a.evidence = d.evidence;
     Plan plan;
-    if (o.policy != ExecPolicy::Off && attempt < o.max_attempts) plan = planRemedy(o, d, command, budget);
+    const bool interrupted = o.interrupt && *o.interrupt != 0;
+    if (o.policy != ExecPolicy::Off && attempt < o.max_attempts && !interrupted) plan = planRemedy(o, d, command, budget);
     say(o, fmt::format("attempt {} failed (exit {}): {} ({:.2f}) - {}", attempt, r.exit_code, categoryName(d.category),
                        d.confidence, d.explanation));
     if (!plan.note.empty()) say(o, plan.note);
@@ -206,6 +219,8 @@ int runExecCommand(const std::vector<std::string>& args, BuildObserver* observer
     return 2;
   }
   if (!kb) say(o, "no pattern directory found; failures will not be diagnosed");
+  forwardInterrupts();
+  o.interrupt = &g_interrupt;
   return runExec(o, kb ? &*kb : nullptr, observer);
 }
 

@@ -55,6 +55,8 @@ struct ExecOptions {
   std::string cache_home;                      ///< empty: $HOME
   int stdout_fd = 1;
   int stderr_fd = 2;
+  /// Set (to a signal number) by a signal handler: forwarded to the step, no further attempts.
+  const std::atomic<int>* interrupt = nullptr;
 };
 
 /// `args` are the words after "exec". Exit status: the step's (128+N for a

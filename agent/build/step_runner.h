@@ -2,6 +2,7 @@
 // Runs one CI step as a child in its own process group (argv, never a shell),
 // passes its stdout and stderr through unchanged and unbuffered, feeds both to
 // a Classifier, and enforces a timeout on the whole process group.
+#include <atomic>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -16,6 +17,10 @@ struct StepOptions {
   std::chrono::milliseconds kill_grace{5000};        ///< SIGTERM → SIGKILL delay
   int stdout_fd = 1;                                 ///< where the child's stdout goes
   int stderr_fd = 2;
+  /// When set and non-zero, the signal number is forwarded to the child's
+  /// process group (the child has its own group, so a Ctrl-C or a CI
+  /// cancellation aimed at us would not reach it otherwise).
+  const std::atomic<int>* forward_signal = nullptr;
 };
 
 struct StepResult {

@@ -246,3 +246,19 @@ TEST_CASE("build_remedies: cache clearing refuses unsafe homes and symlinks") {
   CHECK(clearPackageCache("maven", dir.file("home")).empty());
   CHECK(std::filesystem::exists(dir.file("real/precious")));
 }
+
+TEST_CASE("exec_command: an interrupt is forwarded to the step and stops retries") {
+  std::atomic<int> interrupt{0};
+  ExecRun r("echo 'Connection reset by peer'; sleep 30");
+  r.options.interrupt = &interrupt;
+  std::thread raise([&] {
+    std::this_thread::sleep_for(200ms);
+    interrupt = SIGINT;
+  });
+  const auto start = std::chrono::steady_clock::now();
+  const int rc = r.run();
+  raise.join();
+  CHECK(rc == 128 + SIGINT);
+  CHECK(std::chrono::steady_clock::now() - start < 5s);
+  CHECK(r.recorder.attempts.size() == 1);
+}
