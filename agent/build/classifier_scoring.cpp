@@ -2,6 +2,7 @@
 // priority x specificity x proximity-to-the-end x a bonus for repeats; a
 // category scores its best entry plus a quarter of the others, so many weak
 // generic hits cannot outvote one strong specific one.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -67,8 +68,12 @@ Diagnosis Classifier::diagnose() {
     d.explanation = "No known failure signature matched this log.";
     return d;
   }
-  d.confidence = scores[top] / total * (1.0 - std::exp(-scores[top] / 40.0));
   const PatternEntry& entry = kb_.entries()[static_cast<size_t>(best_entry[top])];
+  // Evidence of the category an entry declares as its usual companion (a test
+  // that timed out also prints a test failure) corroborates rather than competes.
+  if (entry.secondary && static_cast<size_t>(*entry.secondary) != top)
+    total -= 0.75 * scores[static_cast<size_t>(*entry.secondary)];
+  d.confidence = std::clamp(scores[top] / total * (1.0 - std::exp(-scores[top] / 40.0)), 0.0, 1.0);
   d.entry_id = entry.id;
   d.explanation = entry.explanation;
   d.remedy = entry.remedy;

@@ -2,6 +2,7 @@
 // hostile input (garbage, invalid UTF-8, huge lines, CRLF, ANSI colours).
 #include <doctest/doctest.h>
 
+#include <sstream>
 #include <string>
 
 #include "build_test_support.h"
@@ -30,7 +31,8 @@ TEST_CASE("classifier: each category from its fixture") {
       {"none_scary.log", Category::None},
   };
   for (const auto& [file, expected] : cases) {
-    CAPTURE(file);
+    const std::string name = file;
+    CAPTURE(name);
     const Diagnosis d = diagnoseFixture(file);
     CHECK(categoryName(d.category) == categoryName(expected));
     if (expected != Category::None) {
@@ -172,4 +174,27 @@ TEST_CASE("classifier: stdout and stderr partial lines are kept apart") {
   const Diagnosis d = c.diagnose();
   CHECK(d.category == Category::Network);
   CHECK(d.lines == 2);
+}
+
+TEST_CASE("classifier: common signatures across tools and CI systems") {
+  std::istringstream cases(readAll(fixture("signatures.txt")));
+  std::string row;
+  int checked = 0;
+  while (std::getline(cases, row)) {
+    if (row.empty() || row[0] == '#') continue;
+    const size_t bar = row.find('|');
+    REQUIRE(bar != std::string::npos);
+    std::string text;
+    for (size_t i = bar + 1; i < row.size(); ++i) {
+      if (row[i] == '\\' && i + 1 < row.size() && (row[i + 1] == 'n' || row[i + 1] == 't')) {
+        text.push_back(row[++i] == 'n' ? '\n' : '\t');
+      } else {
+        text.push_back(row[i]);
+      }
+    }
+    CAPTURE(text);
+    CHECK(categoryName(diagnoseText(text + "\n").category) == row.substr(0, bar));
+    ++checked;
+  }
+  CHECK(checked >= 50);
 }
