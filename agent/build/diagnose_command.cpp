@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <optional>
 
+#include "agent/build/junit_report.h"
 #include "agent/build/learn.h"
 #include "shared/config/config.h"
 
@@ -14,14 +15,15 @@ namespace hale::agent::build {
 namespace {
 
 constexpr std::string_view kUsage =
-    "usage: hale-agent diagnose [--json] [--patterns DIR|FILE]... FILE|-\n"
+    "usage: hale-agent diagnose [--json] [--patterns DIR|FILE]... [--junit REPORT.xml]... FILE|-\n"
     "       hale-agent diagnose --learn CATEGORY [--confirm --local FILE] [--patterns DIR|FILE]... FILE\n"
     "\n"
     "Diagnoses a finished build log: category, confidence, the lines it rests on,\n"
     "an explanation and the suggested remedy. --patterns may be repeated; later\n"
     "files override entries with the same id. Default: $HALE_PATTERNS_DIR, else\n"
     "/etc/hale/patterns. --learn proposes a pattern from the log's most distinctive\n"
-    "failure line; --confirm appends it to the --local knowledge base file.\n";
+    "failure line; --confirm appends it to the --local knowledge base file.\n"
+    "--junit adds test reports: failed test names, and flaky tests (failed, then passed).\n";
 
 struct Options {
   bool json = false;
@@ -30,6 +32,7 @@ struct Options {
   std::optional<std::string> learn;
   std::string local;
   std::vector<std::string> patterns;
+  std::vector<std::string> junit;
   std::string file;
 };
 
@@ -47,6 +50,7 @@ std::string parseArgs(const std::vector<std::string>& args, Options& o) {
     else if (a == "--json") o.json = true;
     else if (a == "--confirm") o.confirm = true;
     else if (a == "--patterns") { if (!value(v)) return "--patterns needs a value"; o.patterns.push_back(v); }
+    else if (a == "--junit") { if (!value(v)) return "--junit needs a file"; o.junit.push_back(v); }
     else if (a == "--local") { if (!value(o.local)) return "--local needs a value"; }
     else if (a == "--learn") { if (!value(v)) return "--learn needs a category"; o.learn = v; }
     else if (a.size() > 1 && a[0] == '-') return "unknown option " + a;
@@ -132,7 +136,15 @@ int runDiagnoseCommand(const std::vector<std::string>& args) {
       std::fprintf(stderr, "hale-agent diagnose: %s\n", error.c_str());
       return 2;
     }
-    const Diagnosis d = classifier.diagnose();
+    Diagnosis d = classifier.diagnose();
+    for (const auto& report : o.junit) {
+      const auto summary = parseJUnitFile(report);
+      if (!summary) {
+        std::fprintf(stderr, "hale-agent diagnose: %s: cannot read test report\n", report.c_str());
+        return 2;
+      }
+      refineWithJUnit(d, *summary);
+    }
     const std::string text = o.json ? diagnosisToJson(d) + "\n" : diagnosisToText(d);
     std::fwrite(text.data(), 1, text.size(), stdout);
     return 0;

@@ -8,12 +8,14 @@
 
 #include <atomic>
 #include <charconv>
+#include <filesystem>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
 
 #include "agent/build/build_remedies.h"
+#include "agent/build/junit_report.h"
 #include "shared/config/config.h"
 #include "shared/util/backoff.h"
 
@@ -23,7 +25,7 @@ namespace {
 constexpr std::string_view kUsage =
     "usage: hale-agent exec [--policy auto|dry-run|off] [--timeout DUR] [--max-attempts N]\n"
     "                       [--patterns DIR|FILE]... [--retry-delay DUR] [--kill-grace DUR]\n"
-    "                       [--free-disk-cmd PROGRAM] -- CMD ARGS...\n";
+    "                       [--free-disk-cmd PROGRAM] [--junit REPORT.xml]... -- CMD ARGS...\n";
 
 void say(const ExecOptions& o, const std::string& message) {
   const std::string line = "hale-agent exec: " + message + "\n";
@@ -86,8 +88,21 @@ Plan planRemedy(const ExecOptions& o, const Diagnosis& d, const std::vector<std:
   return p;
 }
 
-Diagnosis diagnoseAttempt(Classifier* classifier, const StepResult& r) {
+// Reports older than the attempt belong to an earlier run and are ignored; a
+// missing report is normal when the step failed before its tests ran.
+void refineWithReports(const ExecOptions& o, std::filesystem::file_time_type started, Diagnosis& d) {
+  for (const auto& report : o.junit_reports) {
+    std::error_code ec;
+    const auto written = std::filesystem::last_write_time(report, ec);
+    if (ec || written < started) continue;
+    if (const auto summary = parseJUnitFile(report)) refineWithJUnit(d, *summary);
+  }
+}
+
+Diagnosis diagnoseAttempt(const ExecOptions& o, std::filesystem::file_time_type started, Classifier* classifier,
+                          const StepResult& r) {
   Diagnosis d = classifier ? classifier->diagnose() : Diagnosis{};
+  refineWithReports(o, started, d);
   if (r.timed_out) {  // we know better than any pattern
     d.secondary = d.category != Category::None ? std::optional(d.category) : std::nullopt;
     d.category = Category::Timeout;
@@ -128,19 +143,21 @@ int runExec(const ExecOptions& o, const KnowledgeBase* kb, BuildObserver* observ
   for (int attempt = 1;; ++attempt) {
     std::optional<Classifier> classifier;
     if (kb) classifier.emplace(*kb);
+    const auto started = std::filesystem::file_time_type::clock::now();
     const StepResult r = runStep(command, step, classifier ? &*classifier : nullptr);
     if (!r.spawn_error.empty()) say(o, r.spawn_error);
-    BuildAttempt a{command, attempt, r.exit_code, r.timed_out, Category::None, {}, 0.0, {}, Remedy::None, r.duration, {}};
+    BuildAttempt a{command, attempt, r.exit_code, r.timed_out, Category::None, {}, 0.0, {}, Remedy::None, r.duration, {}, {}};
     if (r.exit_code == 0) {
       if (observer) observer->onAttempt(a);
       return 0;
     }
-    const Diagnosis d = diagnoseAttempt(classifier ? &*classifier : nullptr, r);
+    const Diagnosis d = diagnoseAttempt(o, started, classifier ? &*classifier : nullptr, r);
     a.category = d.category;
     a.secondary = d.secondary;
     a.confidence = d.confidence;
     a.explanation = d.explanation;
     a.evidence = d.evidence;
+    if (classifier) a.tail = classifier->tail();
     Plan plan;
     const bool interrupted = o.interrupt && *o.interrupt != 0;
     if (o.policy != ExecPolicy::Off && attempt < o.max_attempts && !interrupted) plan = planRemedy(o, d, command, budget);
@@ -190,6 +207,7 @@ std::string parseExecArgs(const std::vector<std::string>& args, ExecOptions& o) 
     else if (a == "--retry-delay") { if (!duration(o.retry_delay)) return "bad --retry-delay " + v; }
     else if (a == "--kill-grace") { if (!duration(o.kill_grace)) return "bad --kill-grace " + v; }
     else if (a == "--free-disk-cmd") o.free_disk_command = {v};
+    else if (a == "--junit") o.junit_reports.push_back(v);
     else return "unknown option " + a;
   }
   if (i >= args.size() || i + 1 >= args.size()) return "no command given after --";

@@ -1,6 +1,6 @@
 #pragma once
 // `hale-agent exec [--policy NAME] [--timeout DUR] [--max-attempts N]
-//                  [--patterns DIR]... -- CMD ARGS...`
+//                  [--patterns DIR]... [--junit REPORT]... -- CMD ARGS...`
 // runs a CI step, diagnoses a failure and applies the category's remedy
 // within limits (retry with backoff, clear cache then retry, rerun only the
 // failed tests, free disk then retry); compile and test failures are not retried.
@@ -27,6 +27,7 @@ struct BuildAttempt {
   Remedy remedy = Remedy::None;  ///< applied after this attempt (None: no further attempt)
   std::chrono::milliseconds duration{0};
   std::vector<EvidenceLine> evidence;
+  std::string tail;  ///< the last bytes of the output (ANSI-stripped, at most 16 KiB, not UTF-8-checked)
 };
 
 /// Receives every attempt (the agent stores them and sends BuildEvent telemetry).
@@ -53,6 +54,7 @@ struct ExecOptions {
   std::chrono::milliseconds retry_cap{60000};
   std::vector<std::string> free_disk_command;  ///< argv of the free-disk hook; empty: none
   std::string cache_home;                      ///< empty: $HOME
+  std::vector<std::string> junit_reports;      ///< read after a failed attempt (failed names, flaky)
   int stdout_fd = 1;
   int stderr_fd = 2;
   /// Set (to a signal number) by a signal handler: forwarded to the step, no further attempts.

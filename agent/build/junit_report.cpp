@@ -2,6 +2,7 @@
 // need: <testcase>, <failure>/<error>, <skipped>, Surefire's flaky elements.
 #include "agent/build/junit_report.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 
@@ -170,6 +171,25 @@ std::optional<JUnitSummary> parseJUnitFile(const std::string& path, JUnitLimits 
   std::fclose(file);
   if (failed) return std::nullopt;
   return parser.summary();
+}
+
+void refineWithJUnit(Diagnosis& d, const JUnitSummary& summary) {
+  for (const auto& name : summary.failed)
+    if (std::find(d.failed_tests.begin(), d.failed_tests.end(), name) == d.failed_tests.end())
+      d.failed_tests.push_back(name);
+  const Category from_reports = categoryOf(summary);
+  const bool log_shows_tests = d.category == Category::Test || d.category == Category::None;
+  if (from_reports == Category::Flaky && log_shows_tests) {
+    d.secondary = Category::Test;
+    d.category = Category::Flaky;
+    d.remedy = Remedy::RerunFailedTests;
+    d.confidence = std::max(d.confidence, 0.8);
+    d.explanation = "Test reports show tests that failed and then passed on a rerun: flaky tests.";
+  } else if (from_reports == Category::Test && d.category == Category::None) {
+    d.category = Category::Test;
+    d.confidence = 0.8;
+    d.explanation = "Test reports list failed tests.";
+  }
 }
 
 Category categoryOf(const JUnitSummary& summary) {

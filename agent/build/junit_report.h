@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "agent/build/knowledge_base.h"
+#include "agent/build/classifier.h"
 
 namespace hale::agent::build {
 
@@ -69,5 +69,10 @@ std::optional<JUnitSummary> parseJUnitFile(const std::string& path, JUnitLimits 
 
 /// flaky when tests flaked and none failed, test when any failed, none otherwise.
 Category categoryOf(const JUnitSummary& summary);
+
+/// Refines a log diagnosis with the step's test reports: failed test names
+/// join d.failed_tests, and a log that only shows test failures becomes
+/// "flaky" when the reports show every failed test passing on a rerun.
+void refineWithJUnit(Diagnosis& d, const JUnitSummary& summary);
 
 }  // namespace hale::agent::build

@@ -61,3 +61,21 @@ TEST_CASE("diagnose_command: --learn proposes, --confirm appends") {
               &out) == 0);
   CHECK(nlohmann::json::parse(out)["category"] == "network");
 }
+
+TEST_CASE("diagnose_command: --junit turns a test failure into flaky") {
+  TempDir dir;
+  writeFile(dir.file("job.log"), "--- FAIL: TestCache (0.20s)\nFAIL\n");
+  std::string out;
+  REQUIRE(run({"--json", "--patterns", sourcePath("config/patterns"), "--junit", fixture("junit_flaky.xml"),
+               dir.file("job.log")},
+              &out) == 0);
+  CHECK(nlohmann::json::parse(out)["category"] == "test");  // the fixture still has one real failure
+  writeFile(dir.file("rerun.xml"), R"(<testcase name="TestCache"><failure/></testcase><testcase name="TestCache"/>)");
+  REQUIRE(run({"--json", "--patterns", sourcePath("config/patterns"), "--junit", dir.file("rerun.xml"),
+               dir.file("job.log")},
+              &out) == 0);
+  const auto j = nlohmann::json::parse(out);
+  CHECK(j["category"] == "flaky");
+  CHECK(j["remedy"] == "rerun-failed-tests");
+  CHECK(run({"--patterns", sourcePath("config/patterns"), "--junit", "/nonexistent.xml", dir.file("job.log")}, &out) == 2);
+}

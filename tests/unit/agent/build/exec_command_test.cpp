@@ -262,3 +262,36 @@ TEST_CASE("exec_command: an interrupt is forwarded to the step and stops retries
   CHECK(std::chrono::steady_clock::now() - start < 5s);
   CHECK(r.recorder.attempts.size() == 1);
 }
+
+TEST_CASE("exec_command: flaky tests shown by a JUnit report are rerun alone (pytest --lf)") {
+  ExecRun r("");
+  const std::string report = r.dir.file("report.xml");
+  const std::string runner = r.dir.file("pytest");  // a stand-in runner: the name selects the rerun flag
+  writeFile(runner, "#!/bin/sh\n"
+                    "for a in \"$@\"; do [ \"$a\" = --lf ] && { echo rerun-only-failed; exit 0; }; done\n"
+                    "cat > " + report + " <<'X'\n"
+                    "<testsuite><testcase classname=\"t\" name=\"a\"><failure/></testcase>"
+                    "<testcase classname=\"t\" name=\"a\"/></testsuite>\nX\n"
+                    "echo 'FAILED tests/test_t.py::a - AssertionError'; exit 1\n");
+  std::filesystem::permissions(runner, std::filesystem::perms::owner_all);
+  r.options.command = {runner, "-q"};
+  r.options.junit_reports = {report};
+  CHECK(r.run() == 0);
+  REQUIRE(r.recorder.attempts.size() == 2);
+  CHECK(r.recorder.attempts[0].category == Category::Flaky);
+  CHECK(r.recorder.attempts[0].remedy == Remedy::RerunFailedTests);
+  CHECK(r.recorder.attempts[1].command == std::vector<std::string>{runner, "-q", "--lf"});
+  CHECK(r.out().find("rerun-only-failed") != std::string::npos);
+}
+
+TEST_CASE("exec_command: a genuine pytest failure is not rerun and its tail is kept") {
+  ExecRun r("");
+  const std::string runner = r.dir.file("pytest");
+  writeFile(runner, "#!/bin/sh\necho 'FAILED tests/test_t.py::a - AssertionError'\necho '1 failed in 0.1s'\nexit 1\n");
+  std::filesystem::permissions(runner, std::filesystem::perms::owner_all);
+  r.options.command = {runner};
+  CHECK(r.run() == 1);
+  REQUIRE(r.recorder.attempts.size() == 1);
+  CHECK(r.recorder.attempts[0].category == Category::Test);
+  CHECK(r.recorder.attempts[0].tail.find("1 failed in 0.1s") != std::string::npos);
+}

@@ -79,3 +79,26 @@ TEST_CASE("junit_report: malformed and hostile input") {
   }
   SUBCASE("unreadable file") { CHECK_FALSE(parseJUnitFile("/nonexistent/report.xml").has_value()); }
 }
+
+TEST_CASE("junit_report: reports refine a log diagnosis") {
+  JUnitParser flaky;
+  flaky.feed(R"(<testcase name="t"><failure/></testcase><testcase name="t"/>)");
+  Diagnosis d;
+  d.category = Category::Test;
+  refineWithJUnit(d, flaky.summary());
+  CHECK(d.category == Category::Flaky);
+  CHECK(d.secondary == Category::Test);
+  CHECK(d.remedy == Remedy::RerunFailedTests);
+
+  JUnitParser failed;
+  failed.feed(R"(<testcase classname="c" name="broken"><error/></testcase>)");
+  Diagnosis none;
+  refineWithJUnit(none, failed.summary());
+  CHECK(none.category == Category::Test);
+  CHECK(none.failed_tests == std::vector<std::string>{"c.broken"});
+
+  Diagnosis compile;
+  compile.category = Category::Compile;
+  refineWithJUnit(compile, flaky.summary());
+  CHECK(compile.category == Category::Compile);
+}
