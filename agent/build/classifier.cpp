@@ -190,8 +190,11 @@ void Classifier::addEvidence(std::string_view line, const PatternEntry& entry) {
 }
 
 void Classifier::keepTail(std::string_view text) {
-  const size_t take = std::min(text.size(), limits_.tail_bytes);
-  tail_.append(text.substr(text.size() - take));
+  if (text.size() >= limits_.tail_bytes) {
+    tail_.assign(text.substr(text.size() - limits_.tail_bytes));
+    return;
+  }
+  tail_.append(text);
   if (tail_.size() > limits_.tail_bytes) tail_.erase(0, tail_.size() - limits_.tail_bytes);
 }
 

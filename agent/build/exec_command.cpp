@@ -133,6 +133,33 @@ void forwardInterrupts() {
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
 }
 
+bool interrupted(const ExecOptions& o) { return o.interrupt && *o.interrupt != 0; }
+
+// Backoff sleeps can be long; an interrupt must not wait for them to end.
+void sleepUnlessInterrupted(const ExecOptions& o, std::chrono::milliseconds delay) {
+  const auto until = std::chrono::steady_clock::now() + delay;
+  while (!interrupted(o) && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(until - std::chrono::steady_clock::now(),
+                                                                              std::chrono::milliseconds(20)));
+}
+
+BuildAttempt attemptRecord(const std::vector<std::string>& command, int attempt, const StepResult& r,
+                           const Diagnosis& d, const Classifier* classifier) {
+  BuildAttempt a;
+  a.command = command;
+  a.attempt = attempt;
+  a.exit_code = r.exit_code;
+  a.timed_out = r.timed_out;
+  a.duration = r.duration;
+  a.category = d.category;
+  a.secondary = d.secondary;
+  a.confidence = d.confidence;
+  a.explanation = d.explanation;
+  a.evidence = d.evidence;
+  if (classifier) a.tail = classifier->tail();
+  return a;
+}
+
 }  // namespace
 
 int runExec(const ExecOptions& o, const KnowledgeBase* kb, BuildObserver* observer) {
@@ -146,21 +173,14 @@ int runExec(const ExecOptions& o, const KnowledgeBase* kb, BuildObserver* observ
     const auto started = std::filesystem::file_time_type::clock::now();
     const StepResult r = runStep(command, step, classifier ? &*classifier : nullptr);
     if (!r.spawn_error.empty()) say(o, r.spawn_error);
-    BuildAttempt a{command, attempt, r.exit_code, r.timed_out, Category::None, {}, 0.0, {}, Remedy::None, r.duration, {}, {}};
     if (r.exit_code == 0) {
-      if (observer) observer->onAttempt(a);
+      if (observer) observer->onAttempt(attemptRecord(command, attempt, r, Diagnosis{}, nullptr));
       return 0;
     }
     const Diagnosis d = diagnoseAttempt(o, started, classifier ? &*classifier : nullptr, r);
-    a.category = d.category;
-    a.secondary = d.secondary;
-    a.confidence = d.confidence;
-    a.explanation = d.explanation;
-    a.evidence = d.evidence;
-    if (classifier) a.tail = classifier->tail();
+    BuildAttempt a = attemptRecord(command, attempt, r, d, classifier ? &*classifier : nullptr);
     Plan plan;
-    const bool interrupted = o.interrupt && *o.interrupt != 0;
-    if (o.policy != ExecPolicy::Off && attempt < o.max_attempts && !interrupted) plan = planRemedy(o, d, command, budget);
+    if (o.policy != ExecPolicy::Off && attempt < o.max_attempts && !interrupted(o)) plan = planRemedy(o, d, command, budget);
     say(o, fmt::format("attempt {} failed (exit {}): {} ({:.2f}) - {}", attempt, r.exit_code, categoryName(d.category),
                        d.confidence, d.explanation));
     if (!plan.note.empty()) say(o, plan.note);
@@ -174,7 +194,8 @@ int runExec(const ExecOptions& o, const KnowledgeBase* kb, BuildObserver* observ
     const auto delay = plan.remedy == Remedy::Retry ? backoff.next() : std::chrono::milliseconds(0);
     say(o, fmt::format("applying {}; attempt {} of {} in {} ms", remedyName(plan.remedy), attempt + 1,
                        o.max_attempts, delay.count()));
-    std::this_thread::sleep_for(delay);
+    sleepUnlessInterrupted(o, delay);
+    if (interrupted(o)) return 128 + *o.interrupt;
     command = std::move(plan.next_command);
   }
 }

@@ -295,3 +295,28 @@ TEST_CASE("exec_command: a genuine pytest failure is not rerun and its tail is k
   CHECK(r.recorder.attempts[0].category == Category::Test);
   CHECK(r.recorder.attempts[0].tail.find("1 failed in 0.1s") != std::string::npos);
 }
+
+TEST_CASE("exec_command: a background grandchild holding stdout does not hang the wrapper") {
+  ExecRun r("sleep 5 & echo done; exit 0");
+  const auto start = std::chrono::steady_clock::now();
+  CHECK(r.run() == 0);
+  CHECK(std::chrono::steady_clock::now() - start < 3s);
+  CHECK(r.out() == "done\n");
+}
+
+TEST_CASE("exec_command: an interrupt during the backoff sleep ends the loop at once") {
+  std::atomic<int> interrupt{0};
+  ExecRun r("echo 'Connection reset by peer'; exit 1");
+  r.options.interrupt = &interrupt;
+  r.options.retry_delay = 20s;
+  std::thread raise([&] {
+    std::this_thread::sleep_for(300ms);
+    interrupt = SIGTERM;
+  });
+  const auto start = std::chrono::steady_clock::now();
+  const int rc = r.run();
+  raise.join();
+  CHECK(rc == 128 + SIGTERM);
+  CHECK(std::chrono::steady_clock::now() - start < 5s);
+  CHECK(r.recorder.attempts.size() == 1);
+}
