@@ -51,6 +51,19 @@ double specificityOf(std::string_view pattern) {
   return std::min(1.0, 0.5 + atoms / 40.0);
 }
 
+// CI systems prefix lines with timestamps (GitHub Actions, Jenkins, Vercel)
+// or step ids (BuildKit "#12 3.45 "); a leading '^' also matches after them.
+constexpr std::string_view kLinePrefix =
+    R"((?:\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?\s+|)"
+    R"(\[\d\d:\d\d:\d\d(?:[.,]\d+)?\]\s*|\d\d:\d\d:\d\d(?:[.,]\d+)?\s+|#\d+ \d+\.\d+ )*)";
+
+std::string prefixTolerant(const std::string& pattern) {
+  size_t at = 0;
+  if (pattern.starts_with("(?i)")) at = 4;
+  if (pattern.size() <= at || pattern[at] != '^') return pattern;
+  return pattern.substr(0, at + 1) + std::string(kLinePrefix) + pattern.substr(at + 1);
+}
+
 RE2::Options lineOptions() {
   RE2::Options options;
   options.set_log_errors(false);
@@ -169,12 +182,13 @@ void KnowledgeBase::compile() {
   compiled_.clear();
   std::string any;
   for (size_t i = 0; i < entries_.size(); ++i) {
-    for (const auto& p : entries_[i].patterns) {
+    for (const auto& written : entries_[i].patterns) {
+      const std::string p = prefixTolerant(written);
       std::string error;
       if (set->Add(p, &error) < 0)
         throw ConfigError(config::SourcePos{entries_[i].source_file, entries_[i].source_line, 1},
-                          fmt::format("pattern entry '{}': invalid RE2 pattern '{}': {}", entries_[i].id, p, error));
-      compiled_.push_back({i, specificityOf(p)});
+                          fmt::format("pattern entry '{}': invalid RE2 pattern '{}': {}", entries_[i].id, written, error));
+      compiled_.push_back({i, specificityOf(written)});
       any += any.empty() ? "(?m:" : "|(?m:";
       any += p + ")";
     }
