@@ -16,6 +16,7 @@ namespace hale::agent::build {
 namespace {
 
 constexpr size_t kBulkSlice = 1 << 20;  // bounds the cleaning scratch buffer
+constexpr double kNoticeWeight = 0.3;
 
 // Newlines counted eight bytes at a time (this runs over every byte of the
 // log, so it matters): each '\n' byte becomes 1 in a per-byte accumulator
@@ -164,11 +165,18 @@ void Classifier::processLine(std::string_view line) {
   const auto& entries = kb_.entries();
   // Several patterns of one entry on one line count as one match.
   std::sort(hits_.begin(), hits_.end(), [&](int a, int b) { return patterns[a].entry < patterns[b].entry; });
+  // A notice that a problem was handled ("retrying in 5s") is weak evidence:
+  // it only counts where nothing stronger was seen for the entry.
+  const bool notice = std::any_of(hits_.begin(), hits_.end(), [&](int h) { return entries[patterns[h].entry].suppress; });
   size_t previous = SIZE_MAX;
   for (int h : hits_) {
     const size_t e = patterns[h].entry;
     EntryStats& s = stats_[e];
     const double weight = entries[e].priority * patterns[h].specificity;
+    if (notice && !entries[e].suppress) {
+      if (s.count == 0) s = {1, lines_, weight * kNoticeWeight};
+      continue;
+    }
     if (e != previous) {
       ++s.count;
       s.last_line = lines_;

@@ -37,6 +37,7 @@ constexpr FieldSpec kEntrySpec[] = {
     {"remedy", FieldType::String, "none", "retry, clear-cache, rerun-failed-tests, free-disk, none"},
     {"secondary", FieldType::String, "", "category often co-occurring (optional)"},
     {"cache", FieldType::String, "", "npm, pip, cargo, maven or gradle: the cache clear-cache empties"},
+    {"suppress", FieldType::Bool, "false", "matching lines are notices of a handled problem; other matches on them count 30%"},
 };
 
 // More fixed text (or classes) means a more specific signature: "error"
@@ -97,6 +98,7 @@ PatternEntry readEntry(const toml::table& table, const std::string& file) {
   e.cache = f.optStr("cache").value_or("");
   if (!e.cache.empty() && indexOf(kCacheNames, e.cache) < 0)
     f.fail("cache", fmt::format("unknown cache \"{}\" (npm, pip, cargo, maven, gradle)", e.cache));
+  e.suppress = f.boolean("suppress");
   e.patterns = f.strings("patterns");
   if (e.patterns.empty()) f.fail("patterns", "at least one pattern is required");
   // Each pattern is checked alone so the error can point at its own line.
@@ -236,6 +238,7 @@ std::string entryToToml(const PatternEntry& e) {
                 {"remedy", std::string(remedyName(e.remedy))}};
   if (e.secondary) t.insert("secondary", std::string(categoryName(*e.secondary)));
   if (!e.cache.empty()) t.insert("cache", e.cache);
+  if (e.suppress) t.insert("suppress", true);
   std::ostringstream out;
   out << "[[pattern]]\n" << t << "\n";
   return out.str();

@@ -12,6 +12,8 @@
 //   remedy = "retry"
 //   secondary = "dependency"   # optional
 //   cache = "npm"              # optional: which cache clear-cache targets
+//   suppress = false           # optional: lines matching this entry are notices
+//                              # ("retrying in 5s") that weaken other matches
 #include <re2/re2.h>
 #include <re2/set.h>
 
@@ -46,6 +48,8 @@ struct PatternEntry {
   Remedy remedy = Remedy::None;
   std::optional<Category> secondary;
   std::string cache;        ///< "npm", "pip", "cargo", "maven", "gradle" or empty
+  bool suppress = false;    ///< matching lines are notices of a handled problem (retrying):
+                            ///< other entries' matches on them count for little
   std::string source_file;  ///< where the entry was (last) defined
   uint32_t source_line = 0;
 };

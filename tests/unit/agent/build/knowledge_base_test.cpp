@@ -119,6 +119,7 @@ TEST_CASE("knowledge_base: export and import round trip") {
     CHECK(copy.entries()[i].patterns == shippedKb().entries()[i].patterns);
     CHECK(copy.entries()[i].secondary == shippedKb().entries()[i].secondary);
     CHECK(copy.entries()[i].cache == shippedKb().entries()[i].cache);
+    CHECK(copy.entries()[i].suppress == shippedKb().entries()[i].suppress);
   }
   writeFile(dir.file("broken.toml"), "[[pattern]]\nid = 1\n");
   CHECK_THROWS_AS(importKnowledgeBaseFile(dir.file("broken.toml"), dir.file("out.toml")), ConfigError);
