@@ -109,6 +109,10 @@ PatternEntry readEntry(const toml::table& table, const std::string& file) {
       throw ConfigError(config::positionOf(*array->get(i), file),
                         fmt::format("pattern entry '{}': invalid RE2 pattern '{}': {}", e.id,
                                     e.patterns[i], re.error()));
+    // A pattern matching the empty line would flag every line of every log.
+    if (RE2::PartialMatch("", re))
+      throw ConfigError(config::positionOf(*array->get(i), file),
+                        fmt::format("pattern entry '{}': pattern '{}' matches an empty line", e.id, e.patterns[i]));
   }
   e.source_file = file;
   e.source_line = table.source().begin.line;

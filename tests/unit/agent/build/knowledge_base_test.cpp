@@ -72,6 +72,11 @@ TEST_CASE("knowledge_base: errors name file, line and the problem") {
     CHECK(e.find("user.toml:7:") == 0);
     CHECK(e.find("invalid RE2 pattern 'bad(('") != std::string::npos);
   }
+  SUBCASE("a pattern that matches every line") {
+    const std::string e = errorOf("[[pattern]]\nid = \"x\"\ncategory = \"network\"\nexplanation = \"e\"\npatterns = ['(oops)?']\n");
+    CHECK(e.find("user.toml:5:") == 0);
+    CHECK(e.find("matches an empty line") != std::string::npos);
+  }
   SUBCASE("unknown key") {
     const std::string e = errorOf(std::string(kValid) + "colour = \"red\"\n");
     CHECK(e.find("user.toml:8:") == 0);
