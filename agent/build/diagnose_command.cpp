@@ -2,8 +2,10 @@
 #include "agent/build/diagnose_command.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <cstdio>
 #include <optional>
 

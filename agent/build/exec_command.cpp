@@ -3,15 +3,15 @@
 #include "agent/build/exec_command.h"
 
 #include <fmt/format.h>
-
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <charconv>
-#include <filesystem>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <thread>
 
 #include "agent/build/build_remedies.h"
