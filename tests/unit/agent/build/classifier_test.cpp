@@ -2,6 +2,7 @@
 // hostile input (garbage, invalid UTF-8, huge lines, CRLF, ANSI colours).
 #include <doctest/doctest.h>
 
+#include <random>
 #include <sstream>
 #include <string>
 
@@ -197,4 +198,33 @@ TEST_CASE("classifier: common signatures across tools and CI systems") {
     ++checked;
   }
   CHECK(checked >= 50);
+}
+
+TEST_CASE("classifier: random bytes in random chunks never break the invariants") {
+  std::mt19937 rng(20240501);
+  const std::string words[] = {"npm ERR! code ECONNRESET", "\x1b[31m", "\r\n", "\n", "error: ", "\xc3", "\xff\xfe",
+                               std::string(70000, 'z'), "--- FAIL: TestX", "No space left on device", "\x1b]0;t\x07"};
+  for (int round = 0; round < 30; ++round) {
+    std::string log;
+    const int pieces = static_cast<int>(rng() % 200);
+    for (int i = 0; i < pieces; ++i) {
+      if (rng() % 3 == 0) log += words[rng() % std::size(words)];
+      else log.push_back(static_cast<char>(rng() % 256));
+    }
+    Classifier c(shippedKb());
+    for (size_t at = 0; at < log.size();) {
+      const size_t n = std::min<size_t>(log.size() - at, 1 + rng() % 5000);
+      c.feed(std::string_view(log).substr(at, n), static_cast<int>(rng() % 2));
+      at += n;
+    }
+    const Diagnosis d = c.diagnose();
+    CHECK(d.bytes == log.size());
+    CHECK(d.confidence >= 0.0);
+    CHECK(d.confidence <= 1.0);
+    for (const auto& e : d.evidence) {
+      CHECK(hale::isValidUtf8(e.text));
+      CHECK(e.line >= 1);
+      CHECK(e.line <= d.lines);
+    }
+  }
 }

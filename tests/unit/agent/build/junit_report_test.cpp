@@ -2,6 +2,8 @@
 // failed-then-passed across reruns), CDATA and comments, malformed input.
 #include <doctest/doctest.h>
 
+#include <random>
+
 #include "agent/build/junit_report.h"
 #include "build_test_support.h"
 
@@ -101,4 +103,19 @@ TEST_CASE("junit_report: reports refine a log diagnosis") {
   compile.category = Category::Compile;
   refineWithJUnit(compile, flaky.summary());
   CHECK(compile.category == Category::Compile);
+}
+
+TEST_CASE("junit_report: random fragments of XML never crash the parser") {
+  std::mt19937 rng(7);
+  const std::string parts[] = {"<testcase name=\"a\">", "</testcase>", "<failure message=\"x&amp;\"/>", "<![CDATA[",
+                               "]]>", "<!--", "-->", "<skipped/>", "<testcase classname='c' name='b'/>", "\"", "'",
+                               "<", ">", "<flakyFailure/>", "\xff"};
+  for (int round = 0; round < 200; ++round) {
+    JUnitParser p;
+    std::string xml;
+    for (int i = 0; i < 60; ++i) xml += parts[rng() % std::size(parts)];
+    for (size_t at = 0; at < xml.size(); at += 1 + rng() % 17) p.feed(std::string_view(xml).substr(at, 1 + rng() % 17));
+    const auto s = p.summary();
+    CHECK(s.failed.size() + s.flaky.size() + s.passed.size() + s.skipped.size() <= s.cases);
+  }
 }
