@@ -1,0 +1,173 @@
+// posix_spawn + a poll loop over two pipes: output is forwarded as soon as it
+// is read (no line buffering), so interleaving and latency match the bare step.
+#include "agent/build/step_runner.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+extern char** environ;
+
+namespace hale::agent::build {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr size_t kReadSize = 256 * 1024;
+constexpr int kPipeSize = 1 << 20;  // fewer wake-ups per MB for chatty steps; no added latency
+constexpr auto kDrainAfterExit = std::chrono::milliseconds(200);
+
+void writeAll(int fd, const char* data, size_t size) {
+  while (size > 0) {
+    const ssize_t n = ::write(fd, data, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // a closed consumer must not stop the step
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+}
+
+struct Pipes {
+  int out[2] = {-1, -1};
+  int err[2] = {-1, -1};
+  ~Pipes() {
+    for (int fd : {out[0], out[1], err[0], err[1]})
+      if (fd >= 0) ::close(fd);
+  }
+};
+
+struct Child {
+  pid_t pid = -1;
+  bool exited = false;
+  int status = 0;
+  bool reap(bool block) {
+    if (exited) return true;
+    int st = 0;
+    pid_t r;
+    do r = ::waitpid(pid, &st, block ? 0 : WNOHANG);
+    while (r < 0 && errno == EINTR);
+    if (r == pid) exited = true, status = st;
+    return exited;
+  }
+};
+
+int spawn(const std::vector<std::string>& argv, Pipes& pipes, pid_t* pid) {
+  std::vector<char*> cargv;
+  for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+  cargv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawnattr_init(&attr);
+  posix_spawn_file_actions_adddup2(&actions, pipes.out[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, pipes.err[1], 2);
+  // Own process group (so a timeout can kill grandchildren too) and default
+  // signal dispositions, whatever the agent ignores itself.
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGPIPE);
+  sigaddset(&defaults, SIGTERM);
+  sigaddset(&defaults, SIGINT);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  const int rc = ::posix_spawnp(pid, cargv[0], &actions, &attr, cargv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  return rc;
+}
+
+// Reads what is available on `fd`; returns false at EOF or error.
+bool forward(int fd, int to_fd, int stream, Classifier* classifier, char* buffer) {
+  const ssize_t n = ::read(fd, buffer, kReadSize);
+  if (n < 0) return errno == EINTR || errno == EAGAIN;
+  if (n == 0) return false;
+  writeAll(to_fd, buffer, static_cast<size_t>(n));
+  if (classifier) classifier->feed(std::string_view(buffer, static_cast<size_t>(n)), stream);
+  return true;
+}
+
+int exitCodeOf(int status, int* signal) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) {
+    *signal = WTERMSIG(status);
+    return 128 + *signal;
+  }
+  return 1;
+}
+
+}  // namespace
+
+StepResult runStep(const std::vector<std::string>& argv, const StepOptions& options, Classifier* classifier) {
+  StepResult result;
+  const auto start = Clock::now();
+  Pipes pipes;
+  if (argv.empty() || ::pipe2(pipes.out, O_CLOEXEC) != 0 || ::pipe2(pipes.err, O_CLOEXEC) != 0) {
+    result.exit_code = 127;
+    result.spawn_error = argv.empty() ? "no command given" : std::strerror(errno);
+    return result;
+  }
+  Child child;
+  if (const int rc = spawn(argv, pipes, &child.pid); rc != 0) {
+    result.exit_code = 127;
+    result.spawn_error = "cannot run " + argv[0] + ": " + std::strerror(rc);
+    return result;
+  }
+  ::close(pipes.out[1]);
+  ::close(pipes.err[1]);
+  pipes.out[1] = pipes.err[1] = -1;
+  for (int fd : {pipes.out[0], pipes.err[0]}) {
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+    ::fcntl(fd, F_SETPIPE_SZ, kPipeSize);  // best effort: may exceed the user's pipe limit
+  }
+
+  std::vector<char> buffer(kReadSize);
+  pollfd fds[2] = {{pipes.out[0], POLLIN, 0}, {pipes.err[0], POLLIN, 0}};
+  const int targets[2] = {options.stdout_fd, options.stderr_fd};
+  std::optional<Clock::time_point> deadline, kill_at, drain_until;
+  if (options.timeout) deadline = start + *options.timeout;
+  int forwarded = 0;
+  while (fds[0].fd >= 0 || fds[1].fd >= 0 || !child.exited) {
+    const auto now = Clock::now();
+    if (options.forward_signal && *options.forward_signal != forwarded && !child.exited) {
+      forwarded = *options.forward_signal;
+      ::kill(-child.pid, forwarded);
+    }
+    if (deadline && now >= *deadline && !result.timed_out) {
+      result.timed_out = true;
+      ::kill(-child.pid, SIGTERM);
+      kill_at = now + options.kill_grace;
+    }
+    if (kill_at && now >= *kill_at) {
+      ::kill(-child.pid, SIGKILL);
+      kill_at.reset();
+    }
+    if (!child.exited && child.reap(false) && !result.timed_out) drain_until = now + kDrainAfterExit;
+    if (child.exited && (result.timed_out || (drain_until && now >= *drain_until))) break;
+    if (fds[0].fd < 0 && fds[1].fd < 0) {  // output closed early: just wait for the exit
+      ::usleep(10'000);
+      continue;
+    }
+    if (::poll(fds, 2, 20) <= 0) continue;
+    for (int i = 0; i < 2; ++i)
+      if (fds[i].fd >= 0 && (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) &&
+          !forward(fds[i].fd, targets[i], i, classifier, buffer.data()))
+        fds[i].fd = -1;
+  }
+  if (result.timed_out) ::kill(-child.pid, SIGKILL);  // descendants that ignored SIGTERM
+  child.reap(true);
+  result.exit_code = exitCodeOf(child.status, &result.signal);
+  if (result.timed_out) result.exit_code = 124;
+  result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+  return result;
+}
+
+}  // namespace hale::agent::build

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Diagnosis throughput vs `LC_ALL=C grep -E -c -f` over the same patterns, peak
+# RSS, and the wall-time overhead `exec` adds to a step printing 100 MB.
+#   usage: bench/diagnose_bench.sh [BINARY] [LOG_MB]
+# BINARY needs the `diagnose`, `exec` and `patterns` subcommands (default:
+# build/bench/hale-build-driver). Runs are interleaved and repeated; the best
+# of each is reported, since the machine may be shared.
+set -euo pipefail
+root=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
+bin="${1:-$root/build/bench/hale-build-driver}"
+size_mb="${2:-220}"
+runs="${RUNS:-3}"
+patterns="$root/config/patterns"
+work="${BENCH_DIR:-$(mktemp -d)}"
+[[ -x "$bin" ]] || { echo "diagnose_bench: $bin not built (ninja -C build hale-build-driver)" >&2; exit 2; }
+[[ -x /usr/bin/time ]] || { echo "diagnose_bench: needs /usr/bin/time" >&2; exit 2; }
+
+log="$work/build-$size_mb.log"
+[[ -s "$log" ]] || "$root/bench/gen_build_log.sh" "$size_mb" >"$log"
+bytes=$(stat -c %s "$log")
+
+# The same patterns for grep: RE2 syntax rewritten to ERE (\d, (?:, (?i), lazy ops).
+"$bin" patterns "$patterns" >"$work/re2.txt"
+sed -E -e 's/\\d/[0-9]/g' -e 's/\(\?:/(/g' -e 's/\(\?i\)//g' -e 's/([+*])\?/\1/g' "$work/re2.txt" >"$work/ere.txt"
+npat=$(wc -l <"$work/ere.txt")
+
+# Prints "wall user maxrss_kb" of a command. Output goes to a real file: GNU
+# grep stops at the first match when its output is /dev/null.
+measure() { /usr/bin/time -f "%e %U %M" -o "$work/time" "$@" >"$work/out" 2>/dev/null || true; cat "$work/time"; }
+best() { sort -n | head -1; }
+
+cat "$log" >/dev/null  # warm the page cache for both
+: >"$work/hale.t"; : >"$work/grep.t"
+for _ in $(seq "$runs"); do
+  measure "$bin" diagnose --patterns "$patterns" "$log" >>"$work/hale.t"
+  measure env LC_ALL=C grep -E -c -f "$work/ere.txt" "$log" >>"$work/grep.t"
+done
+read -r hw hu hrss < <(best <"$work/hale.t")
+read -r gw gu grss < <(best <"$work/grep.t")
+mbps() { awk -v b="$bytes" -v s="$1" 'BEGIN { printf "%.0f", (s > 0 ? b / 1048576 / s : 0) }'; }
+echo "log: $((bytes / 1048576)) MB, $npat patterns, best of $runs"
+printf "hale diagnose : %5.2f s wall (%4s MB/s), %5.2f s user (%4s MB/s), peak RSS %d MB\n" "$hw" "$(mbps "$hw")" "$hu" "$(mbps "$hu")" $((hrss / 1024))
+printf "grep -E -c -f : %5.2f s wall (%4s MB/s), %5.2f s user (%4s MB/s), peak RSS %d MB\n" "$gw" "$(mbps "$gw")" "$gu" "$(mbps "$gu")" $((grss / 1024))
+awk -v a="$gw" -v b="$hw" -v c="$gu" -v d="$hu" 'BEGIN { printf "speed-up vs grep: %.2fx wall, %.2fx user CPU\n", a / b, c / d }'
+
+# exec overhead: the same 100 MB step run directly and under `exec`.
+step=("$root/bench/gen_build_log.sh" 100)
+: >"$work/direct.t"; : >"$work/exec.t"; : >"$work/cat-direct.t"; : >"$work/cat-exec.t"
+head -c 104857600 "$log" >"$work/100mb.log"
+for _ in $(seq "$runs"); do
+  measure "${step[@]}" >>"$work/direct.t"
+  measure "$bin" exec --patterns "$patterns" -- "${step[@]}" >>"$work/exec.t"
+  measure cat "$work/100mb.log" >>"$work/cat-direct.t"
+  measure "$bin" exec --patterns "$patterns" -- cat "$work/100mb.log" >>"$work/cat-exec.t"
+done
+read -r dw _ _ < <(best <"$work/direct.t")
+read -r ew _ erss < <(best <"$work/exec.t")
+read -r cdw _ _ < <(best <"$work/cat-direct.t")
+read -r cew _ _ < <(best <"$work/cat-exec.t")
+awk -v d="$dw" -v e="$ew" -v r="$erss" 'BEGIN { printf "exec, step generating 100 MB of log: %.2f s direct, %.2f s under exec: %+.1f%% wall, peak RSS %d MB\n", d, e, (e - d) / d * 100, r / 1024 }'
+awk -v d="$cdw" -v e="$cew" 'BEGIN { printf "exec, cat of a 100 MB file (worst case): %.2f s direct, %.2f s under exec: %+.1f%% wall\n", d, e, (e - d) / (d > 0 ? d : 0.01) * 100 }'
+[[ -n "${BENCH_DIR:-}" ]] || rm -rf "$work"
