@@ -1,8 +1,11 @@
 #pragma once
+#include "aggregator/health/health.h"
+#include "aggregator/health/snapshots.h"
 #include "aggregator/ingest/ingestor.h"
 #include "shared/config/config.h"
 #include "shared/mqtt/client.h"
 
+#include <optional>
 #include <string>
 
 namespace hale::aggregator {
@@ -15,6 +18,9 @@ struct AggregatorConfig {
   bool mqtt_enabled = false;
   mqtt::Options mqtt;
   ingest::Settings ingest;
+  health::Params health;
+  health::SnapshotSettings snapshots;
+  std::optional<std::string> read_token;  ///< from [http] read_token_file or read_token_env
 };
 
 /// Loads and validates; throws config::ConfigError with file:line:col.
