@@ -32,7 +32,7 @@ header h1 span { color: #9fb3c8; font-weight: 400; }
 #conn-dot.ok { background: #48bb78; } #conn-dot.err { background: #f56565; }
 main { padding: 20px 28px 40px; max-width: 1400px; margin: 0 auto; }
 .grid { display: grid; gap: 16px; }
-.top { grid-template-columns: 240px 1fr 1fr 1.3fr; }
+.top { grid-template-columns: 240px minmax(0, 1fr) minmax(0, 1fr) minmax(0, 1.3fr); }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 10px; padding: 16px 18px; }
 .card h2 { margin: 0 0 12px; font-size: 12px; text-transform: uppercase; letter-spacing: .8px; color: var(--muted);
   font-weight: 600; }
@@ -63,7 +63,8 @@ section { margin-top: 18px; }
 table { width: 100%; border-collapse: collapse; }
 th { text-align: left; font-size: 11px; text-transform: uppercase; letter-spacing: .6px; color: var(--muted);
   font-weight: 600; padding: 6px 10px; border-bottom: 1px solid var(--line); }
-td { padding: 7px 10px; border-bottom: 1px solid var(--line); vertical-align: middle; }
+td { padding: 7px 10px; border-bottom: 1px solid var(--line); vertical-align: middle; white-space: nowrap; }
+th { white-space: nowrap; }
 tr:last-child td { border-bottom: 0; }
 td.num { font-variant-numeric: tabular-nums; font-weight: 600; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 4px; font-size: 12px; font-weight: 600; }
@@ -73,11 +74,12 @@ td.num { font-variant-numeric: tabular-nums; font-weight: 600; }
 .badge.ok { background: #e6f6ec; color: #1f7a45; } .badge.unknown, .badge.none { background: #edf0f3; color: #5a6776; }
 .score-green { color: var(--green); } .score-yellow { color: var(--yellow); } .score-red { color: var(--red); }
 .muted { color: var(--muted); }
-.two { grid-template-columns: 1.1fr 1fr; }
-.msg { max-width: 360px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.two { grid-template-columns: minmax(0, 1.15fr) minmax(0, 1fr); }
+.msg { max-width: 170px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; font-size: 12px; }
+.scroll { overflow-x: auto; }
 #error { display: none; margin-bottom: 14px; padding: 10px 14px; border-radius: 8px; background: #fde8e8; color: #b83232; }
 footer { color: var(--muted); font-size: 12px; margin-top: 22px; }
-@media (max-width: 1100px) { .top { grid-template-columns: 1fr 1fr; } .two { grid-template-columns: 1fr; } }
+@media (max-width: 1100px) { .top { grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); } .two { grid-template-columns: minmax(0, 1fr); } }
 </style>
 </head>
 <body>
@@ -119,17 +121,17 @@ footer { color: var(--muted); font-size: 12px; margin-top: 22px; }
   <section class="grid two">
     <div class="card">
       <h2>Nodes (<span id="nodes-total">0</span>)</h2>
-      <table id="nodes">
+      <div class="scroll"><table id="nodes">
         <thead><tr><th>Node</th><th>Region</th><th>Status</th><th>Score</th><th>Worst check</th><th>Issues</th><th>Last seen</th></tr></thead>
         <tbody id="nodes-body"></tbody>
-      </table>
+      </table></div>
     </div>
     <div class="card">
       <h2>Active issues (<span id="issues-count">0</span>)</h2>
-      <table id="issues">
+      <div class="scroll"><table id="issues">
         <thead><tr><th>Severity</th><th>Node</th><th>Check</th><th>Component</th><th>Opened</th></tr></thead>
         <tbody id="issues-body"></tbody>
-      </table>
+      </table></div>
       <div id="issues-empty" class="muted" style="padding:10px 10px 2px">No open issues.</div>
     </div>
   </section>
@@ -281,18 +283,26 @@ function renderIssues(list, nodesBody) {
 function renderTrend(t) {
   const box = $("trend-body");
   if (!t.points.length) { box.replaceChildren(el("div", { class: "empty" }, "collecting snapshots\u2026")); return; }
-  const W = 400, H = 130, pad = 4;
+  const W = 400, H = 130, pad = 6;
   const s = svg("svg", { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: "none" });
-  for (const [y, c] of [[90, COLORS.green], [70, COLORS.red]])
-    s.append(svg("line", { x1: 0, x2: W, y1: H - pad - (H - 2 * pad) * y / 100, y2: H - pad - (H - 2 * pad) * y / 100,
-      stroke: c, "stroke-dasharray": "4 4", "stroke-width": 1, opacity: .5 }));
+  const yOf = v => H - pad - (H - 2 * pad) * v / 100;
+  for (const [y, c] of [[90, COLORS.green], [70, COLORS.red]]) {
+    s.append(svg("line", { x1: 22, x2: W, y1: yOf(y), y2: yOf(y), stroke: c, "stroke-dasharray": "4 4", "stroke-width": 1, opacity: .6 }));
+    const label = svg("text", { x: 0, y: yOf(y) + 4, "font-size": 11, fill: "#6b7785" });
+    label.textContent = y;
+    s.append(label);
+  }
   const t0 = Date.now() - 24 * 3600 * 1000, span = 24 * 3600 * 1000;
-  const pts = t.points.map(p => [Math.max(0, (p.at_ms - t0) / span * W), H - pad - (H - 2 * pad) * p.score / 100]);
-  if (pts.length === 1) pts.unshift([0, pts[0][1]]);
+  // Time runs left (24 h ago) to right (now); a young aggregator's points sit at the right edge.
+  const pts = t.points.map(p => [Math.min(W - 3, Math.max(3, (p.at_ms - t0) / span * W)), yOf(p.score)]);
   const line = pts.map(p => p[0].toFixed(1) + "," + p[1].toFixed(1)).join(" ");
-  s.append(svg("polygon", { points: `${pts[0][0]},${H} ${line} ${pts[pts.length - 1][0]},${H}`, fill: "#2b6cb0", opacity: .12 }));
-  s.append(svg("polyline", { points: line, fill: "none", stroke: "#2b6cb0", "stroke-width": 2 }));
-  box.replaceChildren(s, el("div", { class: "muted", id: "trend-points" }, `${t.points.length} points, last ${fmt(t.points[t.points.length - 1].score)}`));
+  if (pts.length > 1) {
+    s.append(svg("polygon", { points: `${pts[0][0]},${H} ${line} ${pts[pts.length - 1][0]},${H}`, fill: "#2b6cb0", opacity: .12 }));
+    s.append(svg("polyline", { points: line, fill: "none", stroke: "#2b6cb0", "stroke-width": 2 }));
+  }
+  const last = pts[pts.length - 1];
+  s.append(svg("circle", { cx: last[0], cy: last[1], r: 3.5, fill: "#2b6cb0" }));
+  box.replaceChildren(s, el("div", { class: "muted", id: "trend-points" }, `${t.points.length} ${t.points.length === 1 ? "point" : "points"} (5-min means) \u00b7 now ${fmt(t.points[t.points.length - 1].score)}`));
 }
 
 // Build-failure categories: shown only when the aggregator has such data.
