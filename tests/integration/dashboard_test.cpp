@@ -214,3 +214,30 @@ TEST_CASE("dashboard: headless Chromium renders the API's numbers, and a screens
   CHECK(std::filesystem::file_size(shot) > 10'000);
   MESSAGE("dashboard screenshot: ", shot);
 }
+
+TEST_CASE("dashboard: a read token is enforced over a real socket, the page stays public") {
+  TempDir dir;
+  const uint16_t port = freePort();
+  const std::string token = "integration-token-0123456789";
+  writeFile(dir.file("token"), token + "\n");
+  const std::string cfg = dir.file("aggregator.toml");
+  writeFile(cfg, fmt::format("[aggregator]\ndatabase = \"{}\"\n[http]\nlisten = \"127.0.0.1:{}\"\nread_token_file = \"{}\"\n",
+                             dir.file("aggregator.db"), port, dir.file("token")));
+  Process aggregator({binaryDir() + "/hale-aggregator", "run", "--config", cfg}, dir.file("aggregator.log"));
+  REQUIRE(waitFor([&] { return httpGet(port, "/health").status == 200; }, std::chrono::seconds(10)));
+
+  auto request = [&](const std::string& target, const std::string& auth) {
+    return httpRequest(port, "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + auth + "Connection: close\r\n\r\n");
+  };
+  const auto missing = request("/api/v1/fleet/health", "");
+  CHECK(missing.status == 401);
+  CHECK(json::parse(missing.body)["status"] == 401);
+  CHECK(request("/api/v1/fleet/health", "Authorization: Bearer nope-nope-nope-nope\r\n").status == 401);
+  CHECK(request("/metrics", "").status == 401);
+  const auto ok = request("/api/v1/fleet/health", "Authorization: Bearer " + token + "\r\n");
+  CHECK(ok.status == 200);
+  CHECK(json::parse(ok.body)["counts"]["nodes"] == 0);
+  CHECK(request("/metrics", "Authorization: Bearer " + token + "\r\n").status == 200);
+  CHECK(request("/", "").status == 200);
+  CHECK(request("/ready", "").status == 200);
+}
