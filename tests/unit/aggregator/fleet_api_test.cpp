@@ -17,6 +17,8 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include <cctype>
+
 using namespace hale;
 using namespace hale::aggregator;
 using nlohmann::json;
@@ -325,4 +327,27 @@ TEST_CASE("fleet_api: the dashboard page is served, self-contained") {
     CHECK(page.body.find("https://") == std::string::npos);
   }
   CHECK(rig.api->handle({"POST", "/", "", ""}).status == 405);
+}
+
+TEST_CASE("fleet_api: every metric the shipped Grafana dashboard queries is exported") {
+  Rig rig;
+  rig.exampleFleet();
+  const std::string metrics = rig.get("/metrics").body;
+  const json dash = json::parse(test::readFile(test::sourceDir() + "/packaging/grafana/hale-dashboard.json"));
+  size_t queried = 0;
+  for (const auto& panel : dash["panels"]) {
+    for (const auto& target : panel["targets"]) {
+      const std::string expr = target["expr"];
+      for (size_t at = expr.find("hale_"); at != std::string::npos; at = expr.find("hale_", at + 1)) {
+        size_t end = at;
+        while (end < expr.size() && (std::isalnum(static_cast<unsigned char>(expr[end])) || expr[end] == '_')) ++end;
+        const std::string name = expr.substr(at, end - at);
+        INFO(panel["title"].get<std::string>(), ": ", name);
+        CHECK(metrics.find("# TYPE " + name + " ") != std::string::npos);
+        ++queried;
+        at = end;
+      }
+    }
+  }
+  CHECK(queried >= 10);
 }
