@@ -212,10 +212,7 @@ Response Api::handle(const Request& request) {
       if (!read) return errorResponse(405, "use GET");
       return issues(*q);
     }
-    if (auto fleet = routeFleet(*q)) {
-      if (!read) return errorResponse(405, "use GET");
-      return std::move(*fleet);
-    }
+    if (auto fleet = routeFleet(*q, read)) return std::move(*fleet);
     if (q->path.rfind(std::string(kNodes) + "/", 0) == 0) {
       if (!read) return errorResponse(405, "use GET");
       const std::string id = q->path.substr(kNodes.size() + 1);

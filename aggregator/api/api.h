@@ -62,8 +62,8 @@ class Api {
   Response issues(const Query& q);
   Response metrics();
   // fleet_routes.cpp: health scores, trends and statistics.
-  /// nullopt when the path is not one of these resources.
-  std::optional<Response> routeFleet(const Query& q);
+  /// nullopt when the path is not one of these resources; 405 for anything but GET/HEAD.
+  std::optional<Response> routeFleet(const Query& q, bool read);
   health::FleetHealth currentHealth(int64_t now_ms);
   Response fleetHealth();
   Response regions();

@@ -136,7 +136,11 @@ health::FleetHealth Api::currentHealth(int64_t now_ms) {
   return health::computeHealth(inputs, now_ms, options_.health);
 }
 
-std::optional<Response> Api::routeFleet(const Query& q) {
+std::optional<Response> Api::routeFleet(const Query& q, bool read) {
+  const bool mine = q.path == kFleetHealth || q.path == kFleetTrend || q.path == kStatistics ||
+                    q.path.rfind(kRegions, 0) == 0;
+  if (!mine) return std::nullopt;
+  if (!read) return errorResponse(405, "use GET");
   if (q.path == kFleetHealth) return fleetHealth();
   if (q.path == kFleetTrend) return fleetTrend(q);
   if (q.path == kRegions || q.path == std::string(kRegions) + "/") return regions();
@@ -146,7 +150,7 @@ std::optional<Response> Api::routeFleet(const Query& q) {
     if (!wire::isValidId(name)) return errorResponse(400, "region names are 1-64 characters of [A-Za-z0-9._-]");
     return region(name);
   }
-  return std::nullopt;
+  return errorResponse(404, fmt::format("no such resource: {}", q.path.substr(0, 200)));
 }
 
 Response Api::fleetHealth() {

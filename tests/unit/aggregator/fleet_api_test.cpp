@@ -158,6 +158,9 @@ TEST_CASE("fleet_api: regions and regions/{r} with nodes and trend") {
   CHECK(json::parse(rig.get("/api/v1/regions/mars").body)["error"] == "no region 'mars'");
   CHECK(rig.get("/api/v1/regions/bad%2Fname").status == 400);
   CHECK(rig.api->handle({"POST", "/api/v1/regions", "", ""}).status == 405);
+  CHECK(rig.api->handle({"POST", "/api/v1/fleet/health", "", ""}).status == 405);
+  CHECK(rig.api->handle({"DELETE", "/api/v1/statistics", "", ""}).status == 405);
+  CHECK(rig.get("/api/v1/regionsx").status == 404);
 }
 
 TEST_CASE("fleet_api: fleet/trend buckets snapshots per window") {
