@@ -53,7 +53,7 @@ section { margin-top: 18px; }
 .stat .n { font-size: 26px; font-weight: 700; font-variant-numeric: tabular-nums; }
 .stat .l { color: var(--muted); font-size: 12px; }
 .stat.crit .n { color: var(--red); } .stat.warn .n { color: var(--yellow); } .stat.off .n { color: var(--muted); }
-#trend svg { width: 100%; height: 130px; display: block; }
+#trend svg { width: 100%; height: auto; display: block; }
 #trend .empty { color: var(--muted); padding: 40px 0; text-align: center; }
 .regions { grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); }
 .region { display: flex; gap: 14px; align-items: center; }
@@ -284,7 +284,7 @@ function renderTrend(t) {
   const box = $("trend-body");
   if (!t.points.length) { box.replaceChildren(el("div", { class: "empty" }, "collecting snapshots\u2026")); return; }
   const W = 400, H = 130, pad = 6;
-  const s = svg("svg", { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: "none" });
+  const s = svg("svg", { viewBox: `0 0 ${W} ${H + 16}` });
   const yOf = v => H - pad - (H - 2 * pad) * v / 100;
   for (const [y, c] of [[90, COLORS.green], [70, COLORS.red]]) {
     s.append(svg("line", { x1: 22, x2: W, y1: yOf(y), y2: yOf(y), stroke: c, "stroke-dasharray": "4 4", "stroke-width": 1, opacity: .6 }));
@@ -294,7 +294,8 @@ function renderTrend(t) {
   }
   const t0 = Date.now() - 24 * 3600 * 1000, span = 24 * 3600 * 1000;
   // Time runs left (24 h ago) to right (now); a young aggregator's points sit at the right edge.
-  const pts = t.points.map(p => [Math.min(W - 3, Math.max(3, (p.at_ms - t0) / span * W)), yOf(p.score)]);
+  const xOf = ms => 22 + (W - 22) * Math.min(1, Math.max(0, (ms - t0) / span));
+  const pts = t.points.map(p => [Math.min(W - 4, xOf(p.at_ms)), yOf(p.score)]);
   const line = pts.map(p => p[0].toFixed(1) + "," + p[1].toFixed(1)).join(" ");
   if (pts.length > 1) {
     s.append(svg("polygon", { points: `${pts[0][0]},${H} ${line} ${pts[pts.length - 1][0]},${H}`, fill: "#2b6cb0", opacity: .12 }));
@@ -302,6 +303,12 @@ function renderTrend(t) {
   }
   const last = pts[pts.length - 1];
   s.append(svg("circle", { cx: last[0], cy: last[1], r: 3.5, fill: "#2b6cb0" }));
+  s.append(svg("line", { x1: 22, x2: W, y1: H, y2: H, stroke: "#e3e8ee" }));
+  for (const [x, label, anchor] of [[22, "24 h ago", "start"], [W / 2 + 11, "12 h", "middle"], [W, "now", "end"]]) {
+    const t = svg("text", { x, y: H + 13, "font-size": 11, fill: "#6b7785", "text-anchor": anchor });
+    t.textContent = label;
+    s.append(t);
+  }
   box.replaceChildren(s, el("div", { class: "muted", id: "trend-points" }, `${t.points.length} ${t.points.length === 1 ? "point" : "points"} (5-min means) \u00b7 now ${fmt(t.points[t.points.length - 1].score)}`));
 }
 

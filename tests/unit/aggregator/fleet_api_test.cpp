@@ -217,6 +217,11 @@ TEST_CASE("fleet_api: statistics count issues and the mean time to repair") {
   CHECK(all["issues"]["mttr_ms"] == 2 * kHourMs);  // (1 h + 3 h) / 2
   CHECK(rig.getJson("/api/v1/statistics")["window"] == "7d");
   CHECK(rig.get("/api/v1/statistics?window=forever").status == 400);
+  // Closed issues no longer weigh on the score: n1 stays at 100.
+  const json h = rig.getJson("/api/v1/fleet/health");
+  CHECK(h["open_issues"]["crit"] == 1);
+  CHECK(h["open_issues"]["warn"] == 0);
+  CHECK(h["score"] == 53.3);
 }
 
 TEST_CASE("fleet_api: node listing and detail carry scores") {
