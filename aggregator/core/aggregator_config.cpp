@@ -29,6 +29,7 @@ constexpr config::FieldSpec kHttpFields[] = {
      "file holding a bearer token that reads (API, /metrics) must present; never inline"},
     {"read_token_env", config::FieldType::String, "", "environment variable holding that token instead"},
 };
+constexpr std::string_view kTopLevel[] = {"aggregator", "http", "mqtt", "log"};
 
 // Surrounding whitespace (a trailing newline from `echo > file`) is not part of a token.
 std::string trimToken(std::string t) {
@@ -65,7 +66,6 @@ std::chrono::milliseconds positive(const config::Fields& f, std::string_view key
   if (d.count() <= 0) f.fail(key, "expected a duration above zero");
   return d;
 }
-constexpr std::string_view kTopLevel[] = {"aggregator", "http", "mqtt", "log"};
 }  // namespace
 
 std::span<const config::FieldSpec> aggregatorFields() { return kAggregatorFields; }

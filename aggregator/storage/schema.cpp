@@ -87,6 +87,10 @@ CREATE TABLE health_snapshots(
 ) WITHOUT ROWID;
 CREATE INDEX health_snapshots_by_time ON health_snapshots(taken_at_ms);
 CREATE INDEX check_results_by_time ON check_results(observed_at_ms);
+-- Scoring reads every node in (region, node) order and only the stale latest
+-- results: both indexes keep that from sorting or scanning at 10,000 nodes.
+CREATE INDEX nodes_by_region ON nodes(region, node);
+CREATE INDEX latest_results_by_time ON latest_results(observed_at_ms, node, component);
 )sql",
 };
 }  // namespace
