@@ -48,7 +48,9 @@ struct Fleet {
                        mqttSection("aggregator"));
     aggregator.emplace(std::vector<std::string>{binaryDir() + "/hale-aggregator", "run", "--config", cfg},
                        dir.file("aggregator.log"));
-    REQUIRE(waitFor([&] { return httpGet(http_port, "/health").status == 200; }, std::chrono::seconds(10)));
+    // Ready means connected to the broker and subscribing: messages an agent
+    // publishes before the aggregator's first subscription have no one to go to.
+    REQUIRE(waitFor([&] { return httpGet(http_port, "/ready").status == 200; }, std::chrono::seconds(10)));
   }
 
   void startAgent(const std::string& node, const std::string& region, bool failing) {
@@ -83,13 +85,17 @@ struct Fleet {
     startAgent("gone", "us-east", false);
     REQUIRE(waitFor([&] { return get("/api/v1/nodes/gone").value("checks", 0) == 1; }, std::chrono::seconds(20)));
     REQUIRE(agents["gone"]->stop(SIGTERM).has_value());
-    REQUIRE(waitFor(
+    json last;
+    const bool settled = waitFor(
         [&] {
-          const json h = get("/api/v1/fleet/health");
-          return h.contains("counts") && h["counts"]["online"] == 2 && h["counts"]["offline"] == 1 &&
-                 h["open_issues"]["crit"] == 1 && get("/api/v1/nodes/healthy").value("checks", 0) == 1;
+          last = get("/api/v1/fleet/health");
+          return last.contains("counts") && last["counts"]["online"] == 2 && last["counts"]["offline"] == 1 &&
+                 last["open_issues"]["crit"] == 1 && get("/api/v1/nodes/healthy").value("checks", 0) == 1;
         },
-        std::chrono::seconds(20)));
+        std::chrono::seconds(20));
+    INFO("fleet/health: ", last.dump());
+    INFO("nodes: ", get("/api/v1/nodes").dump());
+    REQUIRE(settled);
     REQUIRE(waitFor([&] { return get("/api/v1/fleet/trend").value("points", json::array()).size() >= 1; },
                     std::chrono::seconds(10)));
   }
