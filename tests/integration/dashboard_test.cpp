@@ -246,4 +246,22 @@ TEST_CASE("dashboard: a read token is enforced over a real socket, the page stay
   CHECK(request("/metrics", "Authorization: Bearer " + token + "\r\n").status == 200);
   CHECK(request("/", "").status == 200);
   CHECK(request("/ready", "").status == 200);
+
+  if (!haveTool("chromium")) {
+    MESSAGE("SKIPPED the page part: chromium not installed (scripts/deps.sh installs it)");
+    return;
+  }
+  // The page takes the token from its fragment and sends it with every call;
+  // sessionStorage does not outlive the browser, so the second load has none.
+  const std::string base = fmt::format("http://127.0.0.1:{}/", port);
+  REQUIRE(runTo(chromium(dir, {"--dump-dom"}, base + "#token=" + token), dir.file("with.html"), dir.file("with.log")) == 0);
+  const std::string with = readFile(dir.file("with.html"));
+  CHECK(with.find("data-loaded=\"1\"") != std::string::npos);
+  CHECK(textById(with, "count-nodes") == "0");
+  CHECK(textById(with, "fleet-score") == "\u2013");  // an empty fleet has no score
+  REQUIRE(runTo(chromium(dir, {"--dump-dom"}, base), dir.file("without.html"),
+                dir.file("without.log")) == 0);
+  const std::string without = readFile(dir.file("without.html"));
+  CHECK(without.find("data-loaded=\"1\"") == std::string::npos);
+  CHECK(without.find("needs a read token") != std::string::npos);
 }
