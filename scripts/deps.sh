@@ -17,12 +17,14 @@ PACKAGES=(
   nlohmann-json3-dev
   mosquitto mosquitto-clients
   openssl curl
+  # Tests of the fleet view: promtool checks a live /metrics scrape, headless
+  # Chromium loads the dashboard. Chromium is big (~300 MB) but CI must run them.
+  prometheus chromium
 )
-# Extra packages only some tests use; pass --with-extras to get them too.
-EXTRAS=(prometheus chromium)
 
+# Accepted for older callers; everything is in PACKAGES now.
+[[ "${1:-}" == "--with-extras" ]] && shift
 want=("${PACKAGES[@]}")
-[[ "${1:-}" == "--with-extras" ]] && want+=("${EXTRAS[@]}")
 
 missing=()
 for p in "${want[@]}"; do

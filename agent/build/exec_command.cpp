@@ -89,12 +89,14 @@ Plan planRemedy(const ExecOptions& o, const Diagnosis& d, const std::vector<std:
 }
 
 // Reports older than the attempt belong to an earlier run and are ignored; a
-// missing report is normal when the step failed before its tests ran.
+// missing report is normal when the step failed before its tests ran. File
+// times come from the kernel's coarse clock, which can lag the precise clock
+// the start was read from by a tick, hence the margin.
 void refineWithReports(const ExecOptions& o, std::filesystem::file_time_type started, Diagnosis& d) {
   for (const auto& report : o.junit_reports) {
     std::error_code ec;
     const auto written = std::filesystem::last_write_time(report, ec);
-    if (ec || written < started) continue;
+    if (ec || written + std::chrono::seconds(1) < started) continue;
     if (const auto summary = parseJUnitFile(report)) refineWithJUnit(d, *summary);
   }
 }

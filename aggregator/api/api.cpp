@@ -1,5 +1,8 @@
 #include "aggregator/api/api.h"
 
+#include "aggregator/api/auth.h"
+#include "aggregator/dashboard/dashboard_page.h"
+
 #include "shared/util/clock.h"
 #include "shared/wire/envelope.h"
 #include "shared/wire/topics.h"
@@ -8,14 +11,11 @@
 #include <nlohmann/json.hpp>
 
 #include <charconv>
+#include <unordered_map>
 
 namespace hale::aggregator::api {
 namespace {
 using nlohmann::json;
-
-Response jsonResponse(int status, const json& body) {
-  return Response{status, body.dump(-1, ' ', false, json::error_handler_t::replace) + "\n"};
-}
 
 int hexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -51,10 +51,13 @@ std::optional<size_t> parseSize(const std::string& s) {
 }
 
 // A node is stale when it claims to be online but its heartbeats stopped
-// (a broker restart can lose a last will).
-bool isStale(const storage::NodeRow& n, int64_t now_ms) {
-  const int64_t interval = n.heartbeat_interval_ms > 0 ? n.heartbeat_interval_ms : 30'000;
-  return now_ms - n.last_seen_ms > 3 * interval;
+// (a broker restart can lose a last will); the rule lives with the health formula.
+bool isStale(const storage::NodeRow& n, int64_t now_ms, const health::Params& params) {
+  health::NodeInput in;
+  in.online = true;
+  in.last_seen_ms = n.last_seen_ms;
+  in.heartbeat_interval_ms = n.heartbeat_interval_ms;
+  return health::livenessOf(in, now_ms, params) == health::Liveness::Stale;
 }
 
 json issueJson(const storage::IssueRow& row) {
@@ -97,8 +100,9 @@ std::optional<std::string> readId(const Query& q, const std::string& key, std::s
   return std::nullopt;
 }
 
-json nodeJson(const storage::NodeRow& n, int64_t now_ms) {
-  const bool stale = isStale(n, now_ms);
+json nodeJson(const storage::NodeRow& n, int64_t now_ms, const health::Params& params,
+              const health::NodeHealth* scored) {
+  const bool stale = isStale(n, now_ms, params);
   return json{{"node", n.node},
               {"region", n.region},
               {"online", n.online && !stale},
@@ -112,9 +116,34 @@ json nodeJson(const storage::NodeRow& n, int64_t now_ms) {
               {"messages", n.messages},
               {"missing", n.max_seq - std::min(n.max_seq, n.messages)},
               {"checks", n.checks},
-              {"worst_status", n.worst_status < 0 ? "none" : std::string(wire::statusName(static_cast<wire::Status>(n.worst_status)))}};
+              {"worst_status", n.worst_status < 0 ? "none" : std::string(wire::statusName(static_cast<wire::Status>(n.worst_status)))},
+              {"score", scored ? json(scored->score) : json(nullptr)},
+              {"band", scored ? json(health::bandName(health::bandOf(scored->score))) : json(nullptr)}};
+}
+
+// Health of every node keyed by id, for the listing and the detail view.
+std::unordered_map<std::string, health::NodeHealth> byNode(health::FleetHealth&& h) {
+  std::unordered_map<std::string, health::NodeHealth> out;
+  for (auto& n : h.nodes) {
+    std::string key = n.node;
+    out.emplace(std::move(key), std::move(n));
+  }
+  return out;
+}
+
+const health::NodeHealth* find(const std::unordered_map<std::string, health::NodeHealth>& m, const std::string& id) {
+  auto it = m.find(id);
+  return it == m.end() ? nullptr : &it->second;
+}
+
+bool isPublic(const std::string& path) {
+  return path == "/health" || path == "/ready" || path == "/" || path == "/dashboard";
 }
 }  // namespace
+
+Response jsonResponse(int status, const json& body) {
+  return Response{status, body.dump(-1, ' ', false, json::error_handler_t::replace) + "\n"};
+}
 
 Response errorResponse(int status, std::string_view message) {
   return jsonResponse(status, json{{"error", message}, {"status", status}});
@@ -143,14 +172,24 @@ std::optional<Query> parseTarget(std::string_view target) {
   return q;
 }
 
-Api::Api(storage::Store& store, const ingest::Counters& counters, ReadyFn ready)
-    : store_(store), counters_(counters), ready_(std::move(ready)) {}
+Api::Api(storage::Store& store, const ingest::Counters& counters, ReadyFn ready, ApiOptions options)
+    : store_(store), counters_(counters), ready_(std::move(ready)), options_(std::move(options)) {}
 
 Response Api::handle(const Request& request) {
   const auto q = parseTarget(request.target);
   if (!q) return errorResponse(400, "malformed request target");
   const bool read = request.method == "GET" || request.method == "HEAD";
+  if (options_.read_token && !isPublic(q->path) && !bearerMatches(request.authorization, *options_.read_token)) {
+    Response r = errorResponse(401, request.authorization.empty() ? "this resource needs a bearer token"
+                                                                  : "invalid bearer token");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"hale\"");
+    return r;
+  }
   try {
+    if (q->path == "/" || q->path == "/dashboard") {
+      if (!read) return errorResponse(405, "use GET");
+      return Response{200, std::string(dashboard::dashboardPage()), "text/html; charset=utf-8", {}};
+    }
     if (q->path == "/health") {
       if (!read) return errorResponse(405, "use GET");
       return jsonResponse(200, json{{"status", "ok"}, {"version", HALE_VERSION}});
@@ -173,6 +212,7 @@ Response Api::handle(const Request& request) {
       if (!read) return errorResponse(405, "use GET");
       return issues(*q);
     }
+    if (auto fleet = routeFleet(*q, read)) return std::move(*fleet);
     if (q->path.rfind(std::string(kNodes) + "/", 0) == 0) {
       if (!read) return errorResponse(405, "use GET");
       const std::string id = q->path.substr(kNodes.size() + 1);
@@ -195,8 +235,9 @@ Response Api::nodes(const Query& q) {
   }
   if (auto err = readPage(q, filter.limit, filter.offset)) return errorResponse(400, *err);
   const int64_t now = unixMillisNow();
+  const auto scores = byNode(currentHealth(now));
   json items = json::array();
-  for (const auto& n : store_.nodes(filter)) items.push_back(nodeJson(n, now));
+  for (const auto& n : store_.nodes(filter)) items.push_back(nodeJson(n, now, options_.health, find(scores, n.node)));
   return jsonResponse(200, json{{"nodes", items},
                                 {"total", store_.countNodes(filter)},
                                 {"limit", filter.limit},
@@ -206,7 +247,16 @@ Response Api::nodes(const Query& q) {
 Response Api::node(const std::string& id) {
   const auto n = store_.node(id);
   if (!n) return errorResponse(404, fmt::format("no node '{}'", id));
-  json body = nodeJson(*n, unixMillisNow());
+  const int64_t now = unixMillisNow();
+  const auto scores = byNode(currentHealth(now));
+  const health::NodeHealth* scored = find(scores, id);
+  json body = nodeJson(*n, now, options_.health, scored);
+  if (scored) {
+    json components = json::object();
+    for (size_t c = 0; c < health::kComponents; ++c) components[std::string(health::componentName(c))] = scored->components[c];
+    body["components"] = components;
+    body["liveness"] = health::livenessName(scored->liveness);
+  }
   json checks = json::array();
   for (const auto& r : store_.latestResults(id)) {
     checks.push_back({{"check", r.check},
@@ -258,11 +308,8 @@ Response Api::metrics() {
            {"{outcome=\"status\"}", counters_.status_updates.load()}});
   counter("hale_ingest_batches_total", "SQLite transactions written by ingest.", {{"", counters_.batches.load()}});
   counter("hale_ingest_store_errors_total", "Failed ingest writes (retried).", {{"", counters_.store_errors.load()}});
-  const size_t online = store_.countNodes(storage::NodeFilter{"", true, 0, 0});
-  const size_t total = store_.countNodes(storage::NodeFilter{});
-  out += "# HELP hale_nodes Nodes known to the aggregator, by reported state.\n# TYPE hale_nodes gauge\n";
-  out += fmt::format("hale_nodes{{state=\"online\"}} {}\nhale_nodes{{state=\"offline\"}} {}\n", online, total - online);
-  return Response{200, out, "text/plain; version=0.0.4"};
+  appendHealthMetrics(out);
+  return Response{200, out, "text/plain; version=0.0.4", {}};
 }
 
 }  // namespace hale::aggregator::api

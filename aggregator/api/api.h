@@ -2,12 +2,19 @@
 // The HTTP API as plain functions of (method, target) -> response, so routing
 // and rendering are unit-tested and fuzzed without a socket; http_server.cpp
 // only moves bytes between RESTinio and this.
+#include "aggregator/health/health.h"
+#include "aggregator/health/snapshots.h"
 #include "aggregator/ingest/ingestor.h"
 #include "aggregator/storage/store.h"
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 #include <string_view>
 
 namespace hale::aggregator::api {
@@ -16,12 +23,22 @@ struct Request {
   std::string method;
   std::string target;  ///< path and query, as received
   std::string body;
+  std::string authorization = {};  ///< the Authorization header, if any
 };
 
 struct Response {
   int status = 200;
   std::string body;
   std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers = {};  ///< extra headers (WWW-Authenticate)
+};
+
+struct ApiOptions {
+  health::Params health;
+  /// When set, every read but /health, /ready and the dashboard page needs
+  /// "Authorization: Bearer <token>".
+  std::optional<std::string> read_token;
+  const health::SnapshotCounters* snapshot_counters = nullptr;
 };
 
 struct Query {
@@ -35,7 +52,7 @@ std::optional<Query> parseTarget(std::string_view target);
 class Api {
  public:
   using ReadyFn = std::function<bool()>;
-  Api(storage::Store& store, const ingest::Counters& counters, ReadyFn ready);
+  Api(storage::Store& store, const ingest::Counters& counters, ReadyFn ready, ApiOptions options = {});
 
   Response handle(const Request& request);
 
@@ -44,12 +61,24 @@ class Api {
   Response node(const std::string& id);
   Response issues(const Query& q);
   Response metrics();
+  // fleet_routes.cpp: health scores, trends and statistics.
+  /// nullopt when the path is not one of these resources; 405 for anything but GET/HEAD.
+  std::optional<Response> routeFleet(const Query& q, bool read);
+  health::FleetHealth currentHealth(int64_t now_ms);
+  Response fleetHealth();
+  Response regions();
+  Response region(const std::string& name);
+  Response fleetTrend(const Query& q);
+  Response statistics(const Query& q);
+  void appendHealthMetrics(std::string& out);
 
   storage::Store& store_;
   const ingest::Counters& counters_;
   ReadyFn ready_;
+  ApiOptions options_;
 };
 
 Response errorResponse(int status, std::string_view message);
+Response jsonResponse(int status, const nlohmann::json& body);
 
 }  // namespace hale::aggregator::api

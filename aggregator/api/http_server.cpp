@@ -26,13 +26,15 @@ HttpServer::HttpServer(asio::io_context& io, const std::string& address, uint16_
             .handle_request_timeout(std::chrono::seconds(10))
             .request_handler([&api](restinio::request_handle_t req) {
               Request r{std::string(req->header().method().c_str()),
-                        std::string(req->header().request_target()), req->body()};
+                        std::string(req->header().request_target()), req->body(),
+                        req->header().get_field_or(restinio::http_field::authorization, "")};
               Response out = api.handle(r);
-              return req->create_response(restinio::http_status_line_t{restinio::http_status_code_t{static_cast<std::uint16_t>(out.status)}, ""})
-                  .append_header(restinio::http_field::content_type, out.content_type)
-                  .append_header(restinio::http_field::cache_control, "no-store")
-                  .set_body(r.method == "HEAD" ? std::string() : std::move(out.body))
-                  .done();
+              auto response = req->create_response(restinio::http_status_line_t{
+                  restinio::http_status_code_t{static_cast<std::uint16_t>(out.status)}, ""});
+              response.append_header(restinio::http_field::content_type, out.content_type)
+                  .append_header(restinio::http_field::cache_control, "no-store");
+              for (auto& [name, value] : out.headers) response.append_header(name, value);
+              return response.set_body(r.method == "HEAD" ? std::string() : std::move(out.body)).done();
             });
       });
   impl_->server->open_sync();

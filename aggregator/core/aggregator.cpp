@@ -1,5 +1,6 @@
 #include "aggregator/core/aggregator.h"
 
+#include "shared/util/clock.h"
 #include "shared/util/log.h"
 #include "shared/wire/topics.h"
 
@@ -19,8 +20,10 @@ Aggregator::Aggregator(AggregatorConfig config)
     : cfg_(std::move(config)),
       store_(prepareDatabasePath(cfg_.database)),
       ingestor_(io_, store_, cfg_.ingest),
-      api_(store_, ingestor_.counters(), [this] { return !mqtt_ || mqtt_->connected(); }),
-      signals_(io_, SIGINT, SIGTERM) {
+      api_(store_, ingestor_.counters(), [this] { return !mqtt_ || mqtt_->ready(); },
+           api::ApiOptions{cfg_.health, cfg_.read_token, &snapshot_counters_}),
+      signals_(io_, SIGINT, SIGTERM),
+      snapshot_timer_(io_) {
   http_ = std::make_unique<api::HttpServer>(io_, cfg_.http_address, cfg_.http_port, api_);
   if (cfg_.mqtt_enabled) {
     mqtt_ = std::make_unique<mqtt::Client>(io_, cfg_.mqtt);
@@ -45,13 +48,32 @@ int Aggregator::run() {
     if (mqtt_) mqtt_->stop();
     ingestor_.flush();
     http_->close();
+    snapshot_timer_.cancel();
     io_.stop();
   });
   if (mqtt_) mqtt_->start();
+  scheduleSnapshot();
   io_.run();
   ingestor_.flush();
   log::info("aggregator", "stopped");
   return 0;
+}
+
+void Aggregator::scheduleSnapshot() {
+  snapshot_timer_.expires_after(cfg_.snapshots.interval);
+  snapshot_timer_.async_wait([this](std::error_code ec) {
+    if (ec) return;
+    // Pending telemetry first, so the snapshot sees what has arrived.
+    ingestor_.flush();
+    try {
+      health::takeSnapshot(store_, cfg_.health, cfg_.snapshots, unixMillisNow(), snapshot_counters_);
+    } catch (const std::exception& e) {
+      // A busy or full disk skips one snapshot; the next tick tries again.
+      ++snapshot_counters_.errors;
+      log::error("health", "cannot store snapshot", {{"error", e.what()}});
+    }
+    scheduleSnapshot();
+  });
 }
 
 }  // namespace hale::aggregator

@@ -9,6 +9,7 @@
 
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
 
 #include <memory>
 
@@ -22,14 +23,18 @@ class Aggregator {
   int run();
 
  private:
+  void scheduleSnapshot();
+
   asio::io_context io_;
   AggregatorConfig cfg_;
   storage::Store store_;
   ingest::Ingestor ingestor_;
+  health::SnapshotCounters snapshot_counters_;
   api::Api api_;
   std::unique_ptr<api::HttpServer> http_;
   std::unique_ptr<mqtt::Client> mqtt_;
   asio::signal_set signals_;
+  asio::steady_timer snapshot_timer_;
 };
 
 }  // namespace hale::aggregator

@@ -6,6 +6,9 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
 
 namespace hale::aggregator {
 namespace {
@@ -15,15 +18,59 @@ constexpr config::FieldSpec kAggregatorFields[] = {
     {"session_expiry", config::FieldType::Duration, "1h", "how long the broker queues messages while we are away"},
     {"batch_interval", config::FieldType::Duration, "50ms", "longest a message waits before its transaction"},
     {"batch_max", config::FieldType::Integer, "500", "messages per transaction at most"},
+    {"snapshot_interval", config::FieldType::Duration, "1m", "how often health is scored and stored for trends"},
+    {"retention_raw", config::FieldType::Duration, "7d", "raw check results older than this are deleted"},
+    {"retention_snapshots", config::FieldType::Duration, "90d", "health snapshots (trends) older than this are deleted"},
+    {"result_stale_after", config::FieldType::Duration, "10m",
+     "a check's latest result older than this lowers the node's score"},
 };
 constexpr config::FieldSpec kHttpFields[] = {
     {"listen", config::FieldType::String, "127.0.0.1:8080", "address:port of the API, dashboard and /metrics"},
+    {"read_token_file", config::FieldType::String, "",
+     "file holding a bearer token that reads (API, /metrics) must present; never inline"},
+    {"read_token_env", config::FieldType::String, "", "environment variable holding that token instead"},
 };
 constexpr config::FieldSpec kCommandFields[] = {
     {"signing_key_file", config::FieldType::String, "", "PEM private key that signs commands (hale-aggregator keygen)"},
     {"epoch", config::FieldType::Integer, "1", "command epoch; raise it to invalidate every older command"},
 };
 constexpr std::string_view kTopLevel[] = {"aggregator", "http", "mqtt", "log", "commands"};
+
+// Surrounding whitespace (a trailing newline from `echo > file`) is not part of a token.
+std::string trimToken(std::string t) {
+  const auto first = t.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return {};
+  return t.substr(first, t.find_last_not_of(" \t\r\n") - first + 1);
+}
+
+std::optional<std::string> readToken(const config::Fields& h) {
+  const auto file = h.optStr("read_token_file");
+  const auto env = h.optStr("read_token_env");
+  if (file && !file->empty() && env && !env->empty()) h.fail("read_token_env", "set read_token_file or read_token_env, not both");
+  if (file && !file->empty()) {
+    std::ifstream in(*file, std::ios::binary);
+    if (!in) h.fail("read_token_file", fmt::format("cannot read '{}'", *file));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string token = trimToken(ss.str());
+    if (token.size() < 16) h.fail("read_token_file", fmt::format("'{}' must hold a token of 16 characters or more", *file));
+    return token;
+  }
+  if (env && !env->empty()) {
+    const char* value = std::getenv(env->c_str());
+    std::string token = trimToken(value ? value : "");
+    if (token.size() < 16)
+      h.fail("read_token_env", fmt::format("environment variable '{}' must hold a token of 16 characters or more", *env));
+    return token;
+  }
+  return std::nullopt;
+}
+
+std::chrono::milliseconds positive(const config::Fields& f, std::string_view key) {
+  const auto d = f.duration(key);
+  if (d.count() <= 0) f.fail(key, "expected a duration above zero");
+  return d;
+}
 }  // namespace
 
 std::span<const config::FieldSpec> aggregatorFields() { return kAggregatorFields; }
@@ -41,6 +88,12 @@ AggregatorConfig loadAggregatorConfig(const std::string& path) {
   const auto batch_max = a.integer("batch_max");
   if (batch_max < 1 || batch_max > 100'000) a.fail("batch_max", "expected 1..100000");
   cfg.ingest.batch_max = static_cast<size_t>(batch_max);
+  cfg.snapshots.interval = positive(a, "snapshot_interval");
+  cfg.snapshots.retention_raw = positive(a, "retention_raw");
+  cfg.snapshots.retention_snapshots = positive(a, "retention_snapshots");
+  if (cfg.snapshots.retention_snapshots < cfg.snapshots.retention_raw)
+    a.fail("retention_snapshots", "expected at least retention_raw: trends outlive raw results");
+  cfg.health.result_stale_after_ms = positive(a, "result_stale_after").count();
 
   const auto h = config::readFields(app::sectionOf(root, "http", path), kHttpFields, path, "[http]");
   const std::string listen = h.str("listen");
@@ -51,6 +104,7 @@ AggregatorConfig loadAggregatorConfig(const std::string& path) {
     h.fail("listen", "expected address:port, e.g. 127.0.0.1:8080");
   cfg.http_address = listen.substr(0, colon);
   cfg.http_port = static_cast<uint16_t>(port);
+  cfg.read_token = readToken(h);
 
   const auto c = config::readFields(app::sectionOf(root, "commands", path), kCommandFields, path, "[commands]");
   if (c.has("signing_key_file")) {

@@ -1,8 +1,11 @@
 #pragma once
+#include "aggregator/health/health.h"
+#include "aggregator/health/snapshots.h"
 #include "aggregator/ingest/ingestor.h"
 #include "shared/config/config.h"
 #include "shared/mqtt/client.h"
 
+#include <optional>
 #include <string>
 
 namespace hale::aggregator {
@@ -17,6 +20,9 @@ struct AggregatorConfig {
   ingest::Settings ingest;
   std::string signing_key_file;  ///< private key that signs commands; empty: commands cannot be sent
   uint64_t epoch = 1;            ///< carried by every command; agents refuse older ones
+  health::Params health;
+  health::SnapshotSettings snapshots;
+  std::optional<std::string> read_token;  ///< from [http] read_token_file or read_token_env
 };
 
 /// Loads and validates; throws config::ConfigError with file:line:col.

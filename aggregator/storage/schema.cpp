@@ -67,6 +67,31 @@ CREATE TABLE issues(
 ) WITHOUT ROWID;
 CREATE INDEX issues_open ON issues(closed_at_ms, node);
 )sql",
+    // 4: health snapshots (one row per region and one for the fleet, region '')
+    // for trends; they outlive raw results, which are pruned by observed time.
+    R"sql(
+CREATE TABLE health_snapshots(
+  region TEXT NOT NULL,
+  taken_at_ms INTEGER NOT NULL,
+  score REAL NOT NULL,
+  compute REAL NOT NULL,
+  storage REAL NOT NULL,
+  network REAL NOT NULL,
+  security REAL NOT NULL,
+  builds REAL NOT NULL,
+  nodes INTEGER NOT NULL,
+  online INTEGER NOT NULL,
+  open_crit INTEGER NOT NULL,
+  open_warn INTEGER NOT NULL,
+  PRIMARY KEY(region, taken_at_ms)
+) WITHOUT ROWID;
+CREATE INDEX health_snapshots_by_time ON health_snapshots(taken_at_ms);
+CREATE INDEX check_results_by_time ON check_results(observed_at_ms);
+-- Scoring reads every node in (region, node) order and only the stale latest
+-- results: both indexes keep that from sorting or scanning at 10,000 nodes.
+CREATE INDEX nodes_by_region ON nodes(region, node);
+CREATE INDEX latest_results_by_time ON latest_results(observed_at_ms, node, component);
+)sql",
 };
 }  // namespace
 

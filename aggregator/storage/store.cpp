@@ -63,6 +63,21 @@ Store::Store(const std::string& path)
                     "updated_at_ms = excluded.updated_at_ms "
                     // Events can arrive out of order on replay; a closed issue stays closed.
                     "WHERE issues.closed_at_ms = 0"),
+      health_nodes_(db_,
+                    "SELECT node, region, online, last_seen_ms, heartbeat_interval_ms FROM nodes ORDER BY region, node"),
+      health_issues_(db_,
+                     "SELECT node, component, severity, count(*) FROM issues WHERE closed_at_ms = 0 "
+                     "GROUP BY node, component, severity"),
+      health_stale_(db_,
+                    // Without statistics the planner scans the table; the covering index
+                    // reads only the (usually few) stale rows.
+                    "SELECT node, component, count(*) FROM latest_results INDEXED BY latest_results_by_time "
+                    "WHERE observed_at_ms < ? GROUP BY node, component"),
+      insert_snapshot_(db_,
+                       "INSERT OR REPLACE INTO health_snapshots(region, taken_at_ms, score, compute, storage, network, "
+                       "security, builds, nodes, online, open_crit, open_warn) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+      prune_results_(db_, "DELETE FROM check_results WHERE observed_at_ms < ?"),
+      prune_snapshots_(db_, "DELETE FROM health_snapshots WHERE taken_at_ms < ?"),
       seqs_after_(db_, "SELECT seq FROM received WHERE node = ? AND seq > ? ORDER BY seq LIMIT 4096") {}
 
 uint64_t Store::contiguousFrom(const std::string& node, uint64_t after) {
@@ -228,6 +243,112 @@ size_t Store::countIssues(const IssueFilter& filter) {
                                        "AND ?4 >= 0 AND ?5 >= 0", kIssueWhere));
   bindIssueFilter(s, filter);
   return s.step() ? static_cast<size_t>(s.int64(0)) : 0;
+}
+
+std::vector<health::NodeInput> Store::healthInputs(int64_t stale_before_ms) {
+  std::vector<health::NodeInput> out;
+  std::unordered_map<std::string, size_t> index;
+  health_nodes_.reset();
+  while (health_nodes_.step()) {
+    health::NodeInput n;
+    n.node = health_nodes_.text(0);
+    n.region = health_nodes_.text(1);
+    n.online = health_nodes_.int64(2) != 0;
+    n.last_seen_ms = health_nodes_.int64(3);
+    n.heartbeat_interval_ms = health_nodes_.int64(4);
+    index.emplace(n.node, out.size());
+    out.push_back(std::move(n));
+  }
+  health_nodes_.reset();
+  // Components come from verified enums, but a row written by a newer agent
+  // could carry one this build does not know: such rows are skipped, not trusted.
+  auto slot = [&](const std::string& node, int64_t component) -> health::NodeInput* {
+    auto it = index.find(node);
+    if (it == index.end() || component < 0 || component >= static_cast<int64_t>(health::kComponents)) return nullptr;
+    return &out[it->second];
+  };
+  health_issues_.reset();
+  while (health_issues_.step()) {
+    const auto component = health_issues_.int64(1);
+    if (auto* n = slot(health_issues_.text(0), component)) {
+      const bool crit = health_issues_.int64(2) == static_cast<int64_t>(wire::Status::Crit);
+      (crit ? n->open_crit : n->open_warn)[static_cast<size_t>(component)] += static_cast<int>(health_issues_.int64(3));
+    }
+  }
+  health_issues_.reset();
+  health_stale_.with(stale_before_ms);
+  while (health_stale_.step()) {
+    const auto component = health_stale_.int64(1);
+    if (auto* n = slot(health_stale_.text(0), component))
+      n->stale_results[static_cast<size_t>(component)] += static_cast<int>(health_stale_.int64(2));
+  }
+  health_stale_.reset();
+  return out;
+}
+
+void Store::insertSnapshots(int64_t taken_at_ms, std::span<const SnapshotRow> rows) {
+  sqlite::Transaction tx(db_);
+  for (const auto& r : rows) {
+    const auto& c = r.components;
+    insert_snapshot_.with(r.region, taken_at_ms, r.score, c[0], c[1], c[2], c[3], c[4], r.nodes, r.online, r.open_crit,
+                          r.open_warn)
+        .run();
+  }
+  tx.commit();
+}
+
+std::vector<TrendPoint> Store::trend(const std::string& region, int64_t since_ms, int64_t bucket_ms) {
+  sqlite::Statement s(db_,
+                      "SELECT (taken_at_ms / ?3) * ?3 AS bucket, avg(score), min(score), avg(compute), avg(storage), "
+                      "avg(network), avg(security), avg(builds), count(*) FROM health_snapshots "
+                      "WHERE region = ?1 AND taken_at_ms >= ?2 GROUP BY bucket ORDER BY bucket");
+  s.with(region, since_ms, bucket_ms > 0 ? bucket_ms : int64_t{1});
+  std::vector<TrendPoint> out;
+  while (s.step()) {
+    TrendPoint p;
+    p.at_ms = s.int64(0);
+    p.score = s.real(1);
+    p.min_score = s.real(2);
+    for (size_t c = 0; c < health::kComponents; ++c) p.components[c] = s.real(static_cast<int>(3 + c));
+    p.samples = static_cast<int>(s.int64(8));
+    out.push_back(p);
+  }
+  return out;
+}
+
+size_t Store::countSnapshots() {
+  sqlite::Statement s(db_, "SELECT count(*) FROM health_snapshots");
+  return s.step() ? static_cast<size_t>(s.int64(0)) : 0;
+}
+
+size_t Store::pruneResults(int64_t before_ms) { return static_cast<size_t>(prune_results_.with(before_ms).run()); }
+
+size_t Store::pruneSnapshots(int64_t before_ms) { return static_cast<size_t>(prune_snapshots_.with(before_ms).run()); }
+
+std::vector<IssueStatsRow> Store::issueStatistics(int64_t since_ms) {
+  sqlite::Statement s(db_,
+                      "SELECT n.region, i.component, i.severity, "
+                      "sum(i.opened_at_ms >= ?1), "
+                      "sum(i.closed_at_ms != 0 AND i.closed_at_ms >= ?1), "
+                      "sum(i.closed_at_ms = 0), "
+                      "coalesce(sum(CASE WHEN i.closed_at_ms != 0 AND i.closed_at_ms >= ?1 "
+                      "THEN max(0, i.closed_at_ms - i.opened_at_ms) END), 0) "
+                      "FROM issues i JOIN nodes n ON n.node = i.node "
+                      "GROUP BY n.region, i.component, i.severity ORDER BY n.region, i.component, i.severity");
+  s.with(since_ms);
+  std::vector<IssueStatsRow> out;
+  while (s.step()) {
+    IssueStatsRow r;
+    r.region = s.text(0);
+    r.component = static_cast<int>(s.int64(1));
+    r.severity = static_cast<int>(s.int64(2));
+    r.opened = s.int64(3);
+    r.closed = s.int64(4);
+    r.open_now = s.int64(5);
+    r.repair_ms_sum = s.int64(6);
+    out.push_back(r);
+  }
+  return out;
 }
 
 }  // namespace hale::aggregator::storage

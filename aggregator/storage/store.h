@@ -2,9 +2,11 @@
 // The aggregator's SQLite store. Ingest is batched: one transaction per batch,
 // with the (node, seq) ledger insert in the same transaction as the data, so
 // a redelivered message is stored exactly once.
+#include "aggregator/health/health.h"
 #include "shared/sqlite/database.h"
 #include "shared/wire/envelope.h"
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -78,6 +80,34 @@ struct NodeFilter {
   size_t offset = 0;
 };
 
+/// One row of health_snapshots: a region's (or, with region "", the fleet's) scores at one moment.
+struct SnapshotRow {
+  std::string region;
+  double score = 0;
+  std::array<double, health::kComponents> components{};
+  int nodes = 0, online = 0, open_crit = 0, open_warn = 0;
+};
+
+/// Snapshots averaged over one bucket of a trend window.
+struct TrendPoint {
+  int64_t at_ms = 0;  ///< bucket start
+  double score = 0;   ///< mean over the bucket
+  double min_score = 0;
+  std::array<double, health::kComponents> components{};
+  int samples = 0;
+};
+
+/// Issue counts for one (region, component, severity); times are the agents' clocks.
+struct IssueStatsRow {
+  std::string region;
+  int component = 0;
+  int severity = 0;
+  int64_t opened = 0;      ///< opened since the window start
+  int64_t closed = 0;      ///< closed since the window start
+  int64_t open_now = 0;
+  int64_t repair_ms_sum = 0;  ///< sum of (closed - opened) over `closed`
+};
+
 class Store {
  public:
   explicit Store(const std::string& path);
@@ -97,6 +127,22 @@ class Store {
   std::vector<IssueRow> issues(const IssueFilter& filter);
   size_t countIssues(const IssueFilter& filter);
 
+  /// Per-node inputs of the health formula, ordered by region and node. A
+  /// latest result observed before `stale_before_ms` counts as stale.
+  std::vector<health::NodeInput> healthInputs(int64_t stale_before_ms);
+
+  void insertSnapshots(int64_t taken_at_ms, std::span<const SnapshotRow> rows);
+  /// Snapshots of `region` ("" for the fleet) since `since_ms`, averaged per `bucket_ms`.
+  std::vector<TrendPoint> trend(const std::string& region, int64_t since_ms, int64_t bucket_ms);
+  size_t countSnapshots();
+
+  /// Retention: deletes raw check results observed before `before_ms` (the
+  /// latest result of each check stays in latest_results); returns rows deleted.
+  size_t pruneResults(int64_t before_ms);
+  size_t pruneSnapshots(int64_t before_ms);
+
+  std::vector<IssueStatsRow> issueStatistics(int64_t since_ms);
+
   sqlite::Database& db() { return db_; }
 
  private:
@@ -104,7 +150,8 @@ class Store {
 
   sqlite::Database db_;
   sqlite::Statement mark_received_, upsert_node_, heartbeat_node_, insert_result_, upsert_latest_, set_online_,
-      node_regions_, select_node_, latest_results_, upsert_issue_, seqs_after_;
+      node_regions_, select_node_, latest_results_, upsert_issue_, health_nodes_, health_issues_, health_stale_,
+      insert_snapshot_, prune_results_, prune_snapshots_, seqs_after_;
 };
 
 }  // namespace hale::aggregator::storage

@@ -93,6 +93,7 @@ Client::Client(asio::io_context& io, Options options)
   client_->set_connection_lost_handler([this](const std::string& cause) {
     post([this, cause] {
       connected_ = false;
+      pending_subscriptions_ = static_cast<int>(options_.subscriptions.size());
       if (on_disconnected_) on_disconnected_();
       if (!stopping_) scheduleReconnect(cause.empty() ? "connection lost" : "connection lost: " + cause);
     });
@@ -194,12 +195,16 @@ void Client::scheduleReconnect(const std::string& reason) {
 }
 
 void Client::subscribeAll() {
+  pending_subscriptions_ = static_cast<int>(options_.subscriptions.size());
   for (const auto& [filter, qos] : options_.subscriptions) {
     void* ctx = listener_->add([this, filter = filter](const Completion& c) {
-      if (!c.ok)
-        post([this, filter, why = describe(c)] {
-          log::error(options_.log_component, "subscribe refused", {{"filter", filter}, {"reason", why}});
-        });
+      if (c.ok) {
+        --pending_subscriptions_;
+        return;
+      }
+      post([this, filter, why = describe(c)] {
+        log::error(options_.log_component, "subscribe refused", {{"filter", filter}, {"reason", why}});
+      });
     });
     try {
       client_->subscribe(filter, qos, ctx, *listener_);

@@ -75,6 +75,9 @@ class Client {
   void stop(std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
 
   bool connected() const { return connected_.load(); }
+  /// Connected and every subscription acknowledged by the broker: messages
+  /// published from now on reach us.
+  bool ready() const { return connected_.load() && pending_subscriptions_.load() == 0; }
   uint64_t reconnects() const { return reconnects_.load(); }
   const Options& options() const { return options_; }
 
@@ -96,6 +99,7 @@ class Client {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::atomic<bool> connected_{false};
   std::atomic<uint64_t> reconnects_{0};
+  std::atomic<int> pending_subscriptions_{0};
   bool stopping_ = false;
   bool connecting_ = false;
   MessageHandler on_message_;

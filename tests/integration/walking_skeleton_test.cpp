@@ -44,7 +44,8 @@ struct Fleet {
                        mqttSection("aggregator", broker_port));
     aggregator.emplace(std::vector<std::string>{binaryDir() + "/hale-aggregator", "run", "--config", cfg},
                        dir.file("aggregator.log"));
-    REQUIRE(waitFor([&] { return httpGet(http_port, "/health").status == 200; }, std::chrono::seconds(10)));
+    // Ready means subscribed: agents started after this lose nothing to an empty broker.
+    REQUIRE(waitFor([&] { return httpGet(http_port, "/ready").status == 200; }, std::chrono::seconds(10)));
   }
 
   Process& startAgent(const std::string& node, const std::string& region, uint16_t broker_port) {
@@ -117,7 +118,8 @@ TEST_CASE("skeleton: an agent's checks reach the API through a TLS broker, and i
   fleet.startAggregator(fleet.broker->port());
   Process& agent = fleet.startAgent("n1", "eu-west", fleet.broker->port());
 
-  REQUIRE(waitFor([&] { return fleet.node("n1").value("checks", 0) == 2; }, std::chrono::seconds(20)));
+  REQUIRE(waitFor([&] { return fleet.node("n1").value("checks", 0) == 2 && fleet.node("n1").value("agent_version", "") != ""; },
+                  std::chrono::seconds(20)));
   const json node = fleet.node("n1");
   CHECK(node["region"] == "eu-west");
   CHECK(node["online"] == true);
