@@ -3,16 +3,16 @@
 # RSS, and the wall-time overhead `exec` adds to a step printing 100 MB.
 #   usage: bench/diagnose_bench.sh [BINARY] [LOG_MB]
 # BINARY needs the `diagnose`, `exec` and `patterns` subcommands (default:
-# build/bench/hale-build-driver). Runs are interleaved and repeated; the best
+# build/hale-agent). Runs are interleaved and repeated; the best
 # of each is reported, since the machine may be shared.
 set -euo pipefail
 root=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
-bin="${1:-$root/build/bench/hale-build-driver}"
+bin="${1:-$root/build/hale-agent}"
 size_mb="${2:-220}"
 runs="${RUNS:-3}"
 patterns="$root/config/patterns"
 work="${BENCH_DIR:-$(mktemp -d)}"
-[[ -x "$bin" ]] || { echo "diagnose_bench: $bin not built (ninja -C build hale-build-driver)" >&2; exit 2; }
+[[ -x "$bin" ]] || { echo "diagnose_bench: $bin not built (ninja -C build hale-agent)" >&2; exit 2; }
 [[ -x /usr/bin/time ]] || { echo "diagnose_bench: needs /usr/bin/time" >&2; exit 2; }
 
 log="$work/build-$size_mb.log"

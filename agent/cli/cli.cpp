@@ -178,6 +178,15 @@ const std::vector<Command>& commands() {
        "hale-agent once [--config FILE] [--json]", cmdOnce},
       {"check-config", "validate a configuration file: exit 0 valid, 2 invalid", "hale-agent check-config FILE",
        cmdCheckConfig},
+      {"exec", "run a CI step; on failure diagnose it and retry, clear caches or rerun failed tests within limits",
+       "hale-agent exec [--config FILE] [--policy auto|dry-run|off] [--timeout DUR] [--max-attempts N] "
+       "[--patterns DIR]... [--junit REPORT]... -- CMD ARGS...",
+       cmdExec},
+      {"diagnose", "classify a finished CI log: category, confidence, evidence lines, remedy",
+       "hale-agent diagnose [--json] [--patterns DIR|FILE]... [--junit XML]... FILE|-  |  --learn CATEGORY [--confirm --local FILE] FILE",
+       cmdDiagnose},
+      {"patterns", "list the failure patterns, or export/import a knowledge base",
+       "hale-agent patterns [DIR...] | --export FILE [DIR...] | --import FILE --into LOCAL.toml", cmdPatterns},
       {"audit", "verify the hash-chained audit log (exit 2 if tampered) or show its tail",
        "hale-agent audit verify|tail [--config FILE] [-n N] [--json]", cmdAudit},
       {"help", "describe the check kinds and their keys", "hale-agent help [KIND|config]", cmdHelp},
@@ -239,7 +248,8 @@ int main(const std::vector<std::string>& args) {
   const std::vector<std::string> rest(args.begin() + 1, args.end());
   for (const auto& c : commands()) {
     if (c.name != first) continue;
-    if (wantsHelp(rest) && c.name != "help") {
+    const bool own_help = c.name == "help" || c.name == "diagnose" || c.name == "exec";
+    if (wantsHelp(rest) && !own_help) {
       fmt::print("usage: {}\n\n{}\n", c.usage, c.summary);
       return kExitOk;
     }

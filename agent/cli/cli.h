@@ -11,6 +11,10 @@ inline constexpr int kExitCrit = 2;  ///< also: invalid configuration (check-con
 inline constexpr int kExitUnknown = 3;
 inline constexpr int kExitUsage = 64;  ///< EX_USAGE: bad command line
 
+int cmdDiagnose(const std::vector<std::string>& args);
+int cmdExec(const std::vector<std::string>& args);
+int cmdPatterns(const std::vector<std::string>& args);
+
 /// Entry point of `hale-agent`; args excludes argv[0].
 int main(const std::vector<std::string>& args);
 

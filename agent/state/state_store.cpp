@@ -58,6 +58,23 @@ CREATE TABLE audit(
 CREATE TABLE audit_head(id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL);
 CREATE TABLE command_nonces(nonce TEXT PRIMARY KEY, expires_at_ms INTEGER NOT NULL) WITHOUT ROWID;
 )sql",
+    // 4: CI steps run through `hale-agent exec`, one row per attempt.
+    R"sql(
+CREATE TABLE builds(
+  build_id INTEGER NOT NULL,
+  attempt INTEGER NOT NULL,
+  command TEXT NOT NULL,
+  exit_code INTEGER NOT NULL,
+  category TEXT NOT NULL,
+  secondary_category TEXT NOT NULL,
+  confidence REAL NOT NULL,
+  remedy TEXT NOT NULL,
+  duration_ms INTEGER NOT NULL,
+  evidence TEXT NOT NULL,
+  at_ms INTEGER NOT NULL,
+  PRIMARY KEY(build_id, attempt)
+);
+)sql",
 };
 
 std::string metricsJson(const std::vector<wire::MetricValue>& metrics) {
@@ -100,6 +117,10 @@ StateStore::StateStore(const std::string& state_dir, size_t outbox_max_messages)
       issue_open_(db_,
                   "INSERT INTO issues(check_name, status, severity, component, message, opened_at_ms) "
                   "VALUES(?, ?, ?, ?, ?, ?)"),
+      insert_build_(db_,
+                    "INSERT OR REPLACE INTO builds(build_id, attempt, command, exit_code, category, "
+                    "secondary_category, confidence, remedy, duration_ms, evidence, at_ms) "
+                    "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
       issue_update_(db_, "UPDATE issues SET status = ?2, message = ?3, closed_at_ms = ?4 WHERE id = ?1"),
       issues_open_(db_,
                    "SELECT id, check_name, status, severity, component, message, opened_at_ms FROM issues "
@@ -143,10 +164,26 @@ int64_t StateStore::metaInt(std::string_view key) {
 
 void StateStore::setMetaInt(std::string_view key, int64_t value) { set_meta_.with(key, value).run(); }
 
-uint64_t StateStore::nextSeq() {
-  const int64_t next = metaInt("seq") + 1;
-  setMetaInt("seq", next);
+uint64_t StateStore::nextSeq() { return increment("seq"); }
+
+// `hale-agent exec` runs in its own process next to the daemon, on the same
+// file: read and write in one immediate transaction so no number is handed out twice.
+uint64_t StateStore::increment(std::string_view key) {
+  sqlite::Transaction tx(db_);
+  const int64_t next = metaInt(key) + 1;
+  setMetaInt(key, next);
+  tx.commit();
   return static_cast<uint64_t>(next);
+}
+
+void StateStore::recordBuild(const wire::BuildRecord& b) {
+  nlohmann::json evidence = nlohmann::json::array();
+  for (const auto& line : b.evidence) evidence.push_back(line);
+  insert_build_.with(b.build_id, static_cast<int64_t>(b.attempt), b.command, static_cast<int64_t>(b.exit_code),
+                     b.category, b.secondary_category, static_cast<double>(b.confidence), b.remedy,
+                     static_cast<int64_t>(b.duration_ms),
+                     evidence.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), b.at_ms)
+      .run();
 }
 
 void StateStore::recordResult(const wire::ResultRecord& r) {

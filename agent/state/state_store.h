@@ -26,8 +26,11 @@ class StateStore {
   /// Opens <state_dir>/agent.db, creating the directory and migrating the schema.
   explicit StateStore(const std::string& state_dir, size_t outbox_max_messages = 100'000);
 
-  /// The next per-node sequence number (starts at 1, never reused).
+  /// The next per-node sequence number (starts at 1, never reused, safe across processes).
   uint64_t nextSeq();
+  /// Atomically increments a meta counter and returns the new value.
+  uint64_t increment(std::string_view key);
+  void recordBuild(const wire::BuildRecord& build);
 
   void recordResult(const wire::ResultRecord& result);
   /// Stores a message until it is acknowledged; evicts the oldest beyond the bound.
@@ -59,7 +62,7 @@ class StateStore {
   sqlite::Database db_;
   size_t outbox_max_;
   sqlite::Statement get_meta_, set_meta_, insert_result_, outbox_insert_, outbox_delete_, outbox_ack_,
-      outbox_after_, outbox_count_, outbox_first_, outbox_evict_, issue_open_, issue_update_, issues_open_;
+      outbox_after_, outbox_count_, outbox_first_, outbox_evict_, issue_open_, insert_build_, issue_update_, issues_open_;
 };
 
 }  // namespace hale::agent::state

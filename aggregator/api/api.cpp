@@ -212,6 +212,10 @@ Response Api::handle(const Request& request) {
       if (!read) return errorResponse(405, "use GET");
       return issues(*q);
     }
+    if (q->path == "/api/v1/builds") {
+      if (!read) return errorResponse(405, "use GET");
+      return builds(*q);
+    }
     if (auto fleet = routeFleet(*q, read)) return std::move(*fleet);
     if (q->path.rfind(std::string(kNodes) + "/", 0) == 0) {
       if (!read) return errorResponse(405, "use GET");
@@ -310,6 +314,34 @@ Response Api::metrics() {
   counter("hale_ingest_store_errors_total", "Failed ingest writes (retried).", {{"", counters_.store_errors.load()}});
   appendHealthMetrics(out);
   return Response{200, out, "text/plain; version=0.0.4", {}};
+}
+
+Response Api::builds(const Query& q) {
+  std::string region, category;
+  if (auto err = readId(q, "region", region)) return errorResponse(400, *err);
+  if (auto err = readId(q, "category", category)) return errorResponse(400, *err);
+  int64_t window_ms = 24LL * 3600 * 1000;
+  if (auto it = q.params.find("window"); it != q.params.end()) {
+    if (it->second == "7d") window_ms *= 7;
+    else if (it->second == "30d") window_ms *= 30;
+    else if (it->second != "24h") return errorResponse(400, "window must be 24h, 7d or 30d");
+  }
+  size_t limit = 50, offset = 0;
+  if (auto err = readPage(q, limit, offset)) return errorResponse(400, *err);
+  const int64_t since = unixMillisNow() - window_ms;
+  json categories = json::array();
+  for (const auto& c : store_.buildCategories(since, region))
+    categories.push_back({{"category", c.category}, {"count", c.count}});
+  json recent = json::array();
+  for (const auto& row : store_.recentBuilds(since, region, category, limit)) {
+    const auto& b = row.build;
+    recent.push_back({{"node", row.node}, {"region", row.region}, {"build_id", b.build_id}, {"attempt", b.attempt},
+                      {"command", b.command}, {"exit_code", b.exit_code}, {"category", b.category},
+                      {"secondary_category", b.secondary_category}, {"confidence", b.confidence},
+                      {"remedy", b.remedy}, {"duration_ms", b.duration_ms}, {"evidence", b.evidence},
+                      {"at_ms", b.at_ms}});
+  }
+  return jsonResponse(200, json{{"categories", categories}, {"recent", recent}, {"window_ms", window_ms}});
 }
 
 }  // namespace hale::aggregator::api

@@ -92,6 +92,25 @@ CREATE INDEX check_results_by_time ON check_results(observed_at_ms);
 CREATE INDEX nodes_by_region ON nodes(region, node);
 CREATE INDEX latest_results_by_time ON latest_results(observed_at_ms, node, component);
 )sql",
+    // 5: CI step attempts reported by `hale-agent exec` (BuildEvent).
+    R"sql(
+CREATE TABLE builds(
+  node TEXT NOT NULL,
+  build_id INTEGER NOT NULL,
+  attempt INTEGER NOT NULL,
+  command TEXT NOT NULL,
+  exit_code INTEGER NOT NULL,
+  category TEXT NOT NULL,
+  secondary_category TEXT NOT NULL,
+  confidence REAL NOT NULL,
+  remedy TEXT NOT NULL,
+  duration_ms INTEGER NOT NULL,
+  evidence TEXT NOT NULL,
+  at_ms INTEGER NOT NULL,
+  PRIMARY KEY(node, build_id, attempt)
+) WITHOUT ROWID;
+CREATE INDEX builds_by_time ON builds(at_ms);
+)sql",
 };
 }  // namespace
 

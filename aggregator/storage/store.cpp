@@ -78,7 +78,11 @@ Store::Store(const std::string& path)
                        "security, builds, nodes, online, open_crit, open_warn) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
       prune_results_(db_, "DELETE FROM check_results WHERE observed_at_ms < ?"),
       prune_snapshots_(db_, "DELETE FROM health_snapshots WHERE taken_at_ms < ?"),
-      seqs_after_(db_, "SELECT seq FROM received WHERE node = ? AND seq > ? ORDER BY seq LIMIT 4096") {}
+      seqs_after_(db_, "SELECT seq FROM received WHERE node = ? AND seq > ? ORDER BY seq LIMIT 4096"),
+      insert_build_(db_,
+                    "INSERT OR IGNORE INTO builds(node, build_id, attempt, command, exit_code, category, "
+                    "secondary_category, confidence, remedy, duration_ms, evidence, at_ms) "
+                    "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") {}
 
 uint64_t Store::contiguousFrom(const std::string& node, uint64_t after) {
   uint64_t cur = after;
@@ -104,6 +108,15 @@ IngestStats Store::ingest(std::span<const IngestItem> items) {
     if (item.heartbeat)
       heartbeat_node_.with(item.node, item.heartbeat->agent_version, static_cast<int64_t>(item.heartbeat->interval_ms))
           .run();
+    if (item.build) {
+      const auto& b = *item.build;
+      nlohmann::json evidence = b.evidence;
+      insert_build_.with(item.node, b.build_id, static_cast<int64_t>(b.attempt), b.command,
+                         static_cast<int64_t>(b.exit_code), b.category, b.secondary_category,
+                         static_cast<double>(b.confidence), b.remedy, static_cast<int64_t>(b.duration_ms),
+                         evidence.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), b.at_ms)
+          .run();
+    }
     if (item.issue) {
       const auto& i = *item.issue;
       upsert_issue_.with(item.node, i.issue_id, i.check, std::string(wire::issueStateName(i.state)),
@@ -347,6 +360,50 @@ std::vector<IssueStatsRow> Store::issueStatistics(int64_t since_ms) {
     r.open_now = s.int64(5);
     r.repair_ms_sum = s.int64(6);
     out.push_back(r);
+  }
+  return out;
+}
+
+std::vector<CategoryCount> Store::buildCategories(int64_t since_ms, const std::string& region) {
+  sqlite::Statement s(db_,
+                      "SELECT b.category, count(*) FROM builds b JOIN nodes n ON n.node = b.node "
+                      "WHERE b.at_ms >= ?1 AND b.exit_code != 0 AND (?2 = '' OR n.region = ?2) "
+                      "GROUP BY b.category ORDER BY count(*) DESC, b.category");
+  s.with(since_ms, region);
+  std::vector<CategoryCount> out;
+  while (s.step()) out.push_back({s.text(0), static_cast<uint64_t>(s.int64(1))});
+  return out;
+}
+
+std::vector<BuildRow> Store::recentBuilds(int64_t since_ms, const std::string& region, const std::string& category,
+                                          size_t limit) {
+  sqlite::Statement s(db_,
+                      "SELECT b.node, n.region, b.build_id, b.attempt, b.command, b.exit_code, b.category, "
+                      "b.secondary_category, b.confidence, b.remedy, b.duration_ms, b.evidence, b.at_ms "
+                      "FROM builds b JOIN nodes n ON n.node = b.node WHERE b.at_ms >= ?1 AND "
+                      "(?2 = '' OR n.region = ?2) AND (?3 = '' OR b.category = ?3) ORDER BY b.at_ms DESC LIMIT ?4");
+  s.with(since_ms, region, category, static_cast<int64_t>(limit));
+  std::vector<BuildRow> out;
+  while (s.step()) {
+    BuildRow row;
+    row.node = s.text(0);
+    row.region = s.text(1);
+    auto& b = row.build;
+    b.build_id = static_cast<uint64_t>(s.int64(2));
+    b.attempt = static_cast<uint32_t>(s.int64(3));
+    b.command = s.text(4);
+    b.exit_code = static_cast<int32_t>(s.int64(5));
+    b.category = s.text(6);
+    b.secondary_category = s.text(7);
+    b.confidence = static_cast<float>(s.real(8));
+    b.remedy = s.text(9);
+    b.duration_ms = static_cast<uint32_t>(s.int64(10));
+    auto evidence = nlohmann::json::parse(s.text(11), nullptr, false);
+    if (evidence.is_array())
+      for (const auto& line : evidence)
+        if (line.is_string()) b.evidence.push_back(line.get<std::string>());
+    b.at_ms = s.int64(12);
+    out.push_back(std::move(row));
   }
   return out;
 }

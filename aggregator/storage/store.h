@@ -26,6 +26,18 @@ struct IngestItem {
   std::vector<wire::ResultRecord> results;
   std::optional<wire::HeartbeatRecord> heartbeat;
   std::optional<wire::IssueRecord> issue;
+  std::optional<wire::BuildRecord> build;
+};
+
+struct BuildRow {
+  std::string node;
+  std::string region;
+  wire::BuildRecord build;
+};
+
+struct CategoryCount {
+  std::string category;
+  uint64_t count = 0;
 };
 
 struct IngestStats {
@@ -125,6 +137,10 @@ class Store {
   /// The highest seq such that every seq in (after, seq] of this node is stored.
   uint64_t contiguousFrom(const std::string& node, uint64_t after);
   std::vector<IssueRow> issues(const IssueFilter& filter);
+  /// Failed attempts since `since_ms` by category, most frequent first.
+  std::vector<CategoryCount> buildCategories(int64_t since_ms, const std::string& region);
+  std::vector<BuildRow> recentBuilds(int64_t since_ms, const std::string& region, const std::string& category,
+                                     size_t limit);
   size_t countIssues(const IssueFilter& filter);
 
   /// Per-node inputs of the health formula, ordered by region and node. A
@@ -151,7 +167,7 @@ class Store {
   sqlite::Database db_;
   sqlite::Statement mark_received_, upsert_node_, heartbeat_node_, insert_result_, upsert_latest_, set_online_,
       node_regions_, select_node_, latest_results_, upsert_issue_, health_nodes_, health_issues_, health_stale_,
-      insert_snapshot_, prune_results_, prune_snapshots_, seqs_after_;
+      insert_snapshot_, prune_results_, prune_snapshots_, seqs_after_, insert_build_;
 };
 
 }  // namespace hale::aggregator::storage

@@ -153,6 +153,34 @@ IssueRecord readIssueEvent(const IssueEvent& e) {
   return r;
 }
 
+std::vector<uint8_t> buildBuildEvent(const EnvelopeHeader& header, const BuildRecord& b) {
+  flatbuffers::FlatBufferBuilder fbb(512);
+  std::vector<flatbuffers::Offset<flatbuffers::String>> evidence;
+  for (const auto& line : b.evidence) evidence.push_back(fbb.CreateString(line.substr(0, kMaxTextBytes)));
+  auto payload = CreateBuildEvent(fbb, b.build_id, b.attempt, fbb.CreateString(b.command.substr(0, kMaxTextBytes)),
+                                  b.exit_code, fbb.CreateString(b.category), fbb.CreateString(b.secondary_category),
+                                  b.confidence, fbb.CreateString(b.remedy), b.duration_ms, fbb.CreateVector(evidence),
+                                  b.at_ms);
+  return finish(fbb, header, Payload::BuildEvent, payload.Union());
+}
+
+BuildRecord readBuildEvent(const BuildEvent& e) {
+  BuildRecord b;
+  b.build_id = e.build_id();
+  b.attempt = e.attempt();
+  b.command = e.command() ? e.command()->str() : "";
+  b.exit_code = e.exit_code();
+  b.category = e.category() ? e.category()->str() : "";
+  b.secondary_category = e.secondary_category() ? e.secondary_category()->str() : "";
+  b.confidence = e.confidence();
+  b.remedy = e.remedy() ? e.remedy()->str() : "";
+  b.duration_ms = e.duration_ms();
+  if (e.evidence())
+    for (const auto* line : *e.evidence()) b.evidence.push_back(line->str());
+  b.at_ms = e.at_ms();
+  return b;
+}
+
 HeartbeatRecord readHeartbeat(const Heartbeat& hb) {
   HeartbeatRecord rec;
   rec.uptime_s = hb.uptime_s();

@@ -57,6 +57,20 @@ struct IssueRecord {
   int64_t closed_at_ms = 0;  ///< 0 while open
 };
 
+struct BuildRecord {
+  uint64_t build_id = 0;  ///< one per `hale-agent exec` run, per node
+  uint32_t attempt = 1;
+  std::string command;
+  int32_t exit_code = 0;
+  std::string category;  ///< "none" when the attempt succeeded
+  std::string secondary_category;
+  float confidence = 0;
+  std::string remedy;
+  uint32_t duration_ms = 0;
+  std::vector<std::string> evidence;  ///< "line N: text", at most 16
+  int64_t at_ms = 0;
+};
+
 struct EnvelopeHeader {
   std::string node;
   std::string region;
@@ -70,6 +84,8 @@ std::vector<uint8_t> buildCheckBatch(const EnvelopeHeader& header, std::span<con
 std::vector<uint8_t> buildIssueEvent(const EnvelopeHeader& header, const IssueRecord& issue);
 IssueRecord readIssueEvent(const IssueEvent& event);
 HeartbeatRecord readHeartbeat(const Heartbeat& heartbeat);
+std::vector<uint8_t> buildBuildEvent(const EnvelopeHeader& header, const BuildRecord& build);
+BuildRecord readBuildEvent(const BuildEvent& event);
 
 /// Verifies structure and content. When `topic_region`/`topic_node` are given,
 /// the envelope must name the same node and region as the topic it came on.

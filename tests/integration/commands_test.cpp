@@ -149,3 +149,28 @@ TEST_CASE("acks: messages the broker dropped are replayed, and the outbox emptie
   CHECK(node["missing"] == 0);
   CHECK(node["messages"].get<uint64_t>() + store.outboxDepth() >= last);
 }
+
+TEST_CASE("builds: hale-agent exec records a diagnosed failure that reaches /api/v1/builds") {
+  CommandRig rig;
+  const std::string log = rig.dir.file("exec.log");
+  // A network failure: retried once after a short delay, then given up.
+  const int rc = runCommand({binaryDir() + "/hale-agent", "exec", "--config", rig.dir.file("n1.toml"),
+                             "--max-attempts", "2", "--retry-delay", "100ms", "--", "/bin/sh", "-c",
+                             "echo 'fatal: unable to access https://example.invalid/: Could not resolve host: "
+                             "example.invalid'; exit 128"},
+                            log);
+  CHECK(rc == 128);
+  CHECK(readFile(log).find("Could not resolve host") != std::string::npos);
+  json builds;
+  REQUIRE(waitFor(
+      [&] {
+        builds = json::parse(httpGet(rig.http_port, "/api/v1/builds").body, nullptr, false);
+        return builds.is_object() && builds["recent"].size() == 2;
+      },
+      std::chrono::seconds(15)));
+  CHECK(builds["categories"][0]["category"] == "network");
+  CHECK(builds["categories"][0]["count"] == 2);
+  CHECK(builds["recent"][0]["node"] == "n1");
+  CHECK(builds["recent"][1]["remedy"] == "retry");
+  CHECK(builds["recent"][0]["evidence"][0].get<std::string>().find("Could not resolve host") != std::string::npos);
+}

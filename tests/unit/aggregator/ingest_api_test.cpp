@@ -237,3 +237,35 @@ TEST_CASE("ingest: the end-to-end ack is the highest contiguous committed seq") 
   rig.ingestor.flush();
   CHECK(acks.back() == 20);
 }
+
+TEST_CASE("ingest: build events are stored once and summarised by category") {
+  Rig rig;
+  const auto topic = wire::telemetryTopic("eu", "n1");
+  auto send = [&](uint64_t seq, uint32_t attempt, const std::string& category, int exit_code) {
+    wire::BuildRecord b;
+    b.build_id = 7;
+    b.attempt = attempt;
+    b.command = "npm ci";
+    b.exit_code = exit_code;
+    b.category = category;
+    b.remedy = category == "network" ? "retry" : "none";
+    b.evidence = {"line 3: ETIMEDOUT"};
+    b.at_ms = unixMillisNow();
+    const auto bytes = wire::buildBuildEvent({"n1", "eu", seq, 1}, b);
+    rig.ingestor.onMessage(topic, std::string(bytes.begin(), bytes.end()));
+  };
+  send(1, 1, "network", 1);
+  send(2, 2, "network", 1);
+  send(2, 2, "network", 1);  // redelivered
+  send(3, 3, "none", 0);     // the retry succeeded: not a failure
+  rig.ingestor.flush();
+  const json b = rig.getJson("/api/v1/builds");
+  REQUIRE(b["categories"].size() == 1);
+  CHECK(b["categories"][0]["category"] == "network");
+  CHECK(b["categories"][0]["count"] == 2);
+  CHECK(b["recent"].size() == 3);
+  CHECK(b["recent"][0]["attempt"] == 3);
+  CHECK(b["recent"][2]["evidence"][0] == "line 3: ETIMEDOUT");
+  CHECK(rig.getJson("/api/v1/builds?category=network")["recent"].size() == 2);
+  CHECK(rig.get("/api/v1/builds?window=1y").status == 400);
+}

@@ -1,0 +1,149 @@
+// `hale-agent diagnose`, `exec` and `patterns`: the CI-runner side of Hale.
+// exec records every attempt in the agent's state and queues it as BuildEvent
+// telemetry, which the running agent sends with the rest of its outbox.
+#include "agent/build/diagnose_command.h"
+#include "agent/build/exec_command.h"
+#include "agent/build/knowledge_base.h"
+#include "agent/cli/cli.h"
+#include "agent/core/agent_config.h"
+#include "agent/state/state_store.h"
+#include "shared/util/clock.h"
+#include "shared/util/text.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+
+namespace hale::agent::cli {
+namespace {
+
+// Installed packages keep patterns in /etc/hale/patterns; a binary run from a
+// source build falls back to the tree it was built from.
+void preferPatternsFromSource() {
+  if (std::getenv("HALE_PATTERNS_DIR") || std::filesystem::exists("/etc/hale/patterns")) return;
+#ifdef HALE_SOURCE_PATTERNS
+  if (std::filesystem::exists(HALE_SOURCE_PATTERNS)) ::setenv("HALE_PATTERNS_DIR", HALE_SOURCE_PATTERNS, 0);
+#endif
+}
+
+std::string joinCommand(const std::vector<std::string>& argv) {
+  std::string out;
+  for (const auto& a : argv) out += (out.empty() ? "" : " ") + a;
+  return out;
+}
+
+class BuildRecorder final : public build::BuildObserver {
+ public:
+  BuildRecorder(const AgentConfig& cfg) : cfg_(cfg), store_(cfg.state_dir, cfg.outbox_max_messages) {
+    build_id_ = store_.increment("build_id");
+  }
+
+  void onAttempt(const build::BuildAttempt& a) override {
+    wire::BuildRecord r;
+    r.build_id = build_id_;
+    r.attempt = static_cast<uint32_t>(a.attempt);
+    r.command = sanitizeUtf8(joinCommand(a.command));
+    r.exit_code = a.exit_code;
+    r.category = std::string(build::categoryName(a.category));
+    r.secondary_category = a.secondary ? std::string(build::categoryName(*a.secondary)) : "";
+    r.confidence = static_cast<float>(a.confidence);
+    r.remedy = std::string(build::remedyName(a.remedy));
+    r.duration_ms = static_cast<uint32_t>(a.duration.count());
+    for (const auto& e : a.evidence) {
+      if (r.evidence.size() >= 16) break;
+      r.evidence.push_back(fmt::format("line {}: {}", e.line, e.text));
+    }
+    r.at_ms = unixMillisNow();
+    try {
+      store_.recordBuild(r);
+      const uint64_t seq = store_.nextSeq();
+      store_.outboxPut(seq, wire::buildBuildEvent({cfg_.node, cfg_.region, seq, r.at_ms}, r));
+    } catch (const std::exception& e) {
+      // Recording must never fail the CI step itself.
+      fmt::print(stderr, "hale-agent exec: cannot record attempt: {}\n", e.what());
+    }
+  }
+
+ private:
+  const AgentConfig& cfg_;
+  state::StateStore store_;
+  uint64_t build_id_ = 0;
+};
+
+}  // namespace
+
+int cmdDiagnose(const std::vector<std::string>& args) {
+  preferPatternsFromSource();
+  return build::runDiagnoseCommand(args);
+}
+
+int cmdExec(const std::vector<std::string>& args) {
+  preferPatternsFromSource();
+  // --config FILE (before `--`) is ours; everything else belongs to exec.
+  std::string config_path = "/etc/hale/agent.toml";
+  bool explicit_config = false;
+  std::vector<std::string> rest;
+  bool after_dashes = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (!after_dashes && args[i] == "--") after_dashes = true;
+    if (!after_dashes && (args[i] == "--config" || args[i] == "-c") && i + 1 < args.size()) {
+      config_path = args[++i];
+      explicit_config = true;
+      continue;
+    }
+    rest.push_back(args[i]);
+  }
+  std::optional<AgentConfig> cfg;
+  std::unique_ptr<BuildRecorder> recorder;
+  if (explicit_config || std::filesystem::exists(config_path)) {
+    try {
+      cfg = loadAgentConfig(config_path);
+      recorder = std::make_unique<BuildRecorder>(*cfg);
+    } catch (const std::exception& e) {
+      // The CI step still runs; only its record is lost, and the user is told why.
+      fmt::print(stderr, "hale-agent exec: not recording this step: {}\n", e.what());
+    }
+  }
+  return build::runExecCommand(rest, recorder.get());
+}
+
+int cmdPatterns(const std::vector<std::string>& args) {
+  preferPatternsFromSource();
+  std::vector<std::string> dirs;
+  std::string export_to, import_from, into;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--export" && i + 1 < args.size()) export_to = args[++i];
+    else if (args[i] == "--import" && i + 1 < args.size()) import_from = args[++i];
+    else if (args[i] == "--into" && i + 1 < args.size()) into = args[++i];
+    else dirs.push_back(args[i]);
+  }
+  try {
+    if (!import_from.empty()) {
+      if (into.empty()) {
+        fmt::print(stderr, "hale-agent: --import needs --into FILE (your local knowledge base)\n");
+        return kExitUsage;
+      }
+      build::importKnowledgeBaseFile(import_from, into);
+      fmt::print("imported {} into {}\n", import_from, into);
+      return kExitOk;
+    }
+    if (dirs.empty()) dirs = build::defaultPatternDirs();
+    const auto kb = build::loadKnowledgeBase(dirs);
+    if (!export_to.empty()) {
+      build::exportKnowledgeBaseFile(kb, export_to);
+      fmt::print("exported {} entries to {}\n", kb.entries().size(), export_to);
+      return kExitOk;
+    }
+    for (const auto& e : kb.entries())
+      for (const auto& p : e.patterns) fmt::print("{}\n", p);
+    return kExitOk;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "{}\n", e.what());
+    return kExitCrit;
+  }
+}
+
+}  // namespace hale::agent::cli
