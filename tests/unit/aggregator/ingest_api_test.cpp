@@ -1,6 +1,7 @@
 #include "aggregator/api/api.h"
 #include "aggregator/ingest/ingestor.h"
 #include "aggregator/storage/store.h"
+#include "shared/util/clock.h"
 #include "shared/wire/envelope.h"
 #include "shared/wire/topics.h"
 #include "tests/support/harness.h"
