@@ -25,7 +25,7 @@ while [[ $# -gt 0 ]]; do
 done
 
 if [[ $do_build -eq 1 ]]; then
-  "$root/scripts/deps.sh"
+  "$root/scripts/deps.sh" --build
   "$root/scripts/build.sh" hale-agent hale-aggregator
 fi
 for bin in hale-agent hale-aggregator; do
@@ -123,6 +123,8 @@ cat <<MSG
 Hale demo is running: Mosquitto (mutual TLS) on 127.0.0.1:$broker_port, one aggregator,
 three agents (runner-eu-1, runner-eu-2 in eu-west; runner-us-1 in us-east).
 
+  dashboard http://127.0.0.1:$http_port/
+  fleet     http://127.0.0.1:$http_port/api/v1/fleet/health
   API       http://127.0.0.1:$http_port/api/v1/nodes
   one node  http://127.0.0.1:$http_port/api/v1/nodes/runner-eu-1
   metrics   http://127.0.0.1:$http_port/metrics

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Hale needs to build, test and run its demo.
 # Idempotent: when everything is present it changes nothing and says so.
+#   scripts/deps.sh            build + demo + tests (what CI needs)
+#   scripts/deps.sh --build    build + demo only (no headless browser, no promtool, no clang)
 set -euo pipefail
 
 PACKAGES=(
@@ -16,15 +18,15 @@ PACKAGES=(
   librestinio-dev libfmt-dev libhttp-parser-dev
   nlohmann-json3-dev
   mosquitto mosquitto-clients
-  openssl curl
-  # Tests of the fleet view: promtool checks a live /metrics scrape, headless
-  # Chromium loads the dashboard. Chromium is big (~300 MB) but CI must run them.
-  prometheus chromium
+  openssl curl dpkg-dev
 )
+# Tests only: promtool checks a live /metrics scrape, headless Chromium loads
+# the dashboard (big, ~300 MB, but CI must run them), clang for the
+# sanitizer-friendly fuzz builds.
+TEST_PACKAGES=(prometheus chromium)
 
-# Accepted for older callers; everything is in PACKAGES now.
-[[ "${1:-}" == "--with-extras" ]] && shift
 want=("${PACKAGES[@]}")
+[[ "${1:-}" == "--build" ]] || want+=("${TEST_PACKAGES[@]}")
 
 missing=()
 for p in "${want[@]}"; do
