@@ -217,6 +217,7 @@ Response Api::handle(const Request& request) {
       return builds(*q);
     }
     if (auto fleet = routeFleet(*q, read)) return std::move(*fleet);
+    if (auto write = routeWrites(*q, request)) return std::move(*write);
     if (q->path.rfind(std::string(kNodes) + "/", 0) == 0) {
       if (!read) return errorResponse(405, "use GET");
       const std::string id = q->path.substr(kNodes.size() + 1);

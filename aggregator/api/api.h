@@ -6,6 +6,9 @@
 #include "aggregator/health/snapshots.h"
 #include "aggregator/ingest/ingestor.h"
 #include "aggregator/storage/store.h"
+#include "shared/wire/command.h"
+
+#include <chrono>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -39,6 +42,12 @@ struct ApiOptions {
   /// "Authorization: Bearer <token>".
   std::optional<std::string> read_token;
   const health::SnapshotCounters* snapshot_counters = nullptr;
+  /// Writes (POST) need this token; unset: writes answer 403.
+  std::optional<std::string> write_token;
+  /// Signs and publishes a command; unset when the aggregator has no signing key or broker.
+  std::function<Status(const wire::CommandSpec&)> send_command;
+  uint64_t command_epoch = 1;
+  std::chrono::milliseconds command_ttl{std::chrono::minutes(5)};
 };
 
 struct Query {
@@ -65,6 +74,10 @@ class Api {
   // fleet_routes.cpp: health scores, trends and statistics.
   /// nullopt when the path is not one of these resources; 405 for anything but GET/HEAD.
   std::optional<Response> routeFleet(const Query& q, bool read);
+  std::optional<Response> routeWrites(const Query& q, const Request& request);
+  Response sendCommand(wire::CommandSpec spec, const std::string& what);
+  double write_tokens_ = 20;  ///< token bucket for writes: 20 burst, 5 per second
+  std::chrono::steady_clock::time_point write_refill_ = std::chrono::steady_clock::now();
   health::FleetHealth currentHealth(int64_t now_ms);
   Response fleetHealth();
   Response regions();

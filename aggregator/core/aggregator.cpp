@@ -21,9 +21,15 @@ Aggregator::Aggregator(AggregatorConfig config)
       store_(prepareDatabasePath(cfg_.database)),
       ingestor_(io_, store_, cfg_.ingest),
       api_(store_, ingestor_.counters(), [this] { return !mqtt_ || mqtt_->ready(); },
-           api::ApiOptions{cfg_.health, cfg_.read_token, &snapshot_counters_}),
+           api::ApiOptions{cfg_.health, cfg_.read_token, &snapshot_counters_, cfg_.write_token,
+                           [this](const wire::CommandSpec& spec) { return publishCommand(spec); }, cfg_.epoch}),
       signals_(io_, SIGINT, SIGTERM),
       snapshot_timer_(io_) {
+  if (!cfg_.signing_key_file.empty()) {
+    auto key = crypto::Key::fromFile(cfg_.signing_key_file, true);
+    if (!key) throw std::runtime_error(key.error().message);
+    signing_key_ = std::move(*key);
+  }
   http_ = std::make_unique<api::HttpServer>(io_, cfg_.http_address, cfg_.http_port, api_);
   if (cfg_.mqtt_enabled) {
     mqtt_ = std::make_unique<mqtt::Client>(io_, cfg_.mqtt);
@@ -36,6 +42,20 @@ Aggregator::Aggregator(AggregatorConfig config)
 }
 
 Aggregator::~Aggregator() = default;
+
+Status Aggregator::publishCommand(const wire::CommandSpec& spec) {
+  if (!signing_key_) return Error{"no [commands] signing_key_file configured"};
+  if (!mqtt_) return Error{"no [mqtt] broker configured"};
+  if (!mqtt_->connected()) return Error{"not connected to the broker"};
+  const auto bytes = wire::buildSignedCommand(spec, *signing_key_);
+  const std::string topic = spec.target_node.empty() ? wire::regionCommandTopic(spec.target_region)
+                                                     : wire::nodeCommandTopic(spec.target_region, spec.target_node);
+  mqtt_->publish(topic, std::string(bytes.begin(), bytes.end()), 1, false, [topic](const Status& done) {
+    if (!done) log::error("commands", "broker refused a command", {{"topic", topic}, {"reason", done.error().message}});
+  });
+  log::info("commands", "command sent", {{"topic", topic}, {"action", std::string(wire::actionName(spec.action))}});
+  return {};
+}
 
 int Aggregator::run() {
   log::info("aggregator", "starting",

@@ -5,7 +5,10 @@
 #include "aggregator/core/aggregator_config.h"
 #include "aggregator/ingest/ingestor.h"
 #include "aggregator/storage/store.h"
+#include "shared/crypto/crypto.h"
 #include "shared/mqtt/client.h"
+
+#include <optional>
 
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
@@ -23,6 +26,8 @@ class Aggregator {
   int run();
 
  private:
+  Status publishCommand(const wire::CommandSpec& spec);
+
   void scheduleSnapshot();
 
   asio::io_context io_;
@@ -33,6 +38,7 @@ class Aggregator {
   api::Api api_;
   std::unique_ptr<api::HttpServer> http_;
   std::unique_ptr<mqtt::Client> mqtt_;
+  std::optional<crypto::Key> signing_key_;  ///< signs commands for the write endpoints
   asio::signal_set signals_;
   asio::steady_timer snapshot_timer_;
 };

@@ -29,6 +29,9 @@ constexpr config::FieldSpec kHttpFields[] = {
     {"read_token_file", config::FieldType::String, "",
      "file holding a bearer token that reads (API, /metrics) must present; never inline"},
     {"read_token_env", config::FieldType::String, "", "environment variable holding that token instead"},
+    {"write_token_file", config::FieldType::String, "",
+     "file holding the bearer token that writes (POST: approve, remediate, auto-remediation) need; unset: writes are off"},
+    {"write_token_env", config::FieldType::String, "", "environment variable holding the write token instead"},
 };
 constexpr config::FieldSpec kCommandFields[] = {
     {"signing_key_file", config::FieldType::String, "", "PEM private key that signs commands (hale-aggregator keygen)"},
@@ -43,24 +46,27 @@ std::string trimToken(std::string t) {
   return t.substr(first, t.find_last_not_of(" \t\r\n") - first + 1);
 }
 
-std::optional<std::string> readToken(const config::Fields& h) {
-  const auto file = h.optStr("read_token_file");
-  const auto env = h.optStr("read_token_env");
-  if (file && !file->empty() && env && !env->empty()) h.fail("read_token_env", "set read_token_file or read_token_env, not both");
+// A token from <kind>_token_file or <kind>_token_env (never inline in the config).
+std::optional<std::string> readToken(const config::Fields& h, const std::string& kind) {
+  const std::string file_key = kind + "_token_file", env_key = kind + "_token_env";
+  const auto file = h.optStr(file_key);
+  const auto env = h.optStr(env_key);
+  if (file && !file->empty() && env && !env->empty())
+    h.fail(env_key, fmt::format("set {} or {}, not both", file_key, env_key));
   if (file && !file->empty()) {
     std::ifstream in(*file, std::ios::binary);
-    if (!in) h.fail("read_token_file", fmt::format("cannot read '{}'", *file));
+    if (!in) h.fail(file_key, fmt::format("cannot read '{}'", *file));
     std::stringstream ss;
     ss << in.rdbuf();
     std::string token = trimToken(ss.str());
-    if (token.size() < 16) h.fail("read_token_file", fmt::format("'{}' must hold a token of 16 characters or more", *file));
+    if (token.size() < 16) h.fail(file_key, fmt::format("'{}' must hold a token of 16 characters or more", *file));
     return token;
   }
   if (env && !env->empty()) {
     const char* value = std::getenv(env->c_str());
     std::string token = trimToken(value ? value : "");
     if (token.size() < 16)
-      h.fail("read_token_env", fmt::format("environment variable '{}' must hold a token of 16 characters or more", *env));
+      h.fail(env_key, fmt::format("environment variable '{}' must hold a token of 16 characters or more", *env));
     return token;
   }
   return std::nullopt;
@@ -104,7 +110,8 @@ AggregatorConfig loadAggregatorConfig(const std::string& path) {
     h.fail("listen", "expected address:port, e.g. 127.0.0.1:8080");
   cfg.http_address = listen.substr(0, colon);
   cfg.http_port = static_cast<uint16_t>(port);
-  cfg.read_token = readToken(h);
+  cfg.read_token = readToken(h, "read");
+  cfg.write_token = readToken(h, "write");
 
   const auto c = config::readFields(app::sectionOf(root, "commands", path), kCommandFields, path, "[commands]");
   if (c.has("signing_key_file")) {

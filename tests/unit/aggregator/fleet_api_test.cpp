@@ -66,8 +66,10 @@ struct Rig {
   int64_t now = unixMillisNow();
 
   explicit Rig(std::optional<std::string> token = std::nullopt) {
-    api = std::make_unique<api::Api>(store, ingestor.counters(), [] { return true; },
-                                     api::ApiOptions{health::Params{}, token, &snapshot_counters});
+    api::ApiOptions options;
+    options.read_token = token;
+    options.snapshot_counters = &snapshot_counters;
+    api = std::make_unique<api::Api>(store, ingestor.counters(), [] { return true; }, std::move(options));
   }
 
   void send(const std::string& region, const std::string& node, const std::string& payload) {

@@ -270,3 +270,62 @@ TEST_CASE("ingest: build events are stored once and summarised by category") {
   CHECK(rig.getJson("/api/v1/builds?category=network")["recent"].size() == 2);
   CHECK(rig.get("/api/v1/builds?window=1y").status == 400);
 }
+
+TEST_CASE("api: writes need the write token, are validated, rate-limited and become signed commands") {
+  Rig rig;
+  rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), batch("n1", "eu", 1, wire::Status::Ok));
+  rig.ingestor.onMessage(wire::telemetryTopic("us", "n2"), batch("n2", "us", 1, wire::Status::Ok));
+  rig.ingestor.flush();
+  std::vector<wire::CommandSpec> sent;
+  api::ApiOptions options;
+  options.write_token = "write-token-0123456789";
+  options.command_epoch = 9;
+  options.send_command = [&](const wire::CommandSpec& spec) -> Status {
+    sent.push_back(spec);
+    return {};
+  };
+  api::Api api(rig.store, rig.ingestor.counters(), [] { return true; }, std::move(options));
+  auto post = [&](const std::string& target, const std::string& body, const std::string& auth = "Bearer write-token-0123456789") {
+    return api.handle({"POST", target, body, auth});
+  };
+
+  CHECK(post("/api/v1/nodes/n1/remediate", R"({"check":"web"})", "").status == 401);
+  CHECK(post("/api/v1/nodes/n1/remediate", R"({"check":"web"})", "Bearer wrong-token-0123456789").status == 401);
+  CHECK(api.handle({"GET", "/api/v1/auto-remediation", "", ""}).status == 405);
+  CHECK(post("/api/v1/nodes/n1/remediate", "{not json").status == 400);
+  CHECK(post("/api/v1/nodes/n1/remediate", R"({"check":"a b"})").status == 400);
+  CHECK(post("/api/v1/nodes/ghost/remediate", R"({"check":"web"})").status == 404);
+  CHECK(post("/api/v1/nodes/n1/remediate", std::string(70 * 1024, ' ')).status == 413);
+  CHECK(sent.empty());
+
+  auto r = post("/api/v1/nodes/n1/remediate", R"({"check":"web"})");
+  CHECK(r.status == 202);
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0].target_node == "n1");
+  CHECK(sent[0].target_region == "eu");
+  CHECK(sent[0].epoch == 9);
+  CHECK(sent[0].expires_at_ms > sent[0].issued_at_ms);
+  CHECK(std::get<wire::TriggerAction>(sent[0].action).check == "web");
+
+  CHECK(post("/api/v1/remediations/17/approve", R"({"node":"n1"})").status == 202);
+  CHECK(std::get<wire::ApproveAction>(sent.back().action).attempt_id == 17);
+  CHECK(post("/api/v1/remediations/x/approve", R"({"node":"n1"})").status == 400);
+
+  // Fleet-wide: one region-wide command per region.
+  sent.clear();
+  CHECK(post("/api/v1/auto-remediation", R"({"enabled":false})").status == 202);
+  REQUIRE(sent.size() == 2);
+  CHECK(sent[0].target_node.empty());
+  CHECK_FALSE(std::get<wire::AutoRemediationAction>(sent[0].action).enabled);
+  CHECK(post("/api/v1/auto-remediation", R"({"enabled":true,"region":"mars"})").status == 404);
+  CHECK(post("/api/v1/auto-remediation", R"({"region":"eu"})").status == 400);
+
+  // The bucket holds 20 writes; a burst past it is refused with 429.
+  int limited = 0;
+  for (int i = 0; i < 40; ++i)
+    if (post("/api/v1/nodes/n1/remediate", R"({"check":"web"})").status == 429) ++limited;
+  CHECK(limited > 0);
+
+  api::Api no_writes(rig.store, rig.ingestor.counters(), [] { return true; });
+  CHECK(no_writes.handle({"POST", "/api/v1/nodes/n1/remediate", "{}", "Bearer x"}).status == 403);
+}
