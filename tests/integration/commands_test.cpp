@@ -34,9 +34,11 @@ struct CommandRig {
 
   CommandRig() {
     REQUIRE(runCommand({binaryDir() + "/hale-aggregator", "keygen", dir.file("keys")}) == 0);
+    writeFile(dir.file("write.token"), "integration-write-token-42\n");
     writeFile(dir.file("aggregator.toml"), "[aggregator]\ndatabase = \"" + dir.file("agg.db") +
                                                "\"\nbatch_interval = \"20ms\"\n[http]\nlisten = \"127.0.0.1:" +
-                                               std::to_string(http_port) + "\"\n[commands]\nsigning_key_file = \"" +
+                                               std::to_string(http_port) + "\"\nwrite_token_file = \"" +
+                                               dir.file("write.token") + "\"\n[commands]\nsigning_key_file = \"" +
                                                dir.file("keys/command-signing.key") + "\"\nepoch = 5\n" +
                                                mqtt("aggregator"));
     writeFile(dir.file("n1.toml"), "[agent]\nnode = \"n1\"\nregion = \"eu\"\nstate_dir = \"" + dir.file("n1") +
@@ -173,4 +175,28 @@ TEST_CASE("builds: hale-agent exec records a diagnosed failure that reaches /api
   CHECK(builds["recent"][0]["node"] == "n1");
   CHECK(builds["recent"][1]["remedy"] == "retry");
   CHECK(builds["recent"][0]["evidence"][0].get<std::string>().find("Could not resolve host") != std::string::npos);
+}
+
+TEST_CASE("commands: a POST to the API becomes a signed command the agent executes") {
+  CommandRig rig;
+  REQUIRE(waitFor([&] { return httpGet(rig.http_port, "/ready").status == 200; }, std::chrono::seconds(10)));
+  const std::string body = R"({"enabled": false, "node": "n1"})";
+  auto request = [&](const std::string& auth) {
+    return httpRequest(rig.http_port, "POST /api/v1/auto-remediation HTTP/1.1\r\nHost: 127.0.0.1\r\n" + auth +
+                                          "Content-Type: application/json\r\nContent-Length: " +
+                                          std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
+  };
+  CHECK(request("").status == 401);
+  const auto accepted = request("Authorization: Bearer integration-write-token-42\r\n");
+  REQUIRE(accepted.status == 202);
+  CHECK(json::parse(accepted.body)["topic"] == "hale/v1/eu/n1/cmd");
+  json audit;
+  REQUIRE(waitFor(
+      [&] {
+        audit = rig.auditTail();
+        return audit.is_array() && !audit.empty();
+      },
+      std::chrono::seconds(10)));
+  CHECK(audit.back()["outcome"] == "executed");
+  CHECK(audit.back()["detail"] == "auto-remediation off");
 }
