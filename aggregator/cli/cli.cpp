@@ -72,6 +72,10 @@ const std::vector<Command>& commands() {
       {"keygen", "make a command signing key pair in DIR", "hale-aggregator keygen DIR", cmdKeygen},
       {"command", "sign a command and publish it to a region or node",
        "hale-aggregator command [--config FILE] --region R [--node N] [--ttl DUR] ACTION [ARGS]", cmdCommand},
+      {"backup", "copy the database while the aggregator runs (SQLite online backup, integrity-checked)",
+       "hale-aggregator backup [--config FILE] BACKUP.db", cmdBackup},
+      {"restore", "replace the database with a backup (aggregator stopped)",
+       "hale-aggregator restore [--config FILE] BACKUP.db", cmdRestore},
       {"help", "describe the configuration keys", "hale-aggregator help config", cmdHelpConfig},
   };
   return list;

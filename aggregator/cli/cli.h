@@ -11,6 +11,8 @@ inline constexpr int kExitUsage = 64;    ///< EX_USAGE
 
 int cmdKeygen(const std::vector<std::string>& args);
 int cmdCommand(const std::vector<std::string>& args);
+int cmdBackup(const std::vector<std::string>& args);
+int cmdRestore(const std::vector<std::string>& args);
 
 /// Entry point of `hale-aggregator`; args excludes argv[0].
 int main(const std::vector<std::string>& args);

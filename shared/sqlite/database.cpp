@@ -127,6 +127,37 @@ void Transaction::commit() {
   done_ = true;
 }
 
+namespace {
+void copyDatabase(sqlite3* from, sqlite3* to, const std::string& what) {
+  sqlite3_backup* b = sqlite3_backup_init(to, "main", from, "main");
+  if (!b) throw SqliteError(fmt::format("{}: {}", what, sqlite3_errmsg(to)), sqlite3_errcode(to));
+  int rc;
+  // 256 pages per step: writers get the lock back between steps.
+  while ((rc = sqlite3_backup_step(b, 256)) == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+    sqlite3_sleep(rc == SQLITE_OK ? 0 : 5);
+  sqlite3_backup_finish(b);
+  if (rc != SQLITE_DONE) throw SqliteError(fmt::format("{}: {}", what, sqlite3_errstr(rc)), rc);
+}
+
+void requireIntact(Database& db) {
+  Statement check(db, "PRAGMA integrity_check");
+  const std::string verdict = check.step() ? check.text(0) : "no answer";
+  if (verdict != "ok") throw SqliteError(fmt::format("{} failed its integrity check: {}", db.path(), verdict), SQLITE_CORRUPT);
+}
+}  // namespace
+
+void backup(Database& src, const std::string& dest_path) {
+  Database dest(dest_path);
+  copyDatabase(src.handle(), dest.handle(), fmt::format("backup of {} to {}", src.path(), dest_path));
+  requireIntact(dest);
+}
+
+void restore(const std::string& src_path, Database& dest) {
+  Database src(src_path);
+  requireIntact(src);
+  copyDatabase(src.handle(), dest.handle(), fmt::format("restore of {} from {}", dest.path(), src_path));
+}
+
 void migrate(Database& db, std::span<const std::string_view> migrations) {
   const int64_t current = db.userVersion();
   const auto known = static_cast<int64_t>(migrations.size());

@@ -110,6 +110,13 @@ class Transaction {
   bool done_ = false;
 };
 
+/// Copies a live database into `dest_path` with SQLite's online backup API:
+/// consistent while writers keep writing (they are not blocked for the whole
+/// copy, only per step). The copy is checked with PRAGMA integrity_check.
+void backup(Database& src, const std::string& dest_path);
+/// Replaces the content of `dest` with the database file at `src_path` (checked first).
+void restore(const std::string& src_path, Database& dest);
+
 /// Migration i (0-based) brings the schema from version i to i+1. Applies, in
 /// one transaction each, every migration past the file's user_version.
 /// Throws when the file is newer than this binary knows.

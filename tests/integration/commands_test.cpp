@@ -200,3 +200,20 @@ TEST_CASE("commands: a POST to the API becomes a signed command the agent execut
   CHECK(audit.back()["outcome"] == "executed");
   CHECK(audit.back()["detail"] == "auto-remediation off");
 }
+
+TEST_CASE("backup: hale-aggregator backup copies the live database; restore needs it stopped") {
+  CommandRig rig;
+  const std::string cfg = rig.dir.file("aggregator.toml");
+  REQUIRE(waitFor([&] { return json::parse(httpGet(rig.http_port, "/api/v1/nodes/n1").body, nullptr, false).value("last_seq", 0) >= 5; },
+                  std::chrono::seconds(15)));
+  CHECK(runCommand({binaryDir() + "/hale-aggregator", "backup", "--config", cfg, rig.dir.file("backup.db")},
+                   rig.dir.file("backup.log")) == 0);
+  CHECK(readFile(rig.dir.file("backup.log")).find("integrity ok") != std::string::npos);
+  CHECK(runCommand({binaryDir() + "/hale-aggregator", "backup", "--config", cfg, rig.dir.file("backup.db")}) == 1);
+  CHECK(runCommand({binaryDir() + "/hale-aggregator", "restore", "--config", cfg, rig.dir.file("backup.db")},
+                   rig.dir.file("restore.log")) == 1);  // still running
+  CHECK(readFile(rig.dir.file("restore.log")).find("stop it") != std::string::npos);
+  rig.agent->stop(SIGTERM);
+  REQUIRE(rig.aggregator->stop(SIGTERM).has_value());
+  CHECK(runCommand({binaryDir() + "/hale-aggregator", "restore", "--config", cfg, rig.dir.file("backup.db")}) == 0);
+}

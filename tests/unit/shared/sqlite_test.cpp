@@ -5,6 +5,9 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <thread>
+
 using namespace hale;
 
 namespace {
@@ -74,4 +77,38 @@ TEST_CASE("sqlite: statements are reusable with new bindings") {
   sum.with("k0");
   REQUIRE(sum.step());
   CHECK(sum.int64(0) == 10);
+}
+
+TEST_CASE("sqlite: an online backup is consistent while a writer keeps writing, and restores") {
+  test::TempDir dir;
+  sqlite::Database db(dir.file("live.db"));
+  db.exec("CREATE TABLE t(v INTEGER)");
+  {
+    sqlite::Transaction tx(db);
+    sqlite::Statement ins(db, "INSERT INTO t VALUES(?)");
+    for (int i = 0; i < 20000; ++i) ins.with(i).run();
+    tx.commit();
+  }
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    sqlite::Database w(dir.file("live.db"));
+    sqlite::Statement ins(w, "INSERT INTO t VALUES(-1)");
+    while (!stop) ins.with().run();
+  });
+  sqlite::backup(db, dir.file("copy.db"));
+  stop = true;
+  writer.join();
+  sqlite::Database copy(dir.file("copy.db"));
+  sqlite::Statement n(copy, "SELECT count(*) FROM t WHERE v >= 0");
+  REQUIRE(n.step());
+  CHECK(n.int64(0) == 20000);
+
+  sqlite::Database fresh(dir.file("fresh.db"));
+  sqlite::restore(dir.file("copy.db"), fresh);
+  sqlite::Statement m(fresh, "SELECT count(*) FROM t WHERE v >= 0");
+  REQUIRE(m.step());
+  CHECK(m.int64(0) == 20000);
+
+  test::writeFile(dir.file("garbage.db"), std::string(8192, 'x'));
+  CHECK_THROWS(sqlite::restore(dir.file("garbage.db"), fresh));
 }
