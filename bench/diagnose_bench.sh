@@ -59,4 +59,10 @@ read -r cdw _ _ < <(best <"$work/cat-direct.t")
 read -r cew _ _ < <(best <"$work/cat-exec.t")
 awk -v d="$dw" -v e="$ew" -v r="$erss" 'BEGIN { printf "exec, step generating 100 MB of log: %.2f s direct, %.2f s under exec: %+.1f%% wall, peak RSS %d MB\n", d, e, (e - d) / d * 100, r / 1024 }'
 awk -v d="$cdw" -v e="$cew" 'BEGIN { printf "exec, cat of a 100 MB file (worst case): %.2f s direct, %.2f s under exec: %+.1f%% wall\n", d, e, (e - d) / (d > 0 ? d : 0.01) * 100 }'
+# Rows for bench/run's report: figure | Hale | baseline | ratio | goal
+awk -v hw="$hw" -v gw="$gw" -v b="$bytes" -v r="$hrss" -v n="$npat" 'BEGIN {
+  printf "REPORT|diagnosis throughput, %d patterns, full diagnosis (MB/s)|%.0f|%.0f (LC_ALL=C grep -E -c -f)|%.2fx|>= 1.5x grep\n", n, b/1048576/hw, b/1048576/gw, gw/hw
+  printf "REPORT|diagnosis peak RSS (MB)|%d|-|-|< 64 MB\n", r/1024 }'
+awk -v d="$dw" -v e="$ew" 'BEGIN {
+  printf "REPORT|exec wall time, step printing 100 MB (s)|%.2f|%.2f (step run directly)|%+.1f%%|< 5%% overhead\n", e, d, (e-d)/d*100 }'
 [[ -n "${BENCH_DIR:-}" ]] || rm -rf "$work"

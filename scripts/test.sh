@@ -19,6 +19,6 @@ if [[ $# -eq 0 && -z "${HALE_SKIP_SANITIZERS:-}" ]]; then
     "$root/scripts/build.sh" hale_unit_tests
   start=$(date +%s)
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    "$asan/tests/hale_unit_tests" --no-intro=true --minimal=true
+    "$asan/tests/hale_unit_tests" --no-intro=true
   echo "tests: sanitizer pass done in $(( $(date +%s) - start ))s"
 fi
