@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Ingest throughput: N simulated agents publish QoS 1 telemetry over mutual TLS
+# -> Mosquitto -> hale-aggregator -> SQLite (committed), compared in the same
+# run with the broker's raw ceiling: a subscriber that only counts
+# (mosquitto_sub as the aggregator's identity). Also the aggregator's CPU
+# time and peak RSS.
+#   bench/ingest_bench.sh [NODES] [MESSAGES_PER_NODE]      (default 10 x 5000)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${HALE_BUILD_DIR:-$root/build}
+nodes=${1:-10} per=${2:-5000}
+total=$((nodes * per))
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+cmake --build "$build" --target hale-load-gen hale-aggregator >/dev/null
+free_port() { while :; do local p=$((20000 + RANDOM % 40000)); (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }; done; }
+names=(); for i in $(seq 0 $((nodes - 1))); do names+=("load$i"); done
+"$root/scripts/dev-pki.sh" "$work/pki" "${names[@]}" >/dev/null
+port=$(free_port) http=$(free_port)
+"$root/scripts/broker-config.sh" "$port" "$work/pki" "$work/broker" > "$work/mosquitto.conf"
+mosquitto -c "$work/mosquitto.conf" >"$work/mosquitto.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+now() { date +%s.%N; }
+load() { "$build/hale-load-gen" "mqtts://localhost:$port" "$work/pki" bench load "$nodes" "$per" >"$work/load.log"; }
+
+# 1. The broker's ceiling: publish the same load to a subscriber that only counts.
+mosquitto_sub -h localhost -p "$port" --cafile "$work/pki/ca.crt" --cert "$work/pki/aggregator.crt" \
+  --key "$work/pki/aggregator.key" -V mqttv5 -q 1 -t 'hale/v1/+/+/telemetry' -C "$total" >/dev/null &
+sub=$!
+sleep 1
+t0=$(now); load; wait "$sub"; t1=$(now)
+ceiling=$(awk -v n="$total" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
+
+# 2. Hale: the same load into the aggregator, until every message is committed.
+cat > "$work/aggregator.toml" <<TOML
+[aggregator]
+database = "$work/aggregator.db"
+client_id = "hale-aggregator"
+[http]
+listen = "127.0.0.1:$http"
+[mqtt]
+url = "mqtts://localhost:$port"
+ca_file = "$work/pki/ca.crt"
+cert_file = "$work/pki/aggregator.crt"
+key_file = "$work/pki/aggregator.key"
+TOML
+"$build/hale-aggregator" run --config "$work/aggregator.toml" >"$work/aggregator.log" 2>&1 &
+agg=$!
+pids+=($agg)
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$http/ready" >/dev/null && break; sleep 0.1; done
+stored() { curl -fs "http://127.0.0.1:$http/metrics" | awk '/^hale_ingest_messages_total\{outcome="stored"\}/ { print $2 }'; }
+cpu0=$(awk '{ print $14 + $15 }' "/proc/$agg/stat")
+t0=$(now); load
+while [[ $(stored) -lt $total ]]; do sleep 0.05; done
+t1=$(now)
+cpu1=$(awk '{ print $14 + $15 }' "/proc/$agg/stat")
+rss=$(awk '/VmHWM/ { print int($2 / 1024) }' "/proc/$agg/status")
+hale=$(awk -v n="$total" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
+cpu=$(awk -v c="$((cpu1 - cpu0))" -v a="$t0" -v b="$t1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", 100 * c / hz / (b - a) }')
+missing=$(curl -fs "http://127.0.0.1:$http/api/v1/nodes?limit=1000" | grep -o '"missing":[0-9]*' | awk -F: '{ s += $2 } END { print s + 0 }')
+echo "broker ceiling (counting subscriber): $ceiling msg/s; hale ingest to SQLite: $hale msg/s; aggregator CPU ${cpu}% of a core, peak RSS ${rss} MB; $total messages, missing $missing"
+awk -v h="$hale" -v c="$ceiling" -v n="$nodes" 'BEGIN {
+  printf "REPORT|ingest, %d agents, QoS 1 over mTLS, committed to SQLite (msg/s)|%d|%d (broker ceiling: counting subscriber)|%.2fx|>= 0.9x ceiling, zero loss\n", n, h, c, h / c }'
+echo "REPORT|aggregator during ingest: CPU (% of a core) / peak RSS (MB) / messages missing|${cpu}% / ${rss} MB / $missing|-|-|zero loss"
