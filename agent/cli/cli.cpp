@@ -1,4 +1,5 @@
 #include "agent/cli/cli.h"
+#include "agent/cli/remedy_cli.h"
 
 #include "agent/checks/check.h"
 #include "agent/core/agent.h"
@@ -180,6 +181,12 @@ const std::vector<Command>& commands() {
        cmdCheckConfig},
       {"audit", "verify the hash-chained audit log (exit 2 if tampered) or show its tail",
        "hale-agent audit verify|tail [--config FILE] [-n N] [--json]", cmdAudit},
+      {"remediation", "switch auto-remediation on or off, for the agent or one check",
+       "hale-agent remediation on|off [CHECK] [--config FILE]", cmdRemediation},
+      {"pending", "list remediation steps awaiting approval", "hale-agent pending [--config FILE] [--json]", cmdPending},
+      {"approve", "approve a pending remediation step", "hale-agent approve ID [--config FILE]", cmdApprove},
+      {"stats", "learned success rates behind the order of alternative steps",
+       "hale-agent stats [--config FILE] [--json]", cmdStats},
       {"help", "describe the check kinds and their keys", "hale-agent help [KIND|config]", cmdHelp},
   };
   return list;
