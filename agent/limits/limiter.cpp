@@ -88,7 +88,10 @@ bool CircuitBreaker::record(bool healed) {
   const int64_t now = msOf(clock_);
   auto st = store_.get(key_);
   if (healed) {
-    store_.put(key_, {{"state", "closed"}, {"failures", nlohmann::json::array()}});
+    // A heal closes an open or half-open breaker. In the closed state it does
+    // not wipe the window: heal, crash, heal, crash... is still K failures.
+    if (st.value("state", "closed") != "closed")
+      store_.put(key_, {{"state", "closed"}, {"failures", nlohmann::json::array()}});
     return false;
   }
   if (st.value("state", "closed") != "closed") {

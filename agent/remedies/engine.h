@@ -69,6 +69,7 @@ class Engine {
     bool approved = false;  ///< the current step was approved
     bool waiting = false;   ///< parked until approval or expiry
     bool executed_any = false;
+    bool crash_counted = false;  ///< a quick crash was charged to the breaker once
     wire::Status last_status = wire::Status::Unknown;
   };
   using RunPtr = std::shared_ptr<Run>;

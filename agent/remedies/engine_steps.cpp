@@ -73,6 +73,20 @@ void Engine::advance(const RunPtr& run) {
   const auto limits = limitsFor(step);
   const std::string resource = step.impl->resource().empty() ? check : step.impl->resource();
   const std::string step_key = fmt::format("{}#{}:{}", check, index, step.action);
+  // -1: backoff does not apply (a plain value: GCC 12 misreads an optional here).
+  Millis uptime{-1};
+  if (!policy_.dryRun())
+    if (auto u = step.impl->crashUptime(contextOf(*run))) uptime = *u;
+  if (uptime.count() >= 0 && uptime < limits.backoff_reset_after && !run->crash_counted) {
+    // A child that did not stay up was not healed by its last restart: a crash
+    // loop counts toward the breaker, which is what ends a restart storm.
+    run->crash_counted = true;
+    if (limiter_.finished(check, false, limits)) {
+      decide(*run, step.action, Outcome::Failed,
+             fmt::format("crash loop: up only {} ms; circuit breaker opened", uptime.count()));
+      notify(run, "crash loop: circuit breaker opened");
+    }
+  }
   const auto admission = limiter_.admit(check, resource, step_key, run->issue.issue_id, limits);
   if (!admission.allowed) {
     decide(*run, step.action, Outcome::Skipped, admission.reason);
@@ -86,12 +100,21 @@ void Engine::advance(const RunPtr& run) {
   } else {
     attempts_.setState(run->attempt_id, "fired");
   }
-  decide(*run, step.action, Outcome::Fired, step.impl->describe());
+  // Crash-loop backoff: the delay doubles per quick exit and starts over after a stable run.
+  Millis delay{0};
+  if (uptime.count() >= 0) delay = limiter_.backoff(resource, limits).onExit(uptime);
+  decide(*run, step.action, Outcome::Fired,
+         delay.count() > 0 ? fmt::format("{} after {} ms crash-loop backoff", step.impl->describe(), delay.count())
+                           : step.impl->describe());
   if (policy_.dryRun()) {
     decide(*run, step.action, Outcome::DryRun, "dry run, not executed: " + step.impl->describe());
     return nextStep(run);
   }
-  execute(run, index);
+  if (delay.count() == 0) return execute(run, index);
+  auto timer = std::make_shared<asio::steady_timer>(io_, delay);
+  timer->async_wait([this, run, index, timer, alive = std::weak_ptr<bool>(alive_)](std::error_code ec) {
+    if (auto a = alive.lock(); !ec && a && *a) execute(run, index);
+  });
 }
 
 void Engine::execute(const RunPtr& run, size_t index) {

@@ -49,6 +49,9 @@ class Action {
   virtual std::vector<std::string> programs() const { return {}; }
   /// What it acts on, for the per-resource budget; empty: the check's name.
   virtual std::string resource() const { return {}; }
+  /// For restarts of a crashed child: how long it ran before its last exit,
+  /// which drives the crash-loop backoff; nullopt when backoff does not apply.
+  virtual std::optional<Millis> crashUptime(const ActionContext& /*ctx*/) const { return std::nullopt; }
   /// One line for dry-run and the audit trail.
   virtual std::string describe() const = 0;
 };
