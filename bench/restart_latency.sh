@@ -29,9 +29,10 @@ trap cleanup EXIT
 
 # measure NAME LOG: kills the newest child in LOG KILLS times, prints stats.
 measure() {
-  python3 - "$1" "$2" "$KILLS" <<'PY'
+  # The log path goes through the environment: Monit matches command lines on it.
+  BENCH_LOG="$2" python3 - "$1" "$KILLS" <<'PY'
 import os, signal, sys, time
-name, log, kills = sys.argv[1], sys.argv[2], int(sys.argv[3])
+name, log, kills = sys.argv[1], os.environ["BENCH_LOG"], int(sys.argv[2])
 def starts():
     try:
         with open(log) as f:
