@@ -239,3 +239,22 @@ TEST_CASE("remedy_strategy: Thompson sampling prefers the alternative that heals
   CHECK(first > 50);
   CHECK(first < 150);
 }
+
+TEST_CASE("remedy_engine: a check flapping for two simulated hours gets exactly the budgeted actions") {
+  Fixture f;
+  f.configure(touchStep(f.dir.file("flap")));  // default budget: 10 per resource per hour
+  int executed = 0, refused = 0;
+  for (uint64_t i = 0; i < 200; ++i) {  // an issue every 36 s
+    f.runner.statuses = {wire::Status::Ok};
+    f.open(wire::Status::Crit, i + 1);
+    f.settle();
+    f.clock.advance(std::chrono::seconds(36));
+  }
+  for (const auto& e : f.events) {
+    executed += e.outcome == RemediationOutcome::Executed;
+    refused += e.outcome == RemediationOutcome::Skipped && e.reason == "resource budget spent";
+  }
+  // A full bucket of 10, then one token per 6 minutes of the 199 * 36 s that follow.
+  CHECK(executed == 10 + (199 * 36) / 360);
+  CHECK(executed + refused == 200);
+}
