@@ -116,7 +116,7 @@ set pidfile $WORK/monit.pid
 set idfile $WORK/monit.id
 set statefile $WORK/monit.state
 check process crashchild matching "$WORK/monit.log"
-  start program = "/usr/bin/setsid -f $CHILD $WORK/monit.log"
+  start program = "$CHILD $WORK/monit.log"
 MONIT
   chmod 600 "$WORK/monitrc"
   monit -c "$WORK/monitrc" -I > "$WORK/monit.out" 2>&1 &

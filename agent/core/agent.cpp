@@ -60,6 +60,15 @@ void Agent::runCheckNow(const std::string& name, std::function<void(const wire::
   for (auto& c : cfg_.checks)
     if (c->name() == name) check = c.get();
   if (!check) return;
+  if (!check->blocking()) {
+    // Cheap kinds run on the loop, as the scheduler runs them: never two runs of one check at once.
+    asio::post(io_, [this, check, done = std::move(done)] {
+      auto record = runWithDeadline(*check);
+      onResult(record);
+      done(record);
+    });
+    return;
+  }
   asio::post(*verify_pool_, [this, check, done = std::move(done)] {
     auto record = runWithDeadline(*check);
     asio::post(io_, [this, record = std::move(record), done] {
