@@ -50,7 +50,7 @@ for i in range(kills):
     pid = before[-1][0]
     t0 = time.monotonic_ns()
     os.kill(pid, signal.SIGKILL)
-    limit = time.monotonic() + 10
+    limit = time.monotonic() + 30
     while True:
         now = starts()
         if len(now) > len(before):
@@ -116,12 +116,13 @@ set pidfile $WORK/monit.pid
 set idfile $WORK/monit.id
 set statefile $WORK/monit.state
 check process crashchild matching "$WORK/monit.log"
-  start program = "$CHILD $WORK/monit.log"
+  start program = "/usr/bin/setsid -f $CHILD $WORK/monit.log"
 MONIT
   chmod 600 "$WORK/monitrc"
   monit -c "$WORK/monitrc" -I > "$WORK/monit.out" 2>&1 &
   PIDS+=($!)
-  KILLS=$(( KILLS < 50 ? KILLS : 50 )) measure monit "$WORK/monit.log" || { echo "monit: see $WORK/monit.out"; cat "$WORK/monit.out" | tail -5; }
+  # A one-second cycle makes each round slow: 20 kills are enough to see the distribution.
+  KILLS=$(( KILLS < 20 ? KILLS : 20 )) measure monit "$WORK/monit.log" || { echo "monit: see $WORK/monit.out"; cat "$WORK/monit.out" | tail -5; }
 else
   echo "monit  skipped (not installed: apt-get install monit)"
 fi
