@@ -30,8 +30,8 @@ trap cleanup EXIT
 # measure NAME LOG: kills the newest child in LOG KILLS times, prints stats.
 measure() {
   # The log path goes through the environment: Monit matches command lines on it.
-  BENCH_LOG="$2" BENCH_SPACING="${BENCH_SPACING:-0.15}" python3 - "$1" "$KILLS" <<'PY'
-import os, signal, sys, time
+  BENCH_LOG="$2" BENCH_SPACING="${BENCH_SPACING:-0.15}" BENCH_JITTER="${BENCH_JITTER:-0}" python3 - "$1" "$KILLS" <<'PY'
+import os, random, signal, sys, time
 name, log, kills = sys.argv[1], os.environ["BENCH_LOG"], int(sys.argv[2])
 def starts():
     try:
@@ -59,7 +59,8 @@ for i in range(kills):
     lat.append((now[-1][1] - t0) / 1e6)
     # Longer than hale's backoff_reset_after, so every kill follows a stable run;
     # Monit gets 2.5 s so each kill lands on a settled, running service.
-    time.sleep(float(os.environ.get("BENCH_SPACING", "0.15")))
+    # A random extra up to 1 s spreads Monit's kills over its whole 1 s cycle.
+    time.sleep(float(os.environ["BENCH_SPACING"]) + random.uniform(0, float(os.environ["BENCH_JITTER"])))
 if not lat: sys.exit(f"{name}: no restart measured")
 lat.sort()
 pick = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
@@ -123,7 +124,7 @@ MONIT
   python3 "$(dirname "$0")/reaper.py" monit -c "$WORK/monitrc" -I > "$WORK/monit.out" 2>&1 &
   PIDS+=($!)
   # A one-second cycle makes each round slow: 20 kills are enough to see the distribution.
-  BENCH_SPACING=2.5 KILLS=$(( KILLS < 20 ? KILLS : 20 )) measure monit "$WORK/monit.log" || { echo "monit: see $WORK/monit.out"; cat "$WORK/monit.out" | tail -5; }
+  BENCH_SPACING=2.5 BENCH_JITTER=1 KILLS=$(( KILLS < 20 ? KILLS : 20 )) measure monit "$WORK/monit.log" || { echo "monit: see $WORK/monit.out"; cat "$WORK/monit.out" | tail -5; }
 else
   echo "monit  skipped (not installed: apt-get install monit)"
 fi
