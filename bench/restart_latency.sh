@@ -18,7 +18,6 @@ WORK=$(mktemp -d /tmp/hale-bench.XXXXXX)
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  [[ -f "$WORK/monit.pid" ]] && kill "$(cat "$WORK/monit.pid")" 2>/dev/null || true
   # Children this run started: their pids are in its own start logs.
   for log in "$WORK"/*.log; do
     [[ -f "$log" ]] && awk '{print $1}' "$log" | xargs -r kill -KILL 2>/dev/null || true

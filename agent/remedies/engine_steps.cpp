@@ -12,6 +12,7 @@ namespace {
 using Outcome = wire::RemediationOutcome;
 
 constexpr std::chrono::seconds kPollInterval{1};
+constexpr int64_t kNotificationsPerHour = 6;
 
 int rank(wire::Status s) {
   switch (s) {
@@ -190,7 +191,13 @@ void Engine::finish(const RunPtr& run, bool healed, const std::string& why) {
 }
 
 void Engine::notify(const RunPtr& run, const std::string& reason) {
-  if (policy_.dryRun()) return;
+  if (policy_.dryRun() || run->plan->notify.empty()) return;
+  // A check whose budget is spent would otherwise page on every flap: six per hour per check.
+  limits::TokenBucket pages(limiter_.store(), clock_, "bucket:notify:" + run->issue.check, kNotificationsPerHour);
+  if (!pages.tryTake()) {
+    decide(*run, "notify", Outcome::Skipped, "notification budget spent: " + reason);
+    return;
+  }
   for (auto& step : run->plan->notify) {
     runOnPool(*pool_, io_, alive_, step.impl.get(), contextOf(*run, reason), run->plan,
               [this, run, action = step.action](const ActionResult& r) {
