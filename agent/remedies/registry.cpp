@@ -15,6 +15,7 @@ extern const ActionKind kRunAction;
 extern const ActionKind kHookAction;
 extern const ActionKind kCleanAction;
 extern const ActionKind kRotateLogsAction;
+extern const ActionKind kClearCacheAction;
 extern const ActionKind kNotifyAction;
 
 namespace {
@@ -25,6 +26,7 @@ const ActionKind* const kActions[] = {
     &kHookAction,
     &kCleanAction,
     &kRotateLogsAction,
+    &kClearCacheAction,
     &kNotifyAction,
 };
 

@@ -127,3 +127,26 @@ TEST_CASE("remedy_clean: rejects unsafe roots and rules with file:line:col") {
   CHECK(configError("roots = [\"/var/tmp\"]\nglobs = [\"*\"]\nfree_target_pct = 150\n").find("percentage") !=
         std::string::npos);
 }
+
+TEST_CASE("remedy_clear_cache: empties known caches under home, removes symlinks as links") {
+  test::TempDir dir;
+  const std::string home = dir.file("home");
+  const std::string outside = dir.file("outside");
+  makeFile(home + "/.cache/pip/http/abc", 10, 0);
+  makeFile(home + "/.npm/_cacache/index/x", 10, 0);
+  makeFile(home + "/.cache/other/keep", 10, 0);
+  makeFile(outside + "/precious", 10, 0);
+  fs::create_directory_symlink(outside, home + "/.cache/pip/link");
+  const auto root = config::parseText("[[remedy]]\naction = \"clear_cache\"\nhome = \"" + home + "\"\ncaches = [\"pip\", \"npm\"]\n",
+                                      "cache.toml");
+  auto p = remedies::parsePlan(*root.get("remedy"), "cache.toml", "disk", {RealClock::instance(), "/tmp"});
+  const auto r = run(p);
+  CHECK(r.ok);
+  CHECK(fs::is_empty(home + "/.cache/pip"));
+  CHECK(fs::is_empty(home + "/.npm/_cacache"));
+  CHECK(fs::exists(home + "/.cache/other/keep"));
+  CHECK(fs::exists(outside + "/precious"));
+  const auto bad = config::parseText("[[remedy]]\naction = \"clear_cache\"\ncaches = [\"docker\"]\n", "cache.toml");
+  CHECK_THROWS_WITH_AS(remedies::parsePlan(*bad.get("remedy"), "cache.toml", "disk", {RealClock::instance(), "/tmp"}),
+                       doctest::Contains("unknown cache 'docker'"), config::ConfigError);
+}
