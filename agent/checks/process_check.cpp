@@ -1,13 +1,20 @@
 // process: whether a process is running, found by pidfile or by name, and its
-// memory use.
+// memory use; or a supervised child the agent starts itself (argv), whose exit
+// is seen at once through a pidfd and reported with its code or signal.
 //
 //   [[check]]
 //   name = "broker"
 //   kind = "process"
 //   pidfile = "/run/mosquitto/mosquitto.pid"   # or: match_name = "mosquitto"
 //   min_count = 1
+//
+//   [[check]]
+//   name = "worker"
+//   kind = "process"
+//   argv = ["/usr/local/bin/worker", "--foreground"]   # supervised: restart it with action "restart"
 #include "agent/checks/check.h"
 #include "agent/platform/process_table.h"
+#include "agent/platform/supervisor.h"
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -23,6 +30,11 @@ constexpr config::FieldSpec kFields[] = {
     {"rss_warn_mb", config::FieldType::Float, "", "resident memory (MiB, all matches) that warns"},
     {"rss_crit_mb", config::FieldType::Float, "", "resident memory (MiB, all matches) that is critical"},
     {"proc_root", config::FieldType::String, "/proc", "where procfs is mounted (tests point it at fixtures)"},
+    {"argv", config::FieldType::StringArray, "", "supervised: the agent starts this program (absolute path) itself"},
+    {"env", config::FieldType::StringArray, "", "supervised: extra environment, KEY=VALUE"},
+    {"cwd", config::FieldType::String, "", "supervised: working directory"},
+    {"crash_loop_exits", config::FieldType::Integer, "3", "supervised: this many exits within crash_loop_window is a crash loop"},
+    {"crash_loop_window", config::FieldType::Duration, "60s", "supervised: window for crash_loop_exits"},
 };
 
 class ProcessCheck final : public Check {
@@ -36,12 +48,32 @@ class ProcessCheck final : public Check {
         min_count_(f.integer("min_count")),
         rss_warn_mb_(f.optNumber("rss_warn_mb")),
         rss_crit_mb_(f.optNumber("rss_crit_mb")) {
-    const int targets = int(pidfile_.has_value()) + int(match_name_.has_value()) + int(match_cmdline_.has_value());
-    if (targets != 1) f.fail("pidfile", "give exactly one of pidfile, match_name, match_cmdline");
+    if (f.has("argv")) {
+      child_spec_ = platform::ChildSpec{f.strings("argv"), {}, f.optStr("cwd").value_or("")};
+      if (f.has("env")) child_spec_->env = f.strings("env");
+      if (child_spec_->argv.empty() || child_spec_->argv[0].empty() || child_spec_->argv[0][0] != '/')
+        f.fail("argv", "argv[0] must be an absolute path");
+    }
+    crash_loop_exits_ = f.integer("crash_loop_exits");
+    crash_loop_window_ = f.duration("crash_loop_window");
+    const int targets = int(pidfile_.has_value()) + int(match_name_.has_value()) + int(match_cmdline_.has_value()) +
+                        int(child_spec_.has_value());
+    if (targets != 1) f.fail("pidfile", "give exactly one of pidfile, match_name, match_cmdline, argv");
     if (min_count_ < 0) f.fail("min_count", "must not be negative");
   }
 
+  void watch(asio::io_context& io, std::function<void()> trigger) override {
+    if (!child_spec_) return;
+    bool created = false;
+    child_ = platform::adoptSupervisedChild(name(), io, *child_spec_, created);
+    child_->onExit([trigger](const platform::ChildExit&) { trigger(); });
+    if (created || (!child_->running() && child_->starts() == 0)) {
+      if (auto ok = child_->start(); !ok) start_error_ = ok.error().message;
+    }
+  }
+
   Outcome run() override {
+    if (child_spec_) return runSupervised();
     std::vector<platform::ProcessInfo> found;
     std::string target;
     if (pidfile_) {
@@ -75,6 +107,43 @@ class ProcessCheck final : public Check {
   }
 
  private:
+  Outcome runSupervised() const {
+    Outcome out;
+    if (!child_) return Outcome{Status::Unknown, "supervised child not started yet", {}};
+    const auto restarts = child_->starts() > 0 ? child_->starts() - 1 : 0;
+    const auto exits = child_->exitsWithin(crash_loop_window_);
+    const bool loop = static_cast<int64_t>(exits) >= crash_loop_exits_;
+    out.metric("restarts", static_cast<double>(restarts)).metric("exits_in_window", static_cast<double>(exits));
+    const std::string loop_text =
+        loop ? fmt::format("; crash loop: {} exits in {}", exits, config::formatDuration(crash_loop_window_)) : "";
+    if (child_->running()) {
+      out.metric("pid", child_->pid()).metric("count", 1);
+      out.message = fmt::format("{}: pid {} running, {} restarts{}", child_spec_->argv[0], child_->pid(), restarts,
+                                loop_text);
+      return out;
+    }
+    out.status = Status::Crit;
+    out.metric("count", 0);
+    const auto exit = child_->lastExit();
+    if (!exit) {
+      out.message = fmt::format("{}: not running: {}", child_spec_->argv[0], start_error_);
+    } else if (exit->signal) {
+      out.metric("signal", exit->signal);
+      out.message = fmt::format("{}: killed by signal {} after {}{}", child_spec_->argv[0], exit->signal,
+                                config::formatDuration(exit->uptime), loop_text);
+    } else {
+      out.metric("exit_code", exit->exit_code);
+      out.message = fmt::format("{}: exited with code {} after {}{}", child_spec_->argv[0], exit->exit_code,
+                                config::formatDuration(exit->uptime), loop_text);
+    }
+    return out;
+  }
+
+  std::optional<platform::ChildSpec> child_spec_;
+  std::shared_ptr<platform::SupervisedChild> child_;
+  std::string start_error_;
+  int64_t crash_loop_exits_ = 3;
+  Millis crash_loop_window_{60'000};
   platform::ProcFsTable table_;
   std::optional<std::string> pidfile_, match_name_, match_cmdline_;
   int64_t min_count_;

@@ -1,4 +1,5 @@
 #include "agent/cli/cli.h"
+#include "agent/cli/remedy_cli.h"
 
 #include "agent/checks/check.h"
 #include "agent/core/agent.h"
@@ -189,6 +190,12 @@ const std::vector<Command>& commands() {
        "hale-agent patterns [DIR...] | --export FILE [DIR...] | --import FILE --into LOCAL.toml", cmdPatterns},
       {"audit", "verify the hash-chained audit log (exit 2 if tampered) or show its tail",
        "hale-agent audit verify|tail [--config FILE] [-n N] [--json]", cmdAudit},
+      {"remediation", "switch auto-remediation on or off, for the agent or one check",
+       "hale-agent remediation on|off [CHECK] [--config FILE]", cmdRemediation},
+      {"pending", "list remediation steps awaiting approval", "hale-agent pending [--config FILE] [--json]", cmdPending},
+      {"approve", "approve a pending remediation step", "hale-agent approve ID [--config FILE]", cmdApprove},
+      {"stats", "learned success rates behind the order of alternative steps",
+       "hale-agent stats [--config FILE] [--json]", cmdStats},
       {"help", "describe the check kinds and their keys", "hale-agent help [KIND|config]", cmdHelp},
   };
   return list;
@@ -215,10 +222,12 @@ int cmdHelp(const std::vector<std::string>& args) {
     return kExitOk;
   }
   if (args[0] == "config") {
-    fmt::print("[agent]\n{}\n[mqtt]\n{}\n[log]\n{}\n[commands]\n{}\n[[check]] (every kind)\n{}",
+    fmt::print("[agent]\n{}\n[mqtt]\n{}\n[log]\n{}\n[commands]\n{}\n[remediation]\n{}\n[[check]] (every kind)\n{}"
+               "\n[[check.remedy]] (every action; see docs/remediation.md)\n{}",
                config::describeFields(agentFields()), config::describeFields(app::mqttFields()),
                config::describeFields(app::logFields()), config::describeFields(commandFields()),
-               config::describeFields(checks::commonFields()));
+               config::describeFields(limits::remediationFields()), config::describeFields(checks::commonFields()),
+               config::describeFields(remedies::stepFields()));
     return kExitOk;
   }
   const auto* kind = checks::findKind(args[0]);

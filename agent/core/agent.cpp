@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <asio/post.hpp>
+
 #include <charconv>
 #include <csignal>
 
@@ -43,9 +45,47 @@ Agent::Agent(AgentConfig config)
     mqtt_->onDisconnected([this] { in_flight_.clear(); });
   }
   scheduler_ = std::make_unique<Scheduler>(io_, cfg_.checks, [this](const wire::ResultRecord& r) { onResult(r); });
+  engine_ = std::make_unique<remedies::Engine>(io_, store_, audit_, RealClock::instance(), *this,
+                                               [this](const wire::RemediationRecord& r) { emitRemediation(r); });
+  engine_->configure(cfg_.remediation, std::move(cfg_.plans));
 }
 
-Agent::~Agent() = default;
+Agent::~Agent() {
+  engine_.reset();  // joins actions in flight before the checks and the store go
+  verify_pool_->join();
+}
+
+void Agent::runCheckNow(const std::string& name, std::function<void(const wire::ResultRecord&)> done) {
+  checks::Check* check = nullptr;
+  for (auto& c : cfg_.checks)
+    if (c->name() == name) check = c.get();
+  if (!check) return;
+  if (!check->blocking()) {
+    // Cheap kinds run on the loop, as the scheduler runs them: never two runs of one check at once.
+    asio::post(io_, [this, check, done = std::move(done)] {
+      auto record = runWithDeadline(*check);
+      onResult(record);
+      done(record);
+    });
+    return;
+  }
+  asio::post(*verify_pool_, [this, check, done = std::move(done)] {
+    auto record = runWithDeadline(*check);
+    asio::post(io_, [this, record = std::move(record), done] {
+      onResult(record);
+      done(record);
+    });
+  });
+}
+
+void Agent::emitRemediation(const wire::RemediationRecord& record) {
+  try {
+    const uint64_t seq = store_.nextSeq();
+    enqueue(seq, wire::buildRemediationEvent(header(seq), record));
+  } catch (const std::exception& e) {
+    log::error("agent", "cannot queue remediation event", {{"check", record.check}, {"error", e.what()}});
+  }
+}
 
 wire::EnvelopeHeader Agent::header(uint64_t seq) const {
   return wire::EnvelopeHeader{cfg_.node, cfg_.region, seq, unixMillisNow()};
@@ -62,6 +102,7 @@ int Agent::run() {
     if (!ec) onSignal(sig);
   });
   scheduler_->start();
+  engine_->start();
   if (mqtt_) {
     mqtt_->start();
     checkAckProgress();
@@ -98,6 +139,8 @@ void Agent::reload() {
     cfg_.batch_max_results = next.batch_max_results;
     scheduler_ = std::make_unique<Scheduler>(io_, cfg_.checks, [this](const wire::ResultRecord& r) { onResult(r); });
     scheduler_->start();
+    // Limiter state lives in SQLite, so a reload changes the rules, never the spent budgets.
+    engine_->configure(next.remediation, std::move(next.plans));
     log::info("agent", "reloaded", {{"checks", std::to_string(cfg_.checks.size())}});
   } catch (const std::exception& e) {
     log::error("agent", "reload failed; keeping the running configuration", {{"error", e.what()}});
@@ -108,6 +151,7 @@ void Agent::shutdown() {
   if (stopping_) return;
   stopping_ = true;
   scheduler_->stop();
+  engine_->stop();
   heartbeat_timer_.cancel();
   ack_timer_.cancel();
   flushBatch();
@@ -152,6 +196,7 @@ void Agent::onResult(const wire::ResultRecord& record) {
       flushBatch();  // the result that caused the event goes first
       const uint64_t seq = store_.nextSeq();
       enqueue(seq, wire::buildIssueEvent(header(seq), *event));
+      engine_->onIssue(*event, record.kind);
     }
   } catch (const std::exception& e) {
     log::error("agent", "cannot track issue", {{"check", record.check}, {"error", e.what()}});
@@ -306,10 +351,17 @@ void Agent::handleCommand(const std::string& payload) {
     const std::string nonce = crypto::toHex(spec->nonce);
     if (auto admitted = guard_.admit(*spec, now); !admitted) return refuse(nonce, admitted.error().message);
     const std::string action(wire::actionName(spec->action));
-    if (const auto* a = std::get_if<wire::AutoRemediationAction>(&spec->action); a && a->check.empty()) {
-      store_.setMetaInt("auto_remediation_disabled", a->enabled ? 0 : 1);
-      audit_.append(now, "command", action, nonce, "executed", a->enabled ? "auto-remediation on" : "auto-remediation off");
-      log::info("command", "auto-remediation switched", {{"enabled", a->enabled ? "true" : "false"}});
+    if (const auto* a = std::get_if<wire::AutoRemediationAction>(&spec->action)) {
+      limits::Policy::setAuto(store_, a->check, a->enabled);
+      const std::string scope = a->check.empty() ? "auto-remediation" : "auto-remediation of " + a->check;
+      audit_.append(now, "command", action, nonce, "executed", scope + (a->enabled ? " on" : " off"));
+      log::info("command", "auto-remediation switched",
+                {{"enabled", a->enabled ? "true" : "false"}, {"check", a->check.empty() ? "*" : a->check}});
+      return;
+    }
+    if (const auto* a = std::get_if<wire::ApproveAction>(&spec->action)) {
+      if (auto ok = engine_->approve(a->attempt_id, "command:" + nonce); !ok) return refuse(nonce, ok.error().message);
+      audit_.append(now, "command", action, nonce, "executed", "approved attempt " + std::to_string(a->attempt_id));
       return;
     }
     // The remediation engine, drills and failover hooks act on the others; an

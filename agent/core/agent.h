@@ -4,6 +4,7 @@
 #include "agent/core/agent_config.h"
 #include "agent/core/scheduler.h"
 #include "agent/issues/issue_tracker.h"
+#include "agent/remedies/engine.h"
 #include "agent/state/audit_log.h"
 #include "agent/state/command_guard.h"
 #include "agent/state/state_store.h"
@@ -13,6 +14,7 @@
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/thread_pool.hpp>
 
 #include <memory>
 #include <set>
@@ -20,13 +22,17 @@
 
 namespace hale::agent {
 
-class Agent {
+class Agent final : public remedies::CheckRunner {
  public:
   explicit Agent(AgentConfig config);
   ~Agent();
 
   /// Runs until SIGINT or SIGTERM; SIGHUP reloads the checks. Returns the exit code.
   int run();
+
+  /// Runs a check now on a worker, then feeds the result like a scheduled one
+  /// and hands it to `done` on the io_context (the engine verifies with this).
+  void runCheckNow(const std::string& check, std::function<void(const wire::ResultRecord&)> done) override;
 
  private:
   void onSignal(int signal);
@@ -41,6 +47,7 @@ class Agent {
   void onConnected();
   void onMessage(const std::string& topic, const std::string& payload);
   void handleCommand(const std::string& payload);
+  void emitRemediation(const wire::RemediationRecord& record);
   void handleAck(const std::string& payload);
   void checkAckProgress();
   wire::EnvelopeHeader header(uint64_t seq) const;
@@ -54,6 +61,8 @@ class Agent {
   state::CommandGuard guard_;
   std::unique_ptr<mqtt::Client> mqtt_;
   std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<asio::thread_pool> verify_pool_ = std::make_unique<asio::thread_pool>(1);
+  std::unique_ptr<remedies::Engine> engine_;
   asio::signal_set signals_;
   asio::steady_timer batch_timer_;
   asio::steady_timer heartbeat_timer_;

@@ -26,7 +26,7 @@ constexpr config::FieldSpec kCommandFields[] = {
     {"public_key_files", config::FieldType::StringArray, "",
      "PEM public keys of the aggregator that may sign commands (list two while rotating)"},
 };
-constexpr std::string_view kTopLevel[] = {"agent", "mqtt", "log", "commands", "check"};
+constexpr std::string_view kTopLevel[] = {"agent", "mqtt", "log", "commands", "remediation", "check"};
 
 std::string hostName() {
   char buf[256] = {};
@@ -85,17 +85,26 @@ AgentConfig loadAgentConfig(const toml::table& root, const std::string& path) {
     cfg.command_keys.push_back(std::move(*key));
   }
 
+  cfg.remediation = limits::policyFrom(config::readFields(app::sectionOf(root, "remediation", path),
+                                                          limits::remediationFields(), path, "[remediation]"));
+
   checks::CheckEnv env{RealClock::instance(), cfg.state_dir};
+  const remedies::ActionEnv action_env{RealClock::instance(), cfg.state_dir};
   std::set<std::string> names;
   if (const toml::node* list = root.get("check")) {
     const toml::array* arr = list->as_array();
     if (!arr || !arr->is_array_of_tables())
       throw config::ConfigError(config::positionOf(*list, path), "'check' must be an array of tables ([[check]])");
     for (const auto& item : *arr) {
-      auto check = checks::makeCheck(*item.as_table(), path, env);
+      // The plan is a sub-table the check's FieldSpec reader does not know about.
+      toml::table table = *item.as_table();
+      const toml::node* remedy = item.as_table()->get("remedy");
+      table.erase("remedy");
+      auto check = checks::makeCheck(table, path, env);
       if (!names.insert(check->name()).second)
         throw config::ConfigError(config::positionOf(item, path),
                                   fmt::format("duplicate check name '{}'", check->name()));
+      if (remedy) cfg.plans[check->name()] = remedies::parsePlan(*remedy, path, check->name(), action_env);
       cfg.checks.push_back(std::move(check));
     }
   }

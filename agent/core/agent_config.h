@@ -1,10 +1,13 @@
 #pragma once
 // hale-agent's configuration file: [agent], [mqtt], [log] and [[check]] tables.
 #include "agent/checks/check.h"
+#include "agent/limits/policy.h"
+#include "agent/remedies/remedy.h"
 #include "shared/crypto/crypto.h"
 #include "shared/mqtt/client.h"
 
 #include <chrono>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -23,6 +26,8 @@ struct AgentConfig {
   bool mqtt_enabled = false;
   mqtt::Options mqtt;
   std::vector<checks::CheckPtr> checks;
+  limits::PolicySettings remediation;            ///< [remediation]
+  std::map<std::string, remedies::Plan> plans;   ///< by check name, from [[check.remedy]]
   /// Public keys that may sign commands (several during a key rotation); none: commands are refused.
   std::vector<crypto::Key> command_keys;
 };

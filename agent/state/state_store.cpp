@@ -75,6 +75,30 @@ CREATE TABLE builds(
   PRIMARY KEY(build_id, attempt)
 );
 )sql",
+    // 5: remediation: limiter state (buckets, cooldowns, breakers, backoff), attempts and
+    // approvals, learned outcomes per (check kind, failure kind, action).
+    R"sql(
+CREATE TABLE limit_state(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE remedy_attempts(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  issue_id INTEGER NOT NULL,
+  check_name TEXT NOT NULL,
+  step INTEGER NOT NULL,
+  action TEXT NOT NULL,
+  state TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  expires_ms INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX remedy_attempts_by_state ON remedy_attempts(state, id);
+CREATE TABLE strategy_stats(
+  check_kind TEXT NOT NULL,
+  failure_kind TEXT NOT NULL,
+  action TEXT NOT NULL,
+  successes INTEGER NOT NULL DEFAULT 0,
+  failures INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY(check_kind, failure_kind, action)
+) WITHOUT ROWID;
+)sql",
 };
 
 std::string metricsJson(const std::vector<wire::MetricValue>& metrics) {

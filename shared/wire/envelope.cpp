@@ -153,11 +153,21 @@ IssueRecord readIssueEvent(const IssueEvent& e) {
   return r;
 }
 
+namespace {
+// Cuts at a UTF-8 character boundary so the verifier's UTF-8 check still passes.
+std::string cutText(const std::string& s, size_t max) {
+  if (s.size() <= max) return s;
+  size_t n = max;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return s.substr(0, n);
+}
+}  // namespace
+
 std::vector<uint8_t> buildBuildEvent(const EnvelopeHeader& header, const BuildRecord& b) {
   flatbuffers::FlatBufferBuilder fbb(512);
   std::vector<flatbuffers::Offset<flatbuffers::String>> evidence;
-  for (const auto& line : b.evidence) evidence.push_back(fbb.CreateString(line.substr(0, kMaxTextBytes)));
-  auto payload = CreateBuildEvent(fbb, b.build_id, b.attempt, fbb.CreateString(b.command.substr(0, kMaxTextBytes)),
+  for (const auto& line : b.evidence) evidence.push_back(fbb.CreateString(cutText(line, kMaxTextBytes)));
+  auto payload = CreateBuildEvent(fbb, b.build_id, b.attempt, fbb.CreateString(cutText(b.command, kMaxTextBytes)),
                                   b.exit_code, fbb.CreateString(b.category), fbb.CreateString(b.secondary_category),
                                   b.confidence, fbb.CreateString(b.remedy), b.duration_ms, fbb.CreateVector(evidence),
                                   b.at_ms);
@@ -179,6 +189,35 @@ BuildRecord readBuildEvent(const BuildEvent& e) {
     for (const auto* line : *e.evidence()) b.evidence.push_back(line->str());
   b.at_ms = e.at_ms();
   return b;
+}
+
+std::vector<uint8_t> buildRemediationEvent(const EnvelopeHeader& header, const RemediationRecord& e) {
+  flatbuffers::FlatBufferBuilder fbb(512);
+  auto check = fbb.CreateString(cutText(e.check, 64));
+  auto action = fbb.CreateString(cutText(e.action, 64));
+  auto reason = fbb.CreateString(cutText(e.reason, kMaxTextBytes));
+  auto payload = CreateRemediationEvent(fbb, e.attempt_id, e.issue_id, check, action, e.outcome, reason, e.exit_code,
+                                        e.duration_ms, e.at_ms);
+  return finish(fbb, header, Payload::RemediationEvent, payload.Union());
+}
+
+RemediationRecord readRemediationEvent(const RemediationEvent& e) {
+  RemediationRecord r;
+  r.attempt_id = e.attempt_id();
+  r.issue_id = e.issue_id();
+  r.check = e.check() ? e.check()->str() : "";
+  r.action = e.action() ? e.action()->str() : "";
+  r.outcome = e.outcome();
+  r.reason = e.reason() ? e.reason()->str() : "";
+  r.exit_code = e.exit_code();
+  r.duration_ms = e.duration_ms();
+  r.at_ms = e.at_ms();
+  return r;
+}
+
+std::string_view remediationOutcomeName(RemediationOutcome outcome) {
+  const char* name = EnumNameRemediationOutcome(outcome);
+  return name && *name ? name : "unknown";
 }
 
 HeartbeatRecord readHeartbeat(const Heartbeat& hb) {

@@ -71,6 +71,19 @@ struct BuildRecord {
   int64_t at_ms = 0;
 };
 
+/// One remediation decision (fired, skipped, dry-run, executed, healed...).
+struct RemediationRecord {
+  uint64_t attempt_id = 0;  ///< 0 for decisions taken before an attempt exists (skipped)
+  uint64_t issue_id = 0;
+  std::string check;
+  std::string action;
+  RemediationOutcome outcome = RemediationOutcome::Fired;
+  std::string reason;  ///< why, or what ran (argv, output tail); cut to kMaxTextBytes
+  int32_t exit_code = 0;
+  uint32_t duration_ms = 0;
+  int64_t at_ms = 0;
+};
+
 struct EnvelopeHeader {
   std::string node;
   std::string region;
@@ -83,6 +96,9 @@ std::vector<uint8_t> buildCheckBatch(const EnvelopeHeader& header, std::span<con
 
 std::vector<uint8_t> buildIssueEvent(const EnvelopeHeader& header, const IssueRecord& issue);
 IssueRecord readIssueEvent(const IssueEvent& event);
+std::vector<uint8_t> buildRemediationEvent(const EnvelopeHeader& header, const RemediationRecord& event);
+RemediationRecord readRemediationEvent(const RemediationEvent& event);
+std::string_view remediationOutcomeName(RemediationOutcome outcome);
 HeartbeatRecord readHeartbeat(const Heartbeat& heartbeat);
 std::vector<uint8_t> buildBuildEvent(const EnvelopeHeader& header, const BuildRecord& build);
 BuildRecord readBuildEvent(const BuildEvent& event);

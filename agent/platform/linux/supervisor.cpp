@@ -1,0 +1,179 @@
+#include "agent/platform/supervisor.h"
+
+#include <asio/post.hpp>
+#include <asio/posix/stream_descriptor.hpp>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <future>
+#include <map>
+
+extern char** environ;
+
+namespace hale::agent::platform {
+namespace {
+constexpr size_t kExitHistory = 64;
+
+std::mutex registry_mu;
+std::map<std::string, std::shared_ptr<SupervisedChild>>& registry() {
+  static std::map<std::string, std::shared_ptr<SupervisedChild>> children;
+  return children;
+}
+
+Result<int> spawnChild(const ChildSpec& spec) {
+  if (spec.argv.empty() || spec.argv[0].empty() || spec.argv[0][0] != '/')
+    return makeError("argv[0] must be an absolute path");
+  std::map<std::string, std::string> vars;
+  for (char** e = environ; *e; ++e) vars[std::string(*e).substr(0, std::string(*e).find('='))] = *e;
+  for (const auto& kv : spec.env) vars[kv.substr(0, kv.find('='))] = kv;
+  std::vector<std::string> env;
+  for (auto& [k, kv] : vars) env.push_back(kv);
+  std::vector<char*> args, envp;
+  for (const auto& a : spec.argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawnattr_init(&attr);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  if (!spec.cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, spec.cwd.c_str());
+  // Its own process group, default signals, nothing blocked: the agent's masks are not the child's business.
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setpgroup(&attr, 0);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  pid_t pid = -1;
+  const int rc = ::posix_spawn(&pid, args[0], &actions, &attr, args.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) return makeError(fmt::format("cannot start '{}': {}", spec.argv[0], std::strerror(rc)), rc);
+  return static_cast<int>(pid);
+}
+}  // namespace
+
+SupervisedChild::SupervisedChild(asio::io_context& io, ChildSpec spec) : io_(io), spec_(std::move(spec)) {}
+
+SupervisedChild::~SupervisedChild() {
+  std::lock_guard lock(mu_);
+  if (pid_ > 0) ::kill(pid_, SIGTERM);
+}
+
+Status SupervisedChild::start() {
+  int old = -1;
+  {
+    std::lock_guard lock(mu_);
+    old = pid_;
+  }
+  if (old > 0) ::kill(old, SIGKILL);  // its watcher reaps it and sees it is no longer current
+  auto pid = spawnChild(spec_);
+  if (!pid) return pid.error();
+  const int fd = static_cast<int>(::syscall(SYS_pidfd_open, *pid, 0));
+  if (fd < 0) {
+    ::kill(*pid, SIGKILL);
+    ::waitpid(*pid, nullptr, 0);
+    return makeError(fmt::format("pidfd_open: {}", std::strerror(errno)), errno);
+  }
+  const MonoTime now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(mu_);
+    pid_ = *pid;
+    started_ = now;
+    ++starts_;
+  }
+  watch(*pid, fd, now);
+  return {};
+}
+
+void SupervisedChild::watch(int pid, int pidfd, MonoTime started) {
+  auto sd = std::make_shared<asio::posix::stream_descriptor>(io_, pidfd);
+  sd->async_wait(asio::posix::stream_descriptor::wait_read,
+                 [self = weak_from_this(), sd, pid, started](std::error_code ec) {
+                   if (ec) return;
+                   int status = 0;
+                   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+                   }
+                   auto me = self.lock();
+                   if (!me) return;
+                   ChildExit exit;
+                   exit.uptime = std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - started);
+                   if (WIFEXITED(status)) exit.exit_code = WEXITSTATUS(status);
+                   if (WIFSIGNALED(status)) exit.signal = WTERMSIG(status);
+                   std::function<void(const ChildExit&)> fn;
+                   {
+                     std::lock_guard lock(me->mu_);
+                     if (me->pid_ != pid) return;  // an old child replaced by a restart
+                     me->pid_ = -1;
+                     me->last_exit_ = exit;
+                     me->exits_.push_back(std::chrono::steady_clock::now());
+                     if (me->exits_.size() > kExitHistory) me->exits_.pop_front();
+                     fn = me->on_exit_;
+                   }
+                   if (fn) fn(exit);
+                 });
+}
+
+Status SupervisedChild::startFromWorker(std::chrono::milliseconds timeout) {
+  auto done = std::make_shared<std::promise<Status>>();
+  auto result = done->get_future();
+  asio::post(io_, [self = shared_from_this(), done] { done->set_value(self->start()); });
+  if (result.wait_for(timeout) != std::future_status::ready) return makeError("the event loop did not start the child");
+  return result.get();
+}
+
+void SupervisedChild::onExit(std::function<void(const ChildExit&)> fn) {
+  std::lock_guard lock(mu_);
+  on_exit_ = std::move(fn);
+}
+
+bool SupervisedChild::running() const {
+  std::lock_guard lock(mu_);
+  return pid_ > 0;
+}
+int SupervisedChild::pid() const {
+  std::lock_guard lock(mu_);
+  return pid_;
+}
+uint64_t SupervisedChild::starts() const {
+  std::lock_guard lock(mu_);
+  return starts_;
+}
+std::optional<ChildExit> SupervisedChild::lastExit() const {
+  std::lock_guard lock(mu_);
+  return last_exit_;
+}
+size_t SupervisedChild::exitsWithin(Millis window) const {
+  std::lock_guard lock(mu_);
+  const auto since = std::chrono::steady_clock::now() - window;
+  size_t n = 0;
+  for (const auto& t : exits_) n += t >= since;
+  return n;
+}
+
+std::shared_ptr<SupervisedChild> supervisedChild(const std::string& check) {
+  std::lock_guard lock(registry_mu);
+  auto it = registry().find(check);
+  return it == registry().end() ? nullptr : it->second;
+}
+
+std::shared_ptr<SupervisedChild> adoptSupervisedChild(const std::string& check, asio::io_context& io,
+                                                      const ChildSpec& spec, bool& created) {
+  std::lock_guard lock(registry_mu);
+  auto& slot = registry()[check];
+  created = !slot || slot->spec() != spec || &slot->io() != &io;
+  if (created) slot = std::make_shared<SupervisedChild>(io, spec);
+  return slot;
+}
+
+}  // namespace hale::agent::platform

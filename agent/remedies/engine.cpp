@@ -1,0 +1,154 @@
+#include "agent/remedies/engine.h"
+
+#include "shared/util/log.h"
+
+#include <asio/post.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace hale::agent::remedies {
+namespace {
+using Outcome = wire::RemediationOutcome;
+
+std::string auditName(Outcome o) {
+  switch (o) {
+    case Outcome::Fired: return "fired";
+    case Outcome::Skipped: return "skipped";
+    case Outcome::DryRun: return "dry_run";
+    case Outcome::AwaitingApproval: return "awaiting_approval";
+    case Outcome::Approved: return "approved";
+    case Outcome::Executed: return "executed";
+    case Outcome::Healed: return "healed";
+    case Outcome::NotHealed: return "not_healed";
+    case Outcome::RolledBack: return "rolled_back";
+    case Outcome::Failed: return "failed";
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+
+Engine::Engine(asio::io_context& io, state::StateStore& store, state::AuditLog& audit, const Clock& clock,
+               CheckRunner& runner, Emit emit, uint64_t seed)
+    : io_(io),
+      audit_(audit),
+      clock_(clock),
+      runner_(runner),
+      emit_(std::move(emit)),
+      limiter_(store.db(), clock),
+      policy_(store, {}),
+      attempts_(store.db()),
+      strategy_(store.db(), seed ? seed : std::random_device{}()),
+      pool_(std::make_unique<asio::thread_pool>(2)),
+      poll_timer_(io) {}
+
+Engine::~Engine() {
+  *alive_ = false;
+  poll_timer_.cancel();
+  pool_->join();  // actions in flight finish; their results are dropped
+}
+
+void Engine::configure(limits::PolicySettings policy, std::map<std::string, Plan> plans) {
+  policy_.update(std::move(policy));
+  plans_.clear();
+  for (auto& [check, plan] : plans) plans_[check] = std::make_shared<Plan>(std::move(plan));
+}
+
+void Engine::start() { poll(); }
+void Engine::stop() {
+  *alive_ = false;
+  poll_timer_.cancel();
+}
+
+limits::LimitSettings Engine::limitsFor(const Step& step) const {
+  auto s = policy_.settings().limits;
+  if (step.cooldown) s.cooldown = *step.cooldown;
+  return s;
+}
+
+ActionContext Engine::contextOf(const Run& run, const std::string& reason) const {
+  return {run.issue.check, run.kind, run.issue.issue_id, run.attempt_id,
+          std::string(wire::statusName(run.issue.status)), run.issue.message, reason};
+}
+
+void Engine::decide(const Run& run, const std::string& action, Outcome outcome, const std::string& reason,
+                    const ActionResult* result) {
+  wire::RemediationRecord rec;
+  rec.attempt_id = run.attempt_id;
+  rec.issue_id = run.issue.issue_id;
+  rec.check = run.issue.check;
+  rec.action = action;
+  rec.outcome = outcome;
+  rec.reason = reason;
+  rec.at_ms = toUnixMillis(clock_.wallNow());
+  nlohmann::json detail{{"issue", rec.issue_id}, {"attempt", rec.attempt_id}, {"step", action}, {"reason", reason}};
+  if (result) {
+    rec.exit_code = result->exit_code;
+    rec.duration_ms = static_cast<uint32_t>(result->duration.count());
+    detail["argv"] = result->argv;
+    detail["exit"] = result->exit_code;
+    detail["duration_ms"] = rec.duration_ms;
+    detail["output_tail"] = tail(result->output_tail, 512);
+  }
+  try {
+    audit_.append(rec.at_ms, "agent", "remediation", rec.check, auditName(outcome),
+                  detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  } catch (const std::exception& e) {
+    log::error("remedy", "cannot write the audit log", {{"check", rec.check}, {"error", e.what()}});
+  }
+  log::info("remedy", auditName(outcome), {{"check", rec.check}, {"action", action}, {"reason", reason}});
+  if (emit_) emit_(rec);
+}
+
+std::vector<size_t> Engine::orderOf(const Plan& plan, const std::string& kind, const std::string& failure) {
+  std::vector<size_t> order;
+  for (size_t i = 0; i < plan.steps.size();) {
+    size_t j = i;
+    while (j < plan.steps.size() && plan.steps[j].alternative) ++j;
+    if (j == i) {
+      order.push_back(i++);
+      continue;
+    }
+    // A run of adjacent alternatives: learned order within the group.
+    std::vector<std::string> names;
+    for (size_t k = i; k < j; ++k) names.push_back(plan.steps[k].action);
+    for (size_t k : strategy_.order(kind, failure, names)) order.push_back(i + k);
+    i = j;
+  }
+  return order;
+}
+
+void Engine::onIssue(const wire::IssueRecord& issue, const std::string& check_kind) {
+  if (issue.state != wire::IssueState::Opened) {
+    // Closed on its own (or by the last step): a parked plan has nothing left to do.
+    if (auto it = runs_.find(issue.check); it != runs_.end() && it->second->waiting) {
+      attempts_.setState(it->second->attempt_id, "cancelled");
+      runs_.erase(it);
+    }
+    return;
+  }
+  const auto plan = plans_.find(issue.check);
+  if (plan == plans_.end() || plan->second->steps.empty() || runs_.count(issue.check)) return;
+  auto run = std::make_shared<Run>();
+  run->issue = issue;
+  run->kind = check_kind;
+  run->plan = plan->second;
+  run->last_status = issue.status;
+  run->order = orderOf(*run->plan, check_kind, std::string(wire::statusName(issue.status)));
+  runs_[issue.check] = run;
+  asio::post(io_, [this, run, alive = std::weak_ptr<bool>(alive_)] {
+    if (auto a = alive.lock(); a && *a) advance(run);
+  });
+}
+
+void Engine::nextStep(const RunPtr& run) {
+  ++run->pos;
+  run->approved = false;
+  run->attempt_id = 0;
+  asio::post(io_, [this, run, alive = std::weak_ptr<bool>(alive_)] {
+    if (auto a = alive.lock(); a && *a) advance(run);
+  });
+}
+
+}  // namespace hale::agent::remedies
