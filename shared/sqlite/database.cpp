@@ -14,11 +14,18 @@ Database::Database(const std::string& path) : path_(path) {
     throw SqliteError(fmt::format("cannot open database '{}': {}", path, msg), rc);
   }
   sqlite3_busy_timeout(db_, 5000);
-  exec("PRAGMA journal_mode=WAL");
-  // NORMAL in WAL mode: durable against process crashes, may lose the last
-  // commits on power loss; FULL costs an fsync per transaction.
-  exec("PRAGMA synchronous=NORMAL");
-  exec("PRAGMA foreign_keys=ON");
+  try {
+    exec("PRAGMA journal_mode=WAL");
+    // NORMAL in WAL mode: durable against process crashes, may lose the last
+    // commits on power loss; FULL costs an fsync per transaction.
+    exec("PRAGMA synchronous=NORMAL");
+    exec("PRAGMA foreign_keys=ON");
+  } catch (...) {
+    // A file that is not a database fails here; the destructor will not run.
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+    throw;
+  }
 }
 
 Database::~Database() { sqlite3_close_v2(db_); }
