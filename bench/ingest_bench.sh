@@ -24,7 +24,7 @@ mosquitto -c "$work/mosquitto.conf" >"$work/mosquitto.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 now() { date +%s.%N; }
-load() { "$build/hale-load-gen" "mqtts://localhost:$port" "$work/pki" bench load "$nodes" "$per" >"$work/load.log"; }
+load() { "$build/bench/hale-load-gen" "mqtts://localhost:$port" "$work/pki" bench load "$nodes" "$per" >"$work/load.log"; }
 
 # 1. The broker's ceiling: publish the same load to a subscriber that only counts.
 mosquitto_sub -h localhost -p "$port" --cafile "$work/pki/ca.crt" --cert "$work/pki/aggregator.crt" \
