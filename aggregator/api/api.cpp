@@ -60,6 +60,16 @@ bool isStale(const storage::NodeRow& n, int64_t now_ms, const health::Params& pa
   return health::livenessOf(in, now_ms, params) == health::Liveness::Stale;
 }
 
+json remediationJson(const storage::RemediationRow& row) {
+  const auto& r = row.remediation;
+  return json{{"node", row.node},     {"region", row.region},
+              {"attempt_id", r.attempt_id}, {"issue_id", r.issue_id},
+              {"check", r.check},     {"action", r.action},
+              {"outcome", wire::remediationOutcomeName(r.outcome)},
+              {"reason", r.reason},   {"exit_code", r.exit_code},
+              {"duration_ms", r.duration_ms}, {"at_ms", r.at_ms}};
+}
+
 json issueJson(const storage::IssueRow& row) {
   const auto& i = row.issue;
   return json{{"node", row.node},
@@ -212,6 +222,10 @@ Response Api::handle(const Request& request) {
       if (!read) return errorResponse(405, "use GET");
       return issues(*q);
     }
+    if (q->path == "/api/v1/remediations") {
+      if (!read) return errorResponse(405, "use GET");
+      return remediations(*q);
+    }
     if (q->path == "/api/v1/builds") {
       if (!read) return errorResponse(405, "use GET");
       return builds(*q);
@@ -279,6 +293,12 @@ Response Api::node(const std::string& id) {
   filter.open = true;
   for (const auto& row : store_.issues(filter)) open.push_back(issueJson(row));
   body["open_issues"] = open;
+  json recent = json::array();
+  storage::RemediationFilter rf;
+  rf.node = id;
+  rf.limit = 20;
+  for (const auto& row : store_.remediations(rf)) recent.push_back(remediationJson(row));
+  body["recent_remediations"] = recent;
   return jsonResponse(200, body);
 }
 
@@ -343,6 +363,29 @@ Response Api::builds(const Query& q) {
                       {"at_ms", b.at_ms}});
   }
   return jsonResponse(200, json{{"categories", categories}, {"recent", recent}, {"window_ms", window_ms}});
+}
+
+Response Api::remediations(const Query& q) {
+  storage::RemediationFilter filter;
+  if (auto err = readId(q, "node", filter.node)) return errorResponse(400, *err);
+  if (auto err = readId(q, "region", filter.region)) return errorResponse(400, *err);
+  if (auto err = readId(q, "outcome", filter.outcome)) return errorResponse(400, *err);
+  if (auto err = readPage(q, filter.limit, filter.offset)) return errorResponse(400, *err);
+  json items = json::array();
+  for (const auto& row : store_.remediations(filter)) items.push_back(remediationJson(row));
+  // Success rate over the last 7 days: healed / (healed + not healed + failed).
+  uint64_t healed = 0, unhealed = 0;
+  json outcomes = json::object();
+  for (const auto& c : store_.remediationOutcomes(unixMillisNow() - 7LL * 86'400'000, filter.region)) {
+    outcomes[c.category] = c.count;
+    if (c.category == "Healed") healed += c.count;
+    if (c.category == "NotHealed" || c.category == "Failed") unhealed += c.count;
+  }
+  return jsonResponse(200, json{{"remediations", items},
+                                {"outcomes_7d", outcomes},
+                                {"success_rate_7d", healed + unhealed ? json(double(healed) / double(healed + unhealed)) : json()},
+                                {"limit", filter.limit},
+                                {"offset", filter.offset}});
 }
 
 }  // namespace hale::aggregator::api

@@ -70,6 +70,7 @@ class Api {
   Response node(const std::string& id);
   Response issues(const Query& q);
   Response builds(const Query& q);
+  Response remediations(const Query& q);
   Response metrics();
   // fleet_routes.cpp: health scores, trends and statistics.
   /// nullopt when the path is not one of these resources; 405 for anything but GET/HEAD.

@@ -50,6 +50,9 @@ void Ingestor::handleTelemetry(const std::string& region, const std::string& nod
   switch (env.payload_type()) {
     case wire::Payload::CheckBatch: item.results = wire::readCheckBatch(*env.payload_as_CheckBatch()); break;
     case wire::Payload::Heartbeat: item.heartbeat = wire::readHeartbeat(*env.payload_as_Heartbeat()); break;
+    case wire::Payload::RemediationEvent:
+      item.remediation = wire::readRemediationEvent(*env.payload_as_RemediationEvent());
+      break;
     case wire::Payload::BuildEvent: item.build = wire::readBuildEvent(*env.payload_as_BuildEvent()); break;
     case wire::Payload::IssueEvent: item.issue = wire::readIssueEvent(*env.payload_as_IssueEvent()); break;
     default: break;  // stored in the ledger (so the sequence stays contiguous); content used by later versions

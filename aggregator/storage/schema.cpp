@@ -111,6 +111,24 @@ CREATE TABLE builds(
 ) WITHOUT ROWID;
 CREATE INDEX builds_by_time ON builds(at_ms);
 )sql",
+    // 6: remediation decisions reported by agents (RemediationEvent).
+    R"sql(
+CREATE TABLE remediations(
+  node TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  attempt_id INTEGER NOT NULL,
+  issue_id INTEGER NOT NULL,
+  check_name TEXT NOT NULL,
+  action TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  exit_code INTEGER NOT NULL,
+  duration_ms INTEGER NOT NULL,
+  at_ms INTEGER NOT NULL,
+  PRIMARY KEY(node, seq)
+) WITHOUT ROWID;
+CREATE INDEX remediations_by_time ON remediations(at_ms);
+)sql",
 };
 }  // namespace
 

@@ -82,7 +82,10 @@ Store::Store(const std::string& path)
       insert_build_(db_,
                     "INSERT OR IGNORE INTO builds(node, build_id, attempt, command, exit_code, category, "
                     "secondary_category, confidence, remedy, duration_ms, evidence, at_ms) "
-                    "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") {}
+                    "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+      insert_remediation_(db_,
+                          "INSERT OR IGNORE INTO remediations(node, seq, attempt_id, issue_id, check_name, action, "
+                          "outcome, reason, exit_code, duration_ms, at_ms) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") {}
 
 uint64_t Store::contiguousFrom(const std::string& node, uint64_t after) {
   uint64_t cur = after;
@@ -108,6 +111,13 @@ IngestStats Store::ingest(std::span<const IngestItem> items) {
     if (item.heartbeat)
       heartbeat_node_.with(item.node, item.heartbeat->agent_version, static_cast<int64_t>(item.heartbeat->interval_ms))
           .run();
+    if (item.remediation) {
+      const auto& r = *item.remediation;
+      insert_remediation_.with(item.node, item.seq, r.attempt_id, r.issue_id, r.check, r.action,
+                               std::string(wire::remediationOutcomeName(r.outcome)), r.reason,
+                               static_cast<int64_t>(r.exit_code), static_cast<int64_t>(r.duration_ms), r.at_ms)
+          .run();
+    }
     if (item.build) {
       const auto& b = *item.build;
       nlohmann::json evidence = b.evidence;
@@ -405,6 +415,46 @@ std::vector<BuildRow> Store::recentBuilds(int64_t since_ms, const std::string& r
     b.at_ms = s.int64(12);
     out.push_back(std::move(row));
   }
+  return out;
+}
+
+std::vector<RemediationRow> Store::remediations(const RemediationFilter& f) {
+  sqlite::Statement s(db_,
+                      "SELECT r.node, n.region, r.attempt_id, r.issue_id, r.check_name, r.action, r.outcome, r.reason, "
+                      "r.exit_code, r.duration_ms, r.at_ms FROM remediations r JOIN nodes n ON n.node = r.node "
+                      "WHERE (?1 = '' OR r.node = ?1) AND (?2 = '' OR n.region = ?2) AND (?3 = '' OR r.outcome = ?3) "
+                      "AND r.at_ms >= ?4 ORDER BY r.at_ms DESC, r.seq DESC LIMIT ?5 OFFSET ?6");
+  s.with(f.node, f.region, f.outcome, f.since_ms, static_cast<int64_t>(f.limit), static_cast<int64_t>(f.offset));
+  std::vector<RemediationRow> out;
+  while (s.step()) {
+    RemediationRow row;
+    row.node = s.text(0);
+    row.region = s.text(1);
+    auto& r = row.remediation;
+    r.attempt_id = static_cast<uint64_t>(s.int64(2));
+    r.issue_id = static_cast<uint64_t>(s.int64(3));
+    r.check = s.text(4);
+    r.action = s.text(5);
+    const std::string outcome = s.text(6);
+    for (int v = static_cast<int>(wire::RemediationOutcome::MIN); v <= static_cast<int>(wire::RemediationOutcome::MAX); ++v)
+      if (wire::remediationOutcomeName(static_cast<wire::RemediationOutcome>(v)) == outcome)
+        r.outcome = static_cast<wire::RemediationOutcome>(v);
+    r.reason = s.text(7);
+    r.exit_code = static_cast<int32_t>(s.int64(8));
+    r.duration_ms = static_cast<uint32_t>(s.int64(9));
+    r.at_ms = s.int64(10);
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+std::vector<CategoryCount> Store::remediationOutcomes(int64_t since_ms, const std::string& region) {
+  sqlite::Statement s(db_,
+                      "SELECT r.outcome, count(*) FROM remediations r JOIN nodes n ON n.node = r.node "
+                      "WHERE r.at_ms >= ?1 AND (?2 = '' OR n.region = ?2) GROUP BY r.outcome ORDER BY r.outcome");
+  s.with(since_ms, region);
+  std::vector<CategoryCount> out;
+  while (s.step()) out.push_back({s.text(0), static_cast<uint64_t>(s.int64(1))});
   return out;
 }
 

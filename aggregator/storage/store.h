@@ -27,6 +27,22 @@ struct IngestItem {
   std::optional<wire::HeartbeatRecord> heartbeat;
   std::optional<wire::IssueRecord> issue;
   std::optional<wire::BuildRecord> build;
+  std::optional<wire::RemediationRecord> remediation;
+};
+
+struct RemediationRow {
+  std::string node;
+  std::string region;
+  wire::RemediationRecord remediation;
+};
+
+struct RemediationFilter {
+  std::string node;
+  std::string region;
+  std::string outcome;  ///< e.g. Healed; empty: any
+  int64_t since_ms = 0;
+  size_t limit = 100;
+  size_t offset = 0;
 };
 
 struct BuildRow {
@@ -139,6 +155,9 @@ class Store {
   std::vector<IssueRow> issues(const IssueFilter& filter);
   /// Failed attempts since `since_ms` by category, most frequent first.
   std::vector<CategoryCount> buildCategories(int64_t since_ms, const std::string& region);
+  std::vector<RemediationRow> remediations(const RemediationFilter& filter);
+  /// outcome name -> count since `since_ms`.
+  std::vector<CategoryCount> remediationOutcomes(int64_t since_ms, const std::string& region);
   std::vector<BuildRow> recentBuilds(int64_t since_ms, const std::string& region, const std::string& category,
                                      size_t limit);
   size_t countIssues(const IssueFilter& filter);
@@ -167,7 +186,7 @@ class Store {
   sqlite::Database db_;
   sqlite::Statement mark_received_, upsert_node_, heartbeat_node_, insert_result_, upsert_latest_, set_online_,
       node_regions_, select_node_, latest_results_, upsert_issue_, health_nodes_, health_issues_, health_stale_,
-      insert_snapshot_, prune_results_, prune_snapshots_, seqs_after_, insert_build_;
+      insert_snapshot_, prune_results_, prune_snapshots_, seqs_after_, insert_build_, insert_remediation_;
 };
 
 }  // namespace hale::aggregator::storage

@@ -329,3 +329,33 @@ TEST_CASE("api: writes need the write token, are validated, rate-limited and bec
   api::Api no_writes(rig.store, rig.ingestor.counters(), [] { return true; });
   CHECK(no_writes.handle({"POST", "/api/v1/nodes/n1/remediate", "{}", "Bearer x"}).status == 403);
 }
+
+TEST_CASE("ingest: remediation decisions are stored once, listed per node, and give a success rate") {
+  Rig rig;
+  const auto topic = wire::telemetryTopic("eu", "n1");
+  auto send = [&](uint64_t seq, wire::RemediationOutcome outcome) {
+    wire::RemediationRecord r;
+    r.attempt_id = seq;
+    r.issue_id = 1;
+    r.check = "web";
+    r.action = "restart";
+    r.outcome = outcome;
+    r.reason = "exit 0";
+    r.at_ms = unixMillisNow();
+    const auto bytes = wire::buildRemediationEvent({"n1", "eu", seq, 1}, r);
+    rig.ingestor.onMessage(topic, std::string(bytes.begin(), bytes.end()));
+  };
+  send(1, wire::RemediationOutcome::Executed);
+  send(2, wire::RemediationOutcome::NotHealed);
+  send(3, wire::RemediationOutcome::Healed);
+  send(4, wire::RemediationOutcome::Healed);
+  send(4, wire::RemediationOutcome::Healed);  // redelivered
+  rig.ingestor.flush();
+  const json all = rig.getJson("/api/v1/remediations");
+  CHECK(all["remediations"].size() == 4);
+  CHECK(all["remediations"][0]["outcome"] == "Healed");
+  CHECK(all["success_rate_7d"].get<double>() == doctest::Approx(2.0 / 3.0));
+  CHECK(rig.getJson("/api/v1/remediations?outcome=Healed")["remediations"].size() == 2);
+  CHECK(rig.getJson("/api/v1/nodes/n1")["recent_remediations"].size() == 4);
+  CHECK(rig.get("/api/v1/remediations?node=a%20b").status == 400);
+}
