@@ -141,6 +141,10 @@ void Agent::reload() {
     scheduler_->start();
     // Limiter state lives in SQLite, so a reload changes the rules, never the spent budgets.
     engine_->configure(next.remediation, std::move(next.plans));
+    cfg_.command_keys = std::move(next.command_keys);
+    // A rotated node certificate (new files, or new content at the same paths)
+    // takes effect by reconnecting; TLS files are read at every connect.
+    if (mqtt_ && next.mqtt_enabled && next.mqtt.url == cfg_.mqtt.url) mqtt_->reconnect();
     log::info("agent", "reloaded", {{"checks", std::to_string(cfg_.checks.size())}});
   } catch (const std::exception& e) {
     log::error("agent", "reload failed; keeping the running configuration", {{"error", e.what()}});

@@ -234,6 +234,21 @@ void Client::publish(const std::string& topic, std::string payload, int qos, boo
   }
 }
 
+void Client::reconnect() {
+  if (stopping_) return;
+  retry_timer_.cancel();
+  try {
+    if (client_->is_connected()) client_->disconnect(500)->wait_for(std::chrono::milliseconds(1000));
+  } catch (const ::mqtt::exception& e) {
+    log::warn(options_.log_component, "disconnect before reconnect failed", {{"reason", e.what()}});
+  }
+  connected_ = false;
+  connecting_ = false;
+  backoff_.reset();
+  log::info(options_.log_component, "reconnecting to pick up new TLS files", {{"broker", options_.url}});
+  connect();
+}
+
 void Client::stop(std::chrono::milliseconds timeout) {
   stopping_ = true;
   retry_timer_.cancel();

@@ -71,6 +71,9 @@ class Client {
   /// Publishes; `done` runs on the io_context with the broker's verdict (a
   /// v5 reason code >= 0x80, e.g. 135 "not authorized", is a failure).
   void publish(const std::string& topic, std::string payload, int qos, bool retained, PublishDone done = {});
+  /// Drops the connection cleanly and connects again at once, re-reading the
+  /// TLS files (certificate rotation on SIGHUP).
+  void reconnect();
   /// Disconnects cleanly (no last will); waits at most `timeout`.
   void stop(std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
 
