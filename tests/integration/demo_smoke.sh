@@ -22,6 +22,6 @@ if [[ $online -ne 3 ]]; then
   exit 1
 fi
 for region in eu-west us-east; do
-  echo "$out" | grep -q "\"region\":\"$region\"" || { echo "demo_smoke: region $region missing" >&2; exit 1; }
+  grep -q "\"region\":\"$region\"" <<<"$out" || { echo "demo_smoke: region $region missing" >&2; exit 1; }
 done
 echo "demo_smoke: 3 agents in 2 regions online"

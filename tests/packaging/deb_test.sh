@@ -9,18 +9,22 @@ cd "$build"
 rm -f hale-agent_*.deb hale-aggregator_*.deb
 cpack -G DEB >/dev/null
 agent_deb=$(ls hale-agent_*.deb) aggregator_deb=$(ls hale-aggregator_*.deb)
-dpkg-deb --info "$agent_deb" | grep -q "Depends:.*libpaho" || { echo "deb_test: no shared-library dependencies"; exit 1; }
-dpkg-deb --contents "$agent_deb" | grep -q "./etc/hale/patterns/" || { echo "deb_test: patterns missing"; exit 1; }
+# Captured first: `grep -q` exits at the first match, and under pipefail the
+# writer's SIGPIPE would fail the pipeline.
+info=$(dpkg-deb --info "$agent_deb") contents=$(dpkg-deb --contents "$agent_deb")
+grep -q "Depends:.*libpaho" <<<"$info" || { echo "deb_test: no shared-library dependencies"; exit 1; }
+grep -q "./etc/hale/patterns/" <<<"$contents" || { echo "deb_test: patterns missing"; exit 1; }
 
 cleanup() { dpkg --purge hale-agent hale-aggregator >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 dpkg -i "$agent_deb" "$aggregator_deb" >/dev/null
 
-/usr/bin/hale-agent --version | grep -q "^hale-agent "
+[[ $(/usr/bin/hale-agent --version) == "hale-agent "* ]]
 /usr/bin/hale-agent check-config /etc/hale/agent.toml
 /usr/bin/hale-aggregator check-config /etc/hale/aggregator.toml
 /usr/bin/hale-agent once --config /etc/hale/agent.toml >/dev/null || [[ $? -le 2 ]]
-/usr/bin/hale-agent diagnose - <<<"npm ERR! network request to https://registry.npmjs.org failed, reason: getaddrinfo ENOTFOUND" | grep -q network
+diagnosis=$(/usr/bin/hale-agent diagnose - <<<"npm ERR! network request to https://registry.npmjs.org failed, reason: getaddrinfo ENOTFOUND")
+grep -q network <<<"$diagnosis"
 getent passwd hale >/dev/null
 [[ -d /var/lib/hale/agent && -f /lib/systemd/system/hale-agent.service && -f /lib/systemd/system/hale-aggregator.service ]]
 grep -qx /etc/hale/agent.toml /var/lib/dpkg/info/hale-agent.conffiles
