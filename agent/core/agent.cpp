@@ -31,7 +31,9 @@ Agent::Agent(AgentConfig config)
       batch_timer_(io_),
       heartbeat_timer_(io_),
       shutdown_timer_(io_),
-      ack_timer_(io_) {
+      ack_timer_(io_),
+      pace_timer_(io_),
+      pacer_(static_cast<double>(cfg_.replay_rate), static_cast<double>(cfg_.replay_rate), RealClock::instance()) {
   if (cfg_.mqtt_enabled) {
     mqtt::Options opts = cfg_.mqtt;
     opts.client_id = cfg_.node;
@@ -158,6 +160,7 @@ void Agent::shutdown() {
   engine_->stop();
   heartbeat_timer_.cancel();
   ack_timer_.cancel();
+  pace_timer_.cancel();
   flushBatch();
   batch_timer_.cancel();
   auto finish = [this] {
@@ -269,7 +272,19 @@ void Agent::enqueue(uint64_t seq, const std::vector<uint8_t>& envelope) {
 void Agent::pump() {
   if (!mqtt_ || !mqtt_->connected()) return;
   if (in_flight_.size() >= kPublishWindow) return;
-  const auto batch = store_.outboxAfter(sent_through_, kPublishWindow - in_flight_.size());
+  auto batch = store_.outboxAfter(sent_through_, kPublishWindow - in_flight_.size());
+  const size_t allowed = pacer_.take(batch.size());
+  if (allowed < batch.size()) {
+    batch.resize(allowed);
+    if (!pace_timer_armed_) {
+      pace_timer_armed_ = true;
+      pace_timer_.expires_after(pacer_.untilNext());
+      pace_timer_.async_wait([this](std::error_code ec) {
+        pace_timer_armed_ = false;
+        if (!ec) pump();
+      });
+    }
+  }
   const std::string topic = wire::telemetryTopic(cfg_.region, cfg_.node);
   for (const auto& entry : batch) {
     sent_through_ = entry.seq;

@@ -10,6 +10,7 @@
 #include "agent/state/state_store.h"
 #include "shared/mqtt/client.h"
 #include "shared/util/log.h"
+#include "shared/util/pacer.h"
 
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
@@ -68,6 +69,9 @@ class Agent final : public remedies::CheckRunner {
   asio::steady_timer heartbeat_timer_;
   asio::steady_timer shutdown_timer_;
   asio::steady_timer ack_timer_;
+  asio::steady_timer pace_timer_;
+  bool pace_timer_armed_ = false;
+  Pacer pacer_;
   std::vector<wire::ResultRecord> pending_;
   bool batch_timer_armed_ = false;
   std::set<uint64_t> in_flight_;

@@ -19,6 +19,8 @@ constexpr config::FieldSpec kAgentFields[] = {
     {"batch_interval", config::FieldType::Duration, "1s", "longest a check result waits before it is sent"},
     {"batch_max_results", config::FieldType::Integer, "200", "results per telemetry message at most"},
     {"outbox_max_messages", config::FieldType::Integer, "100000", "unsent messages kept; the oldest go first"},
+    {"replay_rate", config::FieldType::Integer, "500",
+     "telemetry messages per second at most (bursts of as many): a reconnecting fleet replays without a flood"},
     {"ack_timeout", config::FieldType::Duration, "10s",
      "replay unacknowledged telemetry when the aggregator's ack has not moved for this long"},
 };
@@ -69,6 +71,8 @@ AgentConfig loadAgentConfig(const toml::table& root, const std::string& path) {
   if (outbox_max < 10) a.fail("outbox_max_messages", "must be at least 10");
   cfg.outbox_max_messages = static_cast<size_t>(outbox_max);
   cfg.ack_timeout = a.duration("ack_timeout");
+  cfg.replay_rate = a.integer("replay_rate");
+  if (cfg.replay_rate < 1 || cfg.replay_rate > 1'000'000) a.fail("replay_rate", "expected 1..1000000");
   if (cfg.ack_timeout.count() < 100) a.fail("ack_timeout", "must be at least 100ms");
 
   app::applyLogSettings(config::readFields(app::sectionOf(root, "log", path), app::logFields(), path, "[log]"));

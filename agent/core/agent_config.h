@@ -23,6 +23,7 @@ struct AgentConfig {
   size_t batch_max_results = 200;
   size_t outbox_max_messages = 100'000;
   std::chrono::milliseconds ack_timeout{10'000};
+  int64_t replay_rate = 500;  ///< telemetry messages per second at most
   bool mqtt_enabled = false;
   mqtt::Options mqtt;
   std::vector<checks::CheckPtr> checks;

@@ -59,3 +59,24 @@ TEST_CASE("log: the rate limiter lets one line per key per period and counts the
   CHECK(limiter.allow("b", t0 + 2s) == 0);
   CHECK(limiter.allow("a", t0 + 61s) == 2);
 }
+
+#include "shared/util/pacer.h"
+#include "tests/support/fake_clock.h"
+
+TEST_CASE("pacer: grants a burst, then the rate, never more") {
+  test::FakeClock clock;
+  Pacer pacer(100.0, 50.0, clock);
+  CHECK(pacer.take(80) == 50);  // the burst
+  CHECK(pacer.take(10) == 0);
+  CHECK(pacer.untilNext() == std::chrono::milliseconds(11));
+  clock.advance(std::chrono::milliseconds(100));  // 10 tokens
+  CHECK(pacer.take(80) == 10);
+  size_t total = 0;
+  for (int i = 0; i < 600; ++i) {  // 60 s of steady demand
+    clock.advance(std::chrono::milliseconds(100));
+    total += pacer.take(1000);
+  }
+  CHECK(total == 6000);  // exactly the rate over a long run
+  clock.advance(std::chrono::hours(1));
+  CHECK(pacer.take(1000) == 50);  // idle time never buys more than the burst
+}
