@@ -105,7 +105,8 @@ void JUnitParser::openElement(std::string_view name, std::string_view attrs, boo
     if (case_) finishCase();  // an unclosed <testcase>: tolerate it
     const std::string cls = attribute(attrs, "classname");
     const std::string test = attribute(attrs, "name");
-    case_ = Case{cls.empty() ? test : cls + "." + test};
+    case_ = Case{};
+    case_->name = cls.empty() ? test : cls + "." + test;
     if (self_closing) finishCase();
     return;
   }
