@@ -1,10 +1,10 @@
 #include "agent/platform/command_capture.h"
+#include "agent/platform/spawn.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,7 +14,6 @@
 #include <thread>
 #include <cstring>
 
-extern char** environ;
 
 namespace hale::agent::platform {
 
@@ -23,30 +22,14 @@ Result<CapturedRun> runCaptured(const std::vector<std::string>& argv, Deadline d
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return makeError(fmt::format("pipe: {}", std::strerror(errno)), errno);
   Socket read_end(fds[0]);  // Socket is just an owning fd here
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawnattr_init(&attr);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
-  // posix_spawn is safe to call from a multi-threaded agent, unlike fork + malloc.
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  posix_spawnattr_setpgroup(&attr, 0);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = -1;
-  const int rc = ::posix_spawnp(&pid, args[0], &actions, &attr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
+  SpawnOptions options;
+  options.argv = argv;
+  options.output_fd = fds[1];
+  options.search_path = true;
+  auto spawned = spawnProcess(options);
   ::close(fds[1]);
-  if (rc != 0) return makeError(fmt::format("cannot run '{}': {}", argv[0], std::strerror(rc)), rc);
+  if (!spawned) return spawned.error();
+  const pid_t pid = *spawned;
 
   CapturedRun run;
   char buf[4096];

@@ -1,10 +1,10 @@
 #include "agent/platform/program_run.h"
+#include "agent/platform/spawn.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,21 +12,9 @@
 #include <cstring>
 #include <map>
 
-extern char** environ;
 
 namespace hale::agent::platform {
 namespace {
-std::vector<std::string> mergedEnv(const std::vector<std::string>& extra) {
-  std::map<std::string, std::string> vars;
-  for (char** e = environ; *e; ++e) {
-    const std::string kv(*e);
-    vars[kv.substr(0, kv.find('='))] = kv;
-  }
-  for (const auto& kv : extra) vars[kv.substr(0, kv.find('='))] = kv;
-  std::vector<std::string> out;
-  for (auto& [k, kv] : vars) out.push_back(std::move(kv));
-  return out;
-}
 
 int waitChild(pid_t pid, Deadline deadline, bool& timed_out) {
   int status = 0;
@@ -52,33 +40,15 @@ Result<CapturedRun> runProgram(const ProgramSpec& spec) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return makeError(fmt::format("pipe: {}", std::strerror(errno)), errno);
   Socket read_end(fds[0]);
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawnattr_init(&attr);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
-  if (!spec.cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, spec.cwd.c_str());
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  posix_spawnattr_setpgroup(&attr, 0);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  std::vector<char*> args, envp;
-  for (const auto& a : spec.argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  const auto env = mergedEnv(spec.env);
-  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
-  pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, args[0], &actions, &attr, args.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
+  SpawnOptions options;
+  options.argv = spec.argv;
+  options.env = spec.env;
+  options.cwd = spec.cwd;
+  options.output_fd = fds[1];
+  auto spawned = spawnProcess(options);
   ::close(fds[1]);
-  if (rc != 0) return makeError(fmt::format("cannot run '{}': {}", spec.argv[0], std::strerror(rc)), rc);
+  if (!spawned) return spawned.error();
+  const pid_t pid = *spawned;
 
   CapturedRun run;
   char buf[4096];

@@ -1,11 +1,11 @@
 #include "agent/platform/supervisor.h"
+#include "agent/platform/spawn.h"
 
 #include <asio/post.hpp>
 #include <asio/posix/stream_descriptor.hpp>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,7 +15,6 @@
 #include <future>
 #include <map>
 
-extern char** environ;
 
 namespace hale::agent::platform {
 namespace {
@@ -30,36 +29,13 @@ std::map<std::string, std::shared_ptr<SupervisedChild>>& registry() {
 Result<int> spawnChild(const ChildSpec& spec) {
   if (spec.argv.empty() || spec.argv[0].empty() || spec.argv[0][0] != '/')
     return makeError("argv[0] must be an absolute path");
-  std::map<std::string, std::string> vars;
-  for (char** e = environ; *e; ++e) vars[std::string(*e).substr(0, std::string(*e).find('='))] = *e;
-  for (const auto& kv : spec.env) vars[kv.substr(0, kv.find('='))] = kv;
-  std::vector<std::string> env;
-  for (auto& [k, kv] : vars) env.push_back(kv);
-  std::vector<char*> args, envp;
-  for (const auto& a : spec.argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawnattr_init(&attr);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  if (!spec.cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, spec.cwd.c_str());
-  // Its own process group, default signals, nothing blocked: the agent's masks are not the child's business.
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  posix_spawnattr_setpgroup(&attr, 0);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, args[0], &actions, &attr, args.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) return makeError(fmt::format("cannot start '{}': {}", spec.argv[0], std::strerror(rc)), rc);
-  return static_cast<int>(pid);
+  SpawnOptions options;
+  options.argv = spec.argv;
+  options.env = spec.env;
+  options.cwd = spec.cwd;
+  auto pid = spawnProcess(options);
+  if (!pid) return pid.error();
+  return static_cast<int>(*pid);
 }
 }  // namespace
 
