@@ -35,6 +35,14 @@ struct Outcome {
   }
 };
 
+/// An EWMA anomaly rule over some of a check's metrics (anomaly.h).
+struct AnomalyRule {
+  std::vector<std::string> metrics;  ///< empty: no rule
+  double sigma = 3.0;
+  int warmup = 20;
+  double alpha = 0.1;
+};
+
 /// Settings every check has, whatever its kind.
 struct CommonSettings {
   std::string name;
@@ -45,6 +53,7 @@ struct CommonSettings {
   Status severity = Status::Crit;  ///< weight of an issue this check opens
   int fail_after = 3;              ///< consecutive bad results that open an issue
   int pass_after = 2;              ///< consecutive good results that close it
+  AnomalyRule anomaly;
 };
 
 /// What a check may use from its surroundings.

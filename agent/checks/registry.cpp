@@ -40,6 +40,10 @@ constexpr config::FieldSpec kCommonFields[] = {
     {"severity", config::FieldType::String, "crit", "weight of an issue this check opens: warn or crit"},
     {"fail_after", config::FieldType::Integer, "3", "consecutive bad results that open an issue"},
     {"pass_after", config::FieldType::Integer, "2", "consecutive good results that close it"},
+    {"anomaly_metrics", config::FieldType::StringArray, "", "metrics watched for anomalies (EWMA mean and variance)"},
+    {"anomaly_sigma", config::FieldType::Float, "3", "a value this many standard deviations from the mean warns"},
+    {"anomaly_warmup", config::FieldType::Integer, "20", "results seen before anomalies are judged"},
+    {"anomaly_alpha", config::FieldType::Float, "0.1", "EWMA weight of the newest value (0..1)"},
 };
 }  // namespace
 
@@ -104,6 +108,15 @@ CheckPtr makeCheck(const toml::table& table, const std::string& file, const Chec
   common.pass_after = static_cast<int>(fields.integer("pass_after"));
   if (common.fail_after < 1 || common.fail_after > 1000) fields.fail("fail_after", "expected 1..1000");
   if (common.pass_after < 1 || common.pass_after > 1000) fields.fail("pass_after", "expected 1..1000");
+  common.anomaly.metrics = fields.strings("anomaly_metrics");
+  for (const auto& m : common.anomaly.metrics)
+    if (!wire::isValidId(m)) fields.fail("anomaly_metrics", fmt::format("'{}' is not a metric name", m));
+  common.anomaly.sigma = fields.number("anomaly_sigma");
+  common.anomaly.warmup = static_cast<int>(fields.integer("anomaly_warmup"));
+  common.anomaly.alpha = fields.number("anomaly_alpha");
+  if (common.anomaly.sigma <= 0) fields.fail("anomaly_sigma", "must be above 0");
+  if (common.anomaly.warmup < 2 || common.anomaly.warmup > 100000) fields.fail("anomaly_warmup", "expected 2..100000");
+  if (common.anomaly.alpha <= 0 || common.anomaly.alpha >= 1) fields.fail("anomaly_alpha", "expected a number between 0 and 1");
   return kind->make(std::move(common), fields, env);
 }
 

@@ -180,7 +180,9 @@ void Agent::shutdown() {
   }
 }
 
-void Agent::onResult(const wire::ResultRecord& record) {
+void Agent::onResult(const wire::ResultRecord& observed) {
+  wire::ResultRecord record = observed;
+  if (const auto* settings = settingsOf(record.check)) anomalies_.apply(*settings, record);
   try {
     store_.recordResult(record);
   } catch (const std::exception& e) {

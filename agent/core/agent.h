@@ -1,6 +1,7 @@
 #pragma once
 // The running agent: one io_context drives the check timers, the telemetry
 // batcher, heartbeats, the MQTT connection and signals.
+#include "agent/checks/anomaly.h"
 #include "agent/core/agent_config.h"
 #include "agent/core/scheduler.h"
 #include "agent/issues/issue_tracker.h"
@@ -58,6 +59,7 @@ class Agent final : public remedies::CheckRunner {
   AgentConfig cfg_;
   state::StateStore store_;
   issues::IssueTracker tracker_;
+  checks::AnomalyTracker anomalies_;
   state::AuditLog audit_;
   state::CommandGuard guard_;
   std::unique_ptr<mqtt::Client> mqtt_;
