@@ -13,6 +13,7 @@ extern const CheckKind kSystemCheck;
 extern const CheckKind kTcpProbeCheck;
 extern const CheckKind kHttpProbeCheck;
 extern const CheckKind kCommandProbeCheck;
+extern const CheckKind kFileCheck;
 
 namespace {
 const CheckKind* const kKinds[] = {
@@ -23,6 +24,7 @@ const CheckKind* const kKinds[] = {
     &kTcpProbeCheck,
     &kHttpProbeCheck,
     &kCommandProbeCheck,
+    &kFileCheck,
 };
 
 std::vector<CheckKind> materialize() {

@@ -4,6 +4,7 @@
 #include "agent/build/diagnose_command.h"
 #include "agent/build/exec_command.h"
 #include "agent/build/knowledge_base.h"
+#include "agent/checks/file_baseline.h"
 #include "agent/cli/cli.h"
 #include "agent/core/agent_config.h"
 #include "agent/state/state_store.h"
@@ -15,6 +16,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 
 namespace hale::agent::cli {
@@ -144,6 +146,40 @@ int cmdPatterns(const std::vector<std::string>& args) {
     fmt::print(stderr, "{}\n", e.what());
     return kExitCrit;
   }
+}
+
+int cmdBaseline(const std::vector<std::string>& args) {
+  std::string path, out;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--out" && i + 1 < args.size()) out = args[++i];
+    else if (path.empty() && !args[i].empty() && args[i][0] != '-') path = args[i];
+    else {
+      fmt::print(stderr, "usage: hale-agent baseline PATH [--out FILE]\n");
+      return kExitUsage;
+    }
+  }
+  if (path.empty()) {
+    fmt::print(stderr, "usage: hale-agent baseline PATH [--out FILE]\n");
+    return kExitUsage;
+  }
+  auto entries = checks::baseline::scan(path, 1'000'000);
+  if (!entries) {
+    fmt::print(stderr, "hale-agent baseline: {}\n", entries.error().message);
+    return kExitCrit;
+  }
+  const std::string text = checks::baseline::format(*entries);
+  if (out.empty()) {
+    fmt::print("{}", text);
+    return kExitOk;
+  }
+  std::ofstream file(out, std::ios::trunc);
+  file << text;
+  if (!file) {
+    fmt::print(stderr, "hale-agent baseline: cannot write '{}'\n", out);
+    return kExitCrit;
+  }
+  fmt::print(stderr, "recorded {} files of {} in {}\n", entries->size(), path, out);
+  return kExitOk;
 }
 
 }  // namespace hale::agent::cli

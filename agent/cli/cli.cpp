@@ -186,6 +186,8 @@ const std::vector<Command>& commands() {
       {"diagnose", "classify a finished CI log: category, confidence, evidence lines, remedy",
        "hale-agent diagnose [--json] [--patterns DIR|FILE]... [--junit XML]... FILE|-  |  --learn CATEGORY [--confirm --local FILE] FILE",
        cmdDiagnose},
+      {"baseline", "record hashes, modes and owners of a file or tree for a `file` check",
+       "hale-agent baseline PATH [--out FILE]", cmdBaseline},
       {"patterns", "list the failure patterns, or export/import a knowledge base",
        "hale-agent patterns [DIR...] | --export FILE [DIR...] | --import FILE --into LOCAL.toml", cmdPatterns},
       {"audit", "verify the hash-chained audit log (exit 2 if tampered) or show its tail",

@@ -14,6 +14,7 @@ inline constexpr int kExitUsage = 64;  ///< EX_USAGE: bad command line
 int cmdDiagnose(const std::vector<std::string>& args);
 int cmdExec(const std::vector<std::string>& args);
 int cmdPatterns(const std::vector<std::string>& args);
+int cmdBaseline(const std::vector<std::string>& args);
 
 /// Entry point of `hale-agent`; args excludes argv[0].
 int main(const std::vector<std::string>& args);

@@ -56,6 +56,26 @@ Digest sha256(std::string_view data) {
   return sha256(std::span(reinterpret_cast<const uint8_t*>(data.data()), data.size()));
 }
 
+Result<Digest> sha256File(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error{fmt::format("cannot read '{}'", path), 0};
+  mbedtls_sha256_context ctx;
+  mbedtls_sha256_init(&ctx);
+  mbedtls_sha256_starts_ret(&ctx, 0);
+  std::vector<char> buf(64 * 1024);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    const auto n = static_cast<size_t>(in.gcount());
+    if (n) mbedtls_sha256_update_ret(&ctx, reinterpret_cast<const unsigned char*>(buf.data()), n);
+  }
+  const bool failed = in.bad();
+  Digest out{};
+  mbedtls_sha256_finish_ret(&ctx, out.data());
+  mbedtls_sha256_free(&ctx);
+  if (failed) return Error{fmt::format("error reading '{}'", path), 0};
+  return out;
+}
+
 Digest hmacSha256(std::span<const uint8_t> key, std::span<const uint8_t> data) {
   Digest out{};
   mbedtls_md_hmac(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), key.data(), key.size(), data.data(), data.size(),

@@ -17,6 +17,8 @@ using Digest = std::array<uint8_t, 32>;
 
 Digest sha256(std::span<const uint8_t> data);
 Digest sha256(std::string_view data);
+/// SHA-256 of a file's content, read in 64 KiB pieces (bounded memory).
+Result<Digest> sha256File(const std::string& path);
 Digest hmacSha256(std::span<const uint8_t> key, std::span<const uint8_t> data);
 std::string toHex(std::span<const uint8_t> bytes);
 /// Compares without an early exit, so timing does not reveal the first mismatch.
