@@ -1,6 +1,7 @@
 // `hale-agent diagnose`, `exec` and `patterns`: the CI-runner side of Hale.
 // exec records every attempt in the agent's state and queues it as BuildEvent
 // telemetry, which the running agent sends with the rest of its outbox.
+#include "agent/build/build_watch.h"
 #include "agent/build/diagnose_command.h"
 #include "agent/build/exec_command.h"
 #include "agent/build/knowledge_base.h"
@@ -14,6 +15,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -39,9 +41,11 @@ std::string joinCommand(const std::vector<std::string>& argv) {
 
 class BuildRecorder final : public build::BuildObserver {
  public:
-  BuildRecorder(const AgentConfig& cfg) : cfg_(cfg), store_(cfg.state_dir, cfg.outbox_max_messages) {
-    build_id_ = store_.increment("build_id");
-  }
+  BuildRecorder(const AgentConfig& cfg) : cfg_(cfg), store_(cfg.state_dir, cfg.outbox_max_messages) { newBuild(); }
+
+  /// Watch mode: every file is a build of its own.
+  void newBuild() { build_id_ = store_.increment("build_id"); }
+  state::StateStore& store() { return store_; }
 
   void onAttempt(const build::BuildAttempt& a) override {
     wire::BuildRecord r;
@@ -56,7 +60,7 @@ class BuildRecorder final : public build::BuildObserver {
     r.duration_ms = static_cast<uint32_t>(a.duration.count());
     for (const auto& e : a.evidence) {
       if (r.evidence.size() >= 16) break;
-      r.evidence.push_back(fmt::format("line {}: {}", e.line, e.text));
+      r.evidence.push_back(e.line ? fmt::format("line {}: {}", e.line, e.text) : e.text);
     }
     r.at_ms = unixMillisNow();
     try {
@@ -75,19 +79,17 @@ class BuildRecorder final : public build::BuildObserver {
   uint64_t build_id_ = 0;
 };
 
-}  // namespace
+// --config FILE (before `--`) is ours; everything else belongs to the subcommand.
+struct Recording {
+  std::unique_ptr<AgentConfig> cfg;  // the recorder refers to it: must not move
+  std::unique_ptr<BuildRecorder> recorder;
+  std::vector<std::string> rest;
+};
 
-int cmdDiagnose(const std::vector<std::string>& args) {
-  preferPatternsFromSource();
-  return build::runDiagnoseCommand(args);
-}
-
-int cmdExec(const std::vector<std::string>& args) {
-  preferPatternsFromSource();
-  // --config FILE (before `--`) is ours; everything else belongs to exec.
+Recording openRecording(const std::vector<std::string>& args, std::string_view command) {
+  Recording r;
   std::string config_path = "/etc/hale/agent.toml";
   bool explicit_config = false;
-  std::vector<std::string> rest;
   bool after_dashes = false;
   for (size_t i = 0; i < args.size(); ++i) {
     if (!after_dashes && args[i] == "--") after_dashes = true;
@@ -96,20 +98,39 @@ int cmdExec(const std::vector<std::string>& args) {
       explicit_config = true;
       continue;
     }
-    rest.push_back(args[i]);
+    r.rest.push_back(args[i]);
   }
-  std::optional<AgentConfig> cfg;
-  std::unique_ptr<BuildRecorder> recorder;
   if (explicit_config || std::filesystem::exists(config_path)) {
     try {
-      cfg = loadAgentConfig(config_path);
-      recorder = std::make_unique<BuildRecorder>(*cfg);
+      r.cfg = std::make_unique<AgentConfig>(loadAgentConfig(config_path));
+      r.recorder = std::make_unique<BuildRecorder>(*r.cfg);
     } catch (const std::exception& e) {
       // The CI step still runs; only its record is lost, and the user is told why.
-      fmt::print(stderr, "hale-agent exec: not recording this step: {}\n", e.what());
+      fmt::print(stderr, "hale-agent {}: not recording: {}\n", command, e.what());
+      r.recorder.reset();
     }
   }
-  return build::runExecCommand(rest, recorder.get());
+  return r;
+}
+
+}  // namespace
+
+int cmdDiagnose(const std::vector<std::string>& args) {
+  preferPatternsFromSource();
+  if (std::find(args.begin(), args.end(), "--watch") == args.end()) return build::runDiagnoseCommand(args);
+  Recording r = openRecording(args, "diagnose");
+  BuildRecorder* recorder = r.recorder.get();
+  return build::runWatchCommand(r.rest, [recorder](const build::BuildAttempt& a) {
+    if (!recorder) return;
+    recorder->newBuild();
+    recorder->onAttempt(a);
+  });
+}
+
+int cmdExec(const std::vector<std::string>& args) {
+  preferPatternsFromSource();
+  Recording r = openRecording(args, "exec");
+  return build::runExecCommand(r.rest, r.recorder.get());
 }
 
 int cmdPatterns(const std::vector<std::string>& args) {

@@ -183,8 +183,9 @@ const std::vector<Command>& commands() {
        "hale-agent exec [--config FILE] [--policy auto|dry-run|off] [--timeout DUR] [--max-attempts N] "
        "[--patterns DIR]... [--junit REPORT]... -- CMD ARGS...",
        cmdExec},
-      {"diagnose", "classify a finished CI log: category, confidence, evidence lines, remedy",
-       "hale-agent diagnose [--json] [--patterns DIR|FILE]... [--junit XML]... FILE|-  |  --learn CATEGORY [--confirm --local FILE] FILE",
+      {"diagnose", "classify a finished CI log (or watch directories for logs and JUnit reports): category, evidence, remedy",
+       "hale-agent diagnose [--json] [--patterns DIR|FILE]... [--junit XML]... FILE|-  |  --learn CATEGORY [--confirm --local FILE] FILE  |  "
+       "--watch DIR... [--json] [--poll DUR] [--config FILE]",
        cmdDiagnose},
       {"baseline", "record hashes, modes and owners of a file or tree for a `file` check",
        "hale-agent baseline PATH [--out FILE]", cmdBaseline},
