@@ -1,6 +1,7 @@
 // `hale-agent diagnose`, `exec` and `patterns`: the CI-runner side of Hale.
 // exec records every attempt in the agent's state and queues it as BuildEvent
 // telemetry, which the running agent sends with the rest of its outbox.
+#include "agent/build/build_policy.h"
 #include "agent/build/build_watch.h"
 #include "agent/build/diagnose_command.h"
 #include "agent/build/exec_command.h"
@@ -57,6 +58,10 @@ class BuildRecorder final : public build::BuildObserver {
     r.secondary_category = a.secondary ? std::string(build::categoryName(*a.secondary)) : "";
     r.confidence = static_cast<float>(a.confidence);
     r.remedy = std::string(build::remedyName(a.remedy));
+    if (a.refused != build::Remedy::None) {
+      r.remedy = fmt::format("refused:{}", build::remedyName(a.refused));
+      r.evidence.push_back(fmt::format("policy refused {}: {}", build::remedyName(a.refused), a.refusal));
+    }
     r.duration_ms = static_cast<uint32_t>(a.duration.count());
     for (const auto& e : a.evidence) {
       if (r.evidence.size() >= 16) break;
@@ -130,7 +135,17 @@ int cmdDiagnose(const std::vector<std::string>& args) {
 int cmdExec(const std::vector<std::string>& args) {
   preferPatternsFromSource();
   Recording r = openRecording(args, "exec");
-  return build::runExecCommand(r.rest, r.recorder.get());
+  std::unique_ptr<build::LimiterBudget> budget;
+  const auto resolve = [&](build::ExecOptions& o) -> std::string {
+    if (!r.recorder) return fmt::format("policy {} needs a readable agent configuration (--config FILE)", o.policy_name);
+    const auto it = r.cfg->build_policies.find(o.policy_name);
+    if (it == r.cfg->build_policies.end())
+      return fmt::format("no [[build_policy]] named '{}' in {}", o.policy_name, r.cfg->file);
+    budget = std::make_unique<build::LimiterBudget>(r.recorder->store().db(), RealClock::instance(), it->second);
+    build::applyPolicy(it->second, budget.get(), o);
+    return {};
+  };
+  return build::runExecCommand(r.rest, r.recorder.get(), resolve);
 }
 
 int cmdPatterns(const std::vector<std::string>& args) {

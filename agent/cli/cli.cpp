@@ -180,7 +180,7 @@ const std::vector<Command>& commands() {
       {"check-config", "validate a configuration file: exit 0 valid, 2 invalid", "hale-agent check-config FILE",
        cmdCheckConfig},
       {"exec", "run a CI step; on failure diagnose it and retry, clear caches or rerun failed tests within limits",
-       "hale-agent exec [--config FILE] [--policy auto|dry-run|off] [--timeout DUR] [--max-attempts N] "
+       "hale-agent exec [--config FILE] [--policy auto|dry-run|off|NAME] [--timeout DUR] [--max-attempts N] "
        "[--patterns DIR]... [--junit REPORT]... -- CMD ARGS...",
        cmdExec},
       {"diagnose", "classify a finished CI log (or watch directories for logs and JUnit reports): category, evidence, remedy",
@@ -226,11 +226,11 @@ int cmdHelp(const std::vector<std::string>& args) {
   }
   if (args[0] == "config") {
     fmt::print("[agent]\n{}\n[mqtt]\n{}\n[log]\n{}\n[commands]\n{}\n[remediation]\n{}\n[[check]] (every kind)\n{}"
-               "\n[[check.remedy]] (every action; see docs/remediation.md)\n{}",
+               "\n[[check.remedy]] (every action; see docs/remediation.md)\n{}\n[[build_policy]] (hale-agent exec --policy NAME; see docs/builds.md)\n{}",
                config::describeFields(agentFields()), config::describeFields(app::mqttFields()),
                config::describeFields(app::logFields()), config::describeFields(commandFields()),
                config::describeFields(limits::remediationFields()), config::describeFields(checks::commonFields()),
-               config::describeFields(remedies::stepFields()));
+               config::describeFields(remedies::stepFields()), config::describeFields(build::buildPolicyFields()));
     return kExitOk;
   }
   const auto* kind = checks::findKind(args[0]);

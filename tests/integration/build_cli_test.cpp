@@ -60,3 +60,36 @@ TEST_CASE("builds: diagnose --watch classifies dropped logs and JUnit reports an
   CHECK(categories == std::vector<std::string>{"resource-disk", "test", "flaky"});
   CHECK(store.outboxDepth() == 3);
 }
+
+TEST_CASE("builds: exec --policy NAME shares its retry budget across runs through the agent's state") {
+  TempDir dir;
+  writeFile(dir.file("agent.toml"), "[agent]\nnode = \"n1\"\nregion = \"eu\"\nstate_dir = \"" + dir.file("state") +
+                                        "\"\n[[build_policy]]\nname = \"ci\"\nremedies_per_hour = 1\n");
+  const std::vector<std::string> exec = {binaryDir() + "/hale-agent", "exec", "--config", dir.file("agent.toml"),
+                                         "--policy", "ci", "--retry-delay", "10ms", "--max-attempts", "2",
+                                         "--patterns", std::string(HALE_SOURCE_DIR) + "/config/patterns", "--",
+                                         "/bin/sh", "-c", "echo 'npm ERR! code ECONNRESET' >&2; exit 1"};
+  CHECK(runCommand(exec, dir.file("first.log")) == 1);
+  CHECK(readFile(dir.file("first.log")).find("applying retry") != std::string::npos);
+  CHECK(runCommand(exec, dir.file("second.log")) == 1);
+  const std::string second = readFile(dir.file("second.log"));
+  CHECK(second.find("policy ci: not applying retry") != std::string::npos);
+  CHECK(second.find("applying retry;") == std::string::npos);
+
+  agent::state::StateStore store(dir.file("state"));
+  sqlite::Statement rows(store.db(), "SELECT build_id, attempt, remedy, evidence FROM builds ORDER BY build_id, attempt");
+  std::vector<std::string> remedies;
+  std::string refused_evidence;
+  while (rows.step()) {
+    remedies.push_back(rows.text(2));
+    if (rows.text(2).starts_with("refused")) refused_evidence = rows.text(3);
+  }
+  CHECK(remedies == std::vector<std::string>{"retry", "none", "refused:retry"});
+  CHECK(refused_evidence.find("budget of 1 remedies per hour") != std::string::npos);
+
+  // An unknown policy is a usage error before anything runs.
+  auto unknown = exec;
+  unknown[5] = "nope";
+  CHECK(runCommand(unknown, dir.file("unknown.log")) == 2);
+  CHECK(readFile(dir.file("unknown.log")).find("no [[build_policy]] named 'nope'") != std::string::npos);
+}
