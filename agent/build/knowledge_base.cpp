@@ -26,7 +26,7 @@ constexpr std::array<std::string_view, kCategoryCount> kCategoryNames = {
     "resource-disk", "permission", "infrastructure", "flaky"};
 constexpr std::array<std::string_view, 5> kRemedyNames = {"none", "retry", "clear-cache",
                                                           "rerun-failed-tests", "free-disk"};
-constexpr std::array<std::string_view, 5> kCacheNames = {"npm", "pip", "cargo", "maven", "gradle"};
+constexpr std::array<std::string_view, 8> kCacheNames = {"npm", "yarn", "pnpm", "pip", "cargo", "go", "maven", "gradle"};
 
 constexpr FieldSpec kEntrySpec[] = {
     {"id", FieldType::String, "", "unique name; a later file with the same id replaces the entry", true},
@@ -36,7 +36,7 @@ constexpr FieldSpec kEntrySpec[] = {
     {"explanation", FieldType::String, "", "one sentence shown with the diagnosis", true},
     {"remedy", FieldType::String, "none", "retry, clear-cache, rerun-failed-tests, free-disk, none"},
     {"secondary", FieldType::String, "", "category often co-occurring (optional)"},
-    {"cache", FieldType::String, "", "npm, pip, cargo, maven or gradle: the cache clear-cache empties"},
+    {"cache", FieldType::String, "", "npm, yarn, pnpm, pip, cargo, go, maven or gradle: the cache clear-cache empties"},
     {"suppress", FieldType::Bool, "false", "matching lines are notices of a handled problem; other matches on them count 30%"},
 };
 
@@ -97,7 +97,7 @@ PatternEntry readEntry(const toml::table& table, const std::string& file) {
   }
   e.cache = f.optStr("cache").value_or("");
   if (!e.cache.empty() && indexOf(kCacheNames, e.cache) < 0)
-    f.fail("cache", fmt::format("unknown cache \"{}\" (npm, pip, cargo, maven, gradle)", e.cache));
+    f.fail("cache", fmt::format("unknown cache \"{}\" (npm, yarn, pnpm, pip, cargo, go, maven, gradle)", e.cache));
   e.suppress = f.boolean("suppress");
   e.patterns = f.strings("patterns");
   if (e.patterns.empty()) f.fail("patterns", "at least one pattern is required");

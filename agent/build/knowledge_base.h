@@ -47,7 +47,7 @@ struct PatternEntry {
   std::string explanation;
   Remedy remedy = Remedy::None;
   std::optional<Category> secondary;
-  std::string cache;        ///< "npm", "pip", "cargo", "maven", "gradle" or empty
+  std::string cache;        ///< "npm", "yarn", "pnpm", "pip", "cargo", "go", "maven", "gradle" or empty
   bool suppress = false;    ///< matching lines are notices of a handled problem (retrying):
                             ///< other entries' matches on them count for little
   std::string source_file;  ///< where the entry was (last) defined
