@@ -17,6 +17,7 @@
 #include "agent/build/diagnose_command.h"
 #include "agent/platform/dir_watcher.h"
 #include "shared/config/config.h"
+#include "shared/util/text.h"
 
 namespace hale::agent::build {
 namespace fs = std::filesystem;
@@ -131,6 +132,57 @@ std::string watchedFileToJson(const WatchedFile& f) {
                   {"skipped", f.tests->skipped.size()}, {"passed", f.tests->passed.size()}};
   }
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+namespace {
+
+constexpr config::FieldSpec kBuildsFields[] = {
+    {"watch_dirs", config::FieldType::StringArray, "",
+     "directories where build logs and JUnit XML reports are dropped; each completed file is diagnosed and recorded"},
+    {"patterns", config::FieldType::StringArray, "", "knowledge base files or directories (default: $HALE_PATTERNS_DIR, /etc/hale/patterns)"},
+    {"poll_interval", config::FieldType::Duration, "0s", "scan the directories at this interval instead of inotify (0: inotify)"},
+    {"run_gap", config::FieldType::Duration, "30m", "JUnit reports in one directory without a pause this long form one run"},
+};
+
+}  // namespace
+
+std::span<const config::FieldSpec> buildsFields() { return kBuildsFields; }
+
+WatchSettings watchSettingsFrom(const config::Fields& f) {
+  WatchSettings w;
+  if (f.has("watch_dirs")) w.dirs = f.strings("watch_dirs");
+  for (const auto& d : w.dirs)
+    if (d.empty() || d[0] != '/') f.fail("watch_dirs", fmt::format("'{}' is not an absolute path", d));
+  if (f.has("patterns")) w.patterns = f.strings("patterns");
+  w.poll_interval = f.duration("poll_interval");
+  w.run_gap = f.duration("run_gap");
+  if (w.run_gap.count() <= 0) f.fail("run_gap", "must be positive");
+  return w;
+}
+
+wire::BuildRecord toBuildRecord(const BuildAttempt& a, uint64_t build_id, int64_t at_ms) {
+  wire::BuildRecord r;
+  r.build_id = build_id;
+  r.attempt = static_cast<uint32_t>(a.attempt);
+  std::string command;
+  for (const auto& word : a.command) command += (command.empty() ? "" : " ") + word;
+  r.command = sanitizeUtf8(command);
+  r.exit_code = a.exit_code;
+  r.category = std::string(categoryName(a.category));
+  r.secondary_category = a.secondary ? std::string(categoryName(*a.secondary)) : "";
+  r.confidence = static_cast<float>(a.confidence);
+  r.remedy = std::string(remedyName(a.remedy));
+  r.duration_ms = static_cast<uint32_t>(a.duration.count());
+  for (const auto& e : a.evidence) {
+    if (r.evidence.size() >= 15) break;
+    r.evidence.push_back(e.line ? fmt::format("line {}: {}", e.line, e.text) : e.text);
+  }
+  if (a.refused != Remedy::None) {
+    r.remedy = fmt::format("refused:{}", remedyName(a.refused));
+    r.evidence.push_back(fmt::format("policy refused {}: {}", remedyName(a.refused), a.refusal));
+  }
+  r.at_ms = at_ms;
+  return r;
 }
 
 namespace {

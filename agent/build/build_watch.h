@@ -8,10 +8,13 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "agent/build/exec_command.h"
 #include "agent/build/junit_report.h"
+#include "shared/config/config.h"
+#include "shared/wire/envelope.h"
 #include "shared/util/result.h"
 
 namespace hale::agent::build {
@@ -50,6 +53,19 @@ BuildAttempt attemptFor(const WatchedFile& file);
 /// One line for people: "PATH: category (0.90) explanation".
 std::string watchedFileToText(const WatchedFile& file);
 std::string watchedFileToJson(const WatchedFile& file);
+
+/// The record stored in the builds table and sent as a BuildEvent.
+wire::BuildRecord toBuildRecord(const BuildAttempt& attempt, uint64_t build_id, int64_t at_ms);
+
+/// [builds] of the agent configuration: directories the running agent watches.
+struct WatchSettings {
+  std::vector<std::string> dirs;
+  std::vector<std::string> patterns;                  ///< empty: defaultPatternDirs()
+  std::chrono::milliseconds poll_interval{0};         ///< 0: inotify
+  std::chrono::milliseconds run_gap = std::chrono::minutes(30);
+};
+std::span<const config::FieldSpec> buildsFields();
+WatchSettings watchSettingsFrom(const config::Fields& fields);
 
 /// `hale-agent diagnose --watch DIR... [--json] [--patterns P]... [--poll DUR] [--run-gap DUR]`:
 /// runs until SIGINT/SIGTERM; `record` (may be empty) gets every classified file.

@@ -34,12 +34,6 @@ void preferPatternsFromSource() {
 #endif
 }
 
-std::string joinCommand(const std::vector<std::string>& argv) {
-  std::string out;
-  for (const auto& a : argv) out += (out.empty() ? "" : " ") + a;
-  return out;
-}
-
 class BuildRecorder final : public build::BuildObserver {
  public:
   BuildRecorder(const AgentConfig& cfg) : cfg_(cfg), store_(cfg.state_dir, cfg.outbox_max_messages) { newBuild(); }
@@ -49,25 +43,7 @@ class BuildRecorder final : public build::BuildObserver {
   state::StateStore& store() { return store_; }
 
   void onAttempt(const build::BuildAttempt& a) override {
-    wire::BuildRecord r;
-    r.build_id = build_id_;
-    r.attempt = static_cast<uint32_t>(a.attempt);
-    r.command = sanitizeUtf8(joinCommand(a.command));
-    r.exit_code = a.exit_code;
-    r.category = std::string(build::categoryName(a.category));
-    r.secondary_category = a.secondary ? std::string(build::categoryName(*a.secondary)) : "";
-    r.confidence = static_cast<float>(a.confidence);
-    r.remedy = std::string(build::remedyName(a.remedy));
-    if (a.refused != build::Remedy::None) {
-      r.remedy = fmt::format("refused:{}", build::remedyName(a.refused));
-      r.evidence.push_back(fmt::format("policy refused {}: {}", build::remedyName(a.refused), a.refusal));
-    }
-    r.duration_ms = static_cast<uint32_t>(a.duration.count());
-    for (const auto& e : a.evidence) {
-      if (r.evidence.size() >= 16) break;
-      r.evidence.push_back(e.line ? fmt::format("line {}: {}", e.line, e.text) : e.text);
-    }
-    r.at_ms = unixMillisNow();
+    const wire::BuildRecord r = build::toBuildRecord(a, build_id_, unixMillisNow());
     try {
       store_.recordBuild(r);
       const uint64_t seq = store_.nextSeq();

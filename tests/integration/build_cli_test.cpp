@@ -93,3 +93,31 @@ TEST_CASE("builds: exec --policy NAME shares its retry budget across runs throug
   CHECK(runCommand(unknown, dir.file("unknown.log")) == 2);
   CHECK(readFile(dir.file("unknown.log")).find("no [[build_policy]] named 'nope'") != std::string::npos);
 }
+
+TEST_CASE("builds: the running agent watches [builds] watch_dirs and records each completed file") {
+  TempDir dir;
+  std::filesystem::create_directories(dir.file("drop"));
+  writeFile(dir.file("agent.toml"), "[agent]\nnode = \"n1\"\nregion = \"eu\"\nstate_dir = \"" + dir.file("state") +
+                                        "\"\n[builds]\nwatch_dirs = [\"" + dir.file("drop") + "\"]\npatterns = [\"" +
+                                        std::string(HALE_SOURCE_DIR) + "/config/patterns\"]\n");
+  Process agent({binaryDir() + "/hale-agent", "run", "--config", dir.file("agent.toml")}, dir.file("agent.log"));
+  REQUIRE(waitFor([&] { return readFile(dir.file("agent.log")).find("starting") != std::string::npos; },
+                  std::chrono::seconds(5)));
+  writeFile(dir.file("drop/build.log"), "src/main.c:3:10: fatal error: missing.h: No such file or directory\n"
+                                        "compilation terminated.\nmake: *** [Makefile:2: all] Error 1\n");
+  writeFile(dir.file("drop/TEST-a.xml"), "<testsuite name=\"a\"><testcase classname=\"a\" name=\"t\"><failure/></testcase></testsuite>");
+  std::vector<std::string> categories;
+  REQUIRE(waitFor(
+      [&] {
+        agent::state::StateStore store(dir.file("state"));
+        sqlite::Statement rows(store.db(), "SELECT category FROM builds ORDER BY build_id");
+        categories.clear();
+        while (rows.step()) categories.push_back(rows.text(0));
+        return categories.size() == 2;
+      },
+      std::chrono::seconds(10)));
+  CHECK(categories == std::vector<std::string>{"compile", "test"});
+  const auto status = agent.stop();
+  REQUIRE(status);
+  CHECK(WIFEXITED(*status));
+}
