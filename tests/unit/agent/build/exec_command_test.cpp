@@ -333,7 +333,8 @@ TEST_CASE("build_remedies: yarn, pnpm and go corruption signatures name their ca
       {"cache_yarn.log", "yarn"},   {"cache_yarn_berry.log", "yarn"}, {"cache_pnpm.log", "pnpm"},
       {"cache_pnpm_store.log", "pnpm"}, {"cache_go.log", "go"},     {"cache_go_build.log", "go"},
       {"cache_go_checksum.log", "go"}};
-  for (const auto& [file, cache] : cases) {
+  for (const auto& c : cases) {
+    const std::string file = c.first, cache = c.second;
     CAPTURE(file);
     const Diagnosis d = diagnoseText(readAll(fixture(file)));
     CHECK(d.category == Category::Dependency);
