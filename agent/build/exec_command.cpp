@@ -301,7 +301,13 @@ int runExecCommand(const std::vector<std::string>& args, BuildObserver* observer
   if (o.pattern_paths.empty()) o.pattern_paths = defaultPatternDirs();
   std::optional<KnowledgeBase> kb;
   try {
-    if (!o.pattern_paths.empty()) kb = loadKnowledgeBase(o.pattern_paths);
+    // Patterns are checked now; the automata are built while the step starts
+    // (about 20 ms of CPU that would otherwise delay every step).
+    if (!o.pattern_paths.empty()) {
+      kb.emplace();
+      for (const auto& path : o.pattern_paths) kb->load(path);
+      kb->compileInBackground();
+    }
   } catch (const config::ConfigError& e) {
     std::fprintf(stderr, "hale-agent exec: %s\n", e.what());
     return 2;

@@ -18,6 +18,7 @@
 #include <re2/set.h>
 
 #include <cstdint>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -77,7 +78,15 @@ class KnowledgeBase {
 
   /// Builds the RE2::Set; throws ConfigError if a pattern does not compile.
   void compile();
-  bool compiled() const { return set_ != nullptr; }
+  /// The same, but only the checks (every pattern parses) happen now; the
+  /// automata are built on a thread and the first match waits for them.
+  /// `exec` starts the step meanwhile. The object must not be moved before
+  /// that first use returns.
+  void compileInBackground();
+  bool compiled() const {
+    waitCompiled();
+    return set_ != nullptr;
+  }
 
   const std::vector<PatternEntry>& entries() const { return entries_; }
   const std::vector<CompiledPattern>& patterns() const { return compiled_; }
@@ -91,8 +100,18 @@ class KnowledgeBase {
  private:
   std::vector<PatternEntry> entries_;
   std::vector<CompiledPattern> compiled_;
+  void prepare();
+  void buildMatchers();
+  void waitCompiled() const {
+    if (pending_.valid()) finishPending();
+  }
+  void finishPending() const;
+
   std::unique_ptr<RE2::Set> set_;
   std::unique_ptr<RE2> any_;  // union of all patterns in multi-line mode
+  std::unique_ptr<RE2::Set> building_;  // between prepare() and buildMatchers()
+  std::string union_text_;
+  mutable std::future<void> pending_;  // compileInBackground() in progress
 };
 
 /// Loads and compiles every path (file or directory) in order.
