@@ -131,9 +131,11 @@ void gaugeHeader(std::string& out, std::string_view name, std::string_view help)
 }
 }  // namespace
 
-health::FleetHealth Api::currentHealth(int64_t now_ms) {
+std::shared_ptr<const health::ScoredFleet> Api::currentHealth(int64_t now_ms) {
+  if (options_.score_cache)
+    if (auto cached = options_.score_cache->latest(now_ms, options_.score_max_age)) return cached;
   const auto inputs = store_.healthInputs(now_ms - options_.health.result_stale_after_ms);
-  return health::computeHealth(inputs, now_ms, options_.health);
+  return std::make_shared<const health::ScoredFleet>(health::computeHealth(inputs, now_ms, options_.health));
 }
 
 std::optional<Response> Api::routeFleet(const Query& q, bool read) {
@@ -154,7 +156,8 @@ std::optional<Response> Api::routeFleet(const Query& q, bool read) {
 }
 
 Response Api::fleetHealth() {
-  const auto h = currentHealth(unixMillisNow());
+  const auto scored = currentHealth(unixMillisNow());
+  const auto& h = scored->health;
   json body = groupJson(h.fleet);
   json regions = json::array();
   for (const auto& r : h.regions) regions.push_back(groupJson(r));
@@ -164,7 +167,8 @@ Response Api::fleetHealth() {
 }
 
 Response Api::regions() {
-  const auto h = currentHealth(unixMillisNow());
+  const auto scored = currentHealth(unixMillisNow());
+  const auto& h = scored->health;
   json regions = json::array();
   for (const auto& r : h.regions) regions.push_back(groupJson(r));
   return jsonResponse(200, json{{"regions", regions}, {"total", h.regions.size()}, {"computed_at_ms", h.computed_at_ms}});
@@ -172,7 +176,8 @@ Response Api::regions() {
 
 Response Api::region(const std::string& name) {
   const int64_t now = unixMillisNow();
-  const auto h = currentHealth(now);
+  const auto scored = currentHealth(now);
+  const auto& h = scored->health;
   const health::GroupHealth* group = nullptr;
   for (const auto& r : h.regions)
     if (r.name == name) group = &r;
@@ -231,7 +236,8 @@ Response Api::statistics(const Query& q) {
 }
 
 void Api::appendHealthMetrics(std::string& out) {
-  const auto h = currentHealth(unixMillisNow());
+  const auto scored = currentHealth(unixMillisNow());
+  const auto& h = scored->health;
   gaugeHeader(out, "hale_nodes", "Nodes known to the aggregator, by liveness (stale: online but silent).");
   out += fmt::format("hale_nodes{{state=\"online\"}} {}\nhale_nodes{{state=\"stale\"}} {}\nhale_nodes{{state=\"offline\"}} {}\n",
                      h.fleet.counts.online, h.fleet.counts.stale, h.fleet.counts.offline);
