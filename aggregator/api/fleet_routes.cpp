@@ -222,6 +222,26 @@ Response Api::statistics(const Query& q) {
     by_component[std::string(health::componentName(static_cast<size_t>(r.component)))].add(r);
     by_region[r.region].add(r);
   }
+  // Remediations: what Hale decided and how often a verified repair held.
+  json outcomes = json::object();
+  uint64_t healed = 0, verified = 0;
+  for (const auto& c : store_.remediationOutcomes(since, "")) {
+    outcomes[c.category] = c.count;
+    if (c.category == "Healed") healed += c.count;
+    if (c.category == "Healed" || c.category == "NotHealed" || c.category == "Failed" || c.category == "RolledBack")
+      verified += c.count;
+  }
+  auto mean = [](int64_t sum, int64_t n) { return n > 0 ? json(sum / n) : json(nullptr); };
+  const auto repairs = store_.repairTimes(since, now + 1);
+  json mttr{{"remediated", mean(repairs.remediated_ms_sum, repairs.remediated)},
+            {"other", mean(repairs.other_ms_sum, repairs.other)},
+            {"remediated_count", repairs.remediated},
+            {"other_count", repairs.other}};
+  if (w->span_ms) {
+    // The same figures over the window before, to show the trend.
+    const auto before = store_.repairTimes(since - w->span_ms, since);
+    mttr["previous_window"] = mean(before.remediated_ms_sum + before.other_ms_sum, before.remediated + before.other);
+  }
   auto toJson = [](const std::map<std::string, StatsTotals>& m) {
     json out = json::object();
     for (const auto& [k, v] : m) out[k] = v.toJson();
@@ -230,6 +250,12 @@ Response Api::statistics(const Query& q) {
   return jsonResponse(200, json{{"window", w->name},
                                 {"since_ms", since},
                                 {"issues", total.toJson()},
+                                {"remediations", json{{"outcomes", outcomes},
+                                                      {"healed", healed},
+                                                      {"verified", verified},
+                                                      {"success_rate", verified ? json(double(healed) / double(verified))
+                                                                                : json(nullptr)}}},
+                                {"mttr_ms", mttr},
                                 {"by_severity", toJson(by_severity)},
                                 {"by_component", toJson(by_component)},
                                 {"by_region", toJson(by_region)}});
