@@ -17,6 +17,7 @@ extern const ActionKind kCleanAction;
 extern const ActionKind kRotateLogsAction;
 extern const ActionKind kClearCacheAction;
 extern const ActionKind kNotifyAction;
+extern const ActionKind kRestoreAction;
 
 namespace {
 const ActionKind* const kActions[] = {
@@ -28,6 +29,7 @@ const ActionKind* const kActions[] = {
     &kRotateLogsAction,
     &kClearCacheAction,
     &kNotifyAction,
+    &kRestoreAction,
 };
 
 std::vector<ActionKind> materialize() {
