@@ -108,17 +108,7 @@ AgentConfig loadAgentConfig(const toml::table& root, const std::string& path) {
       if (!names.insert(check->name()).second)
         throw config::ConfigError(config::positionOf(item, path),
                                   fmt::format("duplicate check name '{}'", check->name()));
-      if (remedy) {
-        // A restore step acts on its file check's path and baseline unless it says otherwise.
-        toml::array steps = remedy->as_array() ? *remedy->as_array() : toml::array{};
-        for (auto& step : steps)
-          if (auto* t = step.as_table(); t && t->get("action") && t->get("action")->value<std::string>() == "restore")
-            for (const char* key : {"path", "baseline"})
-              if (!t->contains(key) && table.contains(key)) t->insert(key, *table.get(key));
-        cfg.plans[check->name()] =
-            remedies::parsePlan(remedy->as_array() ? static_cast<const toml::node&>(steps) : *remedy, path,
-                                check->name(), action_env);
-      }
+      if (remedy) cfg.plans[check->name()] = remedies::parsePlan(*remedy, path, check->name(), action_env, &table);
       cfg.checks.push_back(std::move(check));
     }
   }

@@ -18,6 +18,7 @@ extern const ActionKind kRotateLogsAction;
 extern const ActionKind kClearCacheAction;
 extern const ActionKind kNotifyAction;
 extern const ActionKind kRestoreAction;
+extern const ActionKind kRenewCertAction;
 
 namespace {
 const ActionKind* const kActions[] = {
@@ -30,6 +31,7 @@ const ActionKind* const kActions[] = {
     &kClearCacheAction,
     &kNotifyAction,
     &kRestoreAction,
+    &kRenewCertAction,
 };
 
 std::vector<ActionKind> materialize() {

@@ -1,100 +1,18 @@
 // restore with real files: a baseline recorded by the real `hale-agent
 // baseline`, drift in content and mode, the plan run by the engine against the
 // real file check.
-#include "agent/core/agent_config.h"
-#include "agent/core/scheduler.h"
-#include "agent/remedies/engine.h"
-#include "tests/support/harness.h"
+#include "tests/support/remedy_harness.h"
 
-#include <asio/post.hpp>
 #include <doctest/doctest.h>
-#include <nlohmann/json.hpp>
 #include <sys/stat.h>
 
 #include <filesystem>
 
 using namespace hale;
 using namespace hale::agent;
-using namespace std::chrono_literals;
 
 namespace {
 namespace fs = std::filesystem;
-
-/// Verifies with the configured checks themselves, as the agent does.
-struct RealRunner final : remedies::CheckRunner {
-  asio::io_context& io;
-  std::vector<checks::CheckPtr>& checks;
-  std::vector<wire::ResultRecord> results;
-  RealRunner(asio::io_context& io_, std::vector<checks::CheckPtr>& c) : io(io_), checks(c) {}
-  void runCheckNow(const std::string& name, std::function<void(const wire::ResultRecord&)> done) override {
-    for (auto& c : checks)
-      if (c->name() == name) {
-        auto r = runWithDeadline(*c);
-        results.push_back(r);
-        asio::post(io, [done, r] { done(r); });
-      }
-  }
-};
-
-uint32_t modeOf(const std::string& path) {
-  struct stat st {};
-  REQUIRE(::stat(path.c_str(), &st) == 0);
-  return st.st_mode & 07777;
-}
-
-struct RestoreRig {
-  test::TempDir dir;
-  std::string state = dir.file("state");
-  std::string config = dir.file("agent.toml");
-  std::string etc = dir.file("etc");
-
-  int baseline(const std::string& path, const std::string& out, std::vector<std::string> extra = {}) {
-    std::vector<std::string> args{test::binaryDir() + "/hale-agent", "baseline", path, "--out", out, "--config",
-                                  config};
-    args.insert(args.end(), extra.begin(), extra.end());
-    return test::runCommand(args, dir.file("baseline.out"));
-  }
-  void writeConfig(const std::string& check) {
-    test::writeFile(config, "[agent]\nregion = \"r\"\nnode = \"n\"\nstate_dir = \"" + state + "\"\n" + check);
-  }
-  /// Opens an issue for `check` with its current result and runs the plan to its end.
-  std::vector<std::string> remediate(AgentConfig& cfg, const std::string& check) {
-    state::StateStore store(state);
-    state::AuditLog audit(store.db());
-    asio::io_context io;
-    RealRunner runner(io, cfg.checks);
-    remedies::Engine engine(io, store, audit, RealClock::instance(), runner, nullptr, 7);
-    engine.configure(cfg.remediation, std::move(cfg.plans));
-    wire::ResultRecord first;
-    runner.runCheckNow(check, [&](const wire::ResultRecord& r) { first = r; });
-    io.run();
-    io.restart();
-    REQUIRE(first.status == wire::Status::Crit);
-    wire::IssueRecord issue;
-    issue.issue_id = 1;
-    issue.check = check;
-    issue.state = wire::IssueState::Opened;
-    issue.status = first.status;
-    issue.message = first.message;
-    engine.onIssue(issue, "file");
-    const auto until = std::chrono::steady_clock::now() + 5s;
-    do {
-      io.restart();
-      io.run_for(20ms);
-    } while (engine.activeRunsForTest() > 0 && std::chrono::steady_clock::now() < until);
-    CHECK(audit.verify().ok);
-    std::vector<std::string> out;
-    for (const auto& e : audit.tail(100)) {
-      const auto detail = nlohmann::json::parse(e.detail);
-      out.push_back(detail["step"].get<std::string>() + ":" + e.outcome);
-      last_reason = detail["reason"].get<std::string>();
-      if (e.outcome == "executed") executed_reason = last_reason;
-      if (e.outcome == "failed" && detail["step"] == "restore") failed_reason = last_reason;
-    }
-    return out;
-  }
-  std::string last_reason, executed_reason, failed_reason;
-};
 
 std::string asideOf(const std::string& path) {
   for (const auto& e : fs::directory_iterator(fs::path(path).parent_path()))
@@ -105,7 +23,7 @@ std::string asideOf(const std::string& path) {
 }  // namespace
 
 TEST_CASE("remedy_restore: a drifted file is put back from its baseline copy, the drifted one kept aside") {
-  RestoreRig rig;
+  test::RemedyRig rig;
   fs::create_directories(rig.etc);
   const std::string conf = rig.etc + "/app.conf";
   test::writeFile(conf, "listen = 8080\n");
@@ -124,16 +42,16 @@ TEST_CASE("remedy_restore: a drifted file is put back from its baseline copy, th
   const auto outcomes = rig.remediate(cfg, "app-conf");
   CHECK(outcomes == std::vector<std::string>{"restore:fired", "restore:executed", "restore:healed"});
   CHECK(test::readFile(conf) == "listen = 8080\n");
-  CHECK(modeOf(conf) == 0640);
+  CHECK(test::modeOf(conf) == 0640);
   const auto aside = asideOf(conf);
   REQUIRE_FALSE(aside.empty());
   CHECK(test::readFile(aside) == "listen = 0.0.0.0:22\n");
-  CHECK(modeOf(aside) == 0666);
+  CHECK(test::modeOf(aside) == 0666);
   CHECK(rig.executed_reason.find("restored 1 of 1") != std::string::npos);
 }
 
 TEST_CASE("remedy_restore: a tree gets changed and removed files back, added ones aside, owners restored") {
-  RestoreRig rig;
+  test::RemedyRig rig;
   fs::create_directories(rig.etc + "/conf.d");
   test::writeFile(rig.etc + "/main.conf", "main\n");
   test::writeFile(rig.etc + "/conf.d/a.conf", "a\n");
@@ -162,7 +80,7 @@ TEST_CASE("remedy_restore: a tree gets changed and removed files back, added one
 }
 
 TEST_CASE("remedy_restore: a corrupt copy, a file over the bound and paths outside the baseline are refused") {
-  RestoreRig rig;
+  test::RemedyRig rig;
   fs::create_directories(rig.etc);
   const std::string conf = rig.etc + "/app.conf";
   test::writeFile(conf, "good\n");
