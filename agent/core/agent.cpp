@@ -105,6 +105,9 @@ int Agent::run() {
   });
   scheduler_->start();
   engine_->start();
+  // Issues still open from before a restart raise no new event: their plans carry on here.
+  for (const auto& [check, issue] : tracker_.open())
+    if (const auto* settings = settingsOf(check)) engine_->resumeOpen(issue, settings->kind);
   if (mqtt_) {
     mqtt_->start();
     checkAckProgress();
@@ -383,6 +386,17 @@ void Agent::handleCommand(const std::string& payload) {
     if (const auto* a = std::get_if<wire::ApproveAction>(&spec->action)) {
       if (auto ok = engine_->approve(a->attempt_id, "command:" + nonce); !ok) return refuse(nonce, ok.error().message);
       audit_.append(now, "command", action, nonce, "executed", "approved attempt " + std::to_string(a->attempt_id));
+      return;
+    }
+    if (const auto* a = std::get_if<wire::TriggerAction>(&spec->action)) {
+      const auto* settings = settingsOf(a->check);
+      if (!settings) return refuse(nonce, "trigger: no check '" + a->check.substr(0, 64) + "' on this agent");
+      const auto open = tracker_.open().find(a->check);
+      if (open == tracker_.open().end()) return refuse(nonce, "trigger: check '" + a->check + "' has no open issue");
+      if (auto ok = engine_->trigger(open->second, settings->kind, "command:" + nonce); !ok)
+        return refuse(nonce, "trigger: " + ok.error().message);
+      audit_.append(now, "command", action, nonce, "executed", "remediation of " + a->check + " triggered");
+      log::info("command", "remediation triggered", {{"check", a->check}});
       return;
     }
     // The remediation engine, drills and failover hooks act on the others; an

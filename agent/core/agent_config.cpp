@@ -108,7 +108,7 @@ AgentConfig loadAgentConfig(const toml::table& root, const std::string& path) {
       if (!names.insert(check->name()).second)
         throw config::ConfigError(config::positionOf(item, path),
                                   fmt::format("duplicate check name '{}'", check->name()));
-      if (remedy) cfg.plans[check->name()] = remedies::parsePlan(*remedy, path, check->name(), action_env);
+      if (remedy) cfg.plans[check->name()] = remedies::parsePlan(*remedy, path, check->name(), action_env, &table);
       cfg.checks.push_back(std::move(check));
     }
   }
