@@ -3,6 +3,7 @@
 
 #include "agent/checks/check.h"
 #include "agent/core/agent.h"
+#include "agent/drills/drill.h"
 #include "agent/core/agent_config.h"
 #include "agent/core/scheduler.h"
 #include "agent/state/audit_log.h"
@@ -198,6 +199,8 @@ const std::vector<Command>& commands() {
       {"approve", "approve a pending remediation step", "hale-agent approve ID [--config FILE]", cmdApprove},
       {"stats", "learned success rates behind the order of alternative steps",
        "hale-agent stats [--config FILE] [--json]", cmdStats},
+      {"drill", "inject a check's failure, let its remedy plan heal it: exit 0 healed, 1 not, 2 invalid, 3 not drillable",
+       "hale-agent drill CHECK|--all [--config FILE] [--json] [--timeout DUR] [--state DIR]", cmdDrill},
       {"help", "describe the check kinds and their keys", "hale-agent help [KIND|config]", cmdHelp},
   };
   return list;
@@ -225,11 +228,11 @@ int cmdHelp(const std::vector<std::string>& args) {
   }
   if (args[0] == "config") {
     fmt::print("[agent]\n{}\n[mqtt]\n{}\n[log]\n{}\n[commands]\n{}\n[remediation]\n{}\n[[check]] (every kind)\n{}"
-               "\n[[check.remedy]] (every action; see docs/remediation.md)\n{}",
+               "\n[[check.remedy]] (every action; see docs/remediation.md)\n{}\n[check.drill] (hale-agent drill)\n{}",
                config::describeFields(agentFields()), config::describeFields(app::mqttFields()),
                config::describeFields(app::logFields()), config::describeFields(commandFields()),
                config::describeFields(limits::remediationFields()), config::describeFields(checks::commonFields()),
-               config::describeFields(remedies::stepFields()));
+               config::describeFields(remedies::stepFields()), config::describeFields(drills::drillFields()));
     return kExitOk;
   }
   const auto* kind = checks::findKind(args[0]);

@@ -15,6 +15,7 @@ int cmdDiagnose(const std::vector<std::string>& args);
 int cmdExec(const std::vector<std::string>& args);
 int cmdPatterns(const std::vector<std::string>& args);
 int cmdBaseline(const std::vector<std::string>& args);
+int cmdDrill(const std::vector<std::string>& args);
 
 /// Entry point of `hale-agent`; args excludes argv[0].
 int main(const std::vector<std::string>& args);
