@@ -204,7 +204,9 @@ class Session final : public remedies::CheckRunner {
     if (r.outcome == wire::RemediationOutcome::Healed && report_.healed_by.empty()) {
       report_.healed_by = r.action;
       report_.heal_ms = msSince(opened_at_);
-    } else if (r.outcome != wire::RemediationOutcome::Fired && r.outcome != wire::RemediationOutcome::Executed) {
+    } else if (r.outcome != wire::RemediationOutcome::Fired && r.outcome != wire::RemediationOutcome::Executed &&
+               (r.action != "plan" || last_reason_.empty())) {
+      // A step's own reason (cooldown, still failing, refused) says more than the plan's summary.
       last_reason_ = fmt::format("{}: {}", r.action, r.reason);
     }
     // A running daemon sends what is in the outbox: the drill reaches the aggregator like any remediation.
