@@ -17,6 +17,8 @@ int cmdPatterns(const std::vector<std::string>& args);
 int cmdBaseline(const std::vector<std::string>& args);
 int cmdDrill(const std::vector<std::string>& args);
 
+/// This program's manual page (roff), from the command and kind tables.
+std::string manPage();
 /// Entry point of `hale-agent`; args excludes argv[0].
 int main(const std::vector<std::string>& args);
 
