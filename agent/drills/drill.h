@@ -32,6 +32,14 @@ std::span<const config::FieldSpec> drillFields();
 /// Reads [check.drill]; throws config::ConfigError (file:line:col).
 DrillSettings parseDrillSettings(const toml::node& node, const std::string& file, const std::string& check);
 
+/// A check's own table (without its remedy and drill sub-tables) and its drill settings, from the
+/// parsed configuration; nullopt when no check has that name.
+struct CheckTable {
+  toml::table table;
+  DrillSettings settings;
+};
+std::optional<CheckTable> findCheckTable(const toml::table& root, const std::string& file, const std::string& name);
+
 /// What an injector may look at and act on.
 struct Target {
   const toml::table& table;  ///< the check's own keys (no remedy, no drill)

@@ -295,14 +295,6 @@ class Session final : public remedies::CheckRunner {
   DrillReport report_;
 };
 
-const toml::table* findCheckTable(const toml::table& root, const std::string& name) {
-  const auto* arr = root.get("check") ? root.get("check")->as_array() : nullptr;
-  if (!arr) return nullptr;
-  for (const auto& item : *arr)
-    if (const auto* t = item.as_table())
-      if (const auto* n = t->get("name"); n && n->value<std::string>() == name) return t;
-  return nullptr;
-}
 }  // namespace
 
 std::string_view verdictName(Verdict v) {
@@ -364,7 +356,7 @@ DrillReport runDrill(const std::string& config_file, const std::string& name, co
   checks::CheckPtr check;
   for (auto& c : cfg.checks)
     if (c && c->name() == name) check = std::move(c);
-  const toml::table* raw = findCheckTable(root, name);
+  auto raw = findCheckTable(root, config_file, name);  // [check.drill] was validated at load
   if (!check || !raw) {
     report.verdict = Verdict::ConfigError;
     report.reason = fmt::format("no check named '{}' in {}", name, config_file);
@@ -377,11 +369,6 @@ DrillReport runDrill(const std::string& config_file, const std::string& name, co
     report.reason = fmt::format("not drillable: no safe way to inject the failure a {} check watches for", report.kind);
     return report;
   }
-  DrillSettings settings;
-  toml::table table = *raw;
-  if (const auto* d = raw->get("drill")) settings = parseDrillSettings(*d, config_file, name);  // validated at load
-  table.erase("drill");
-  table.erase("remedy");
   remedies::Plan plan;
   if (auto it = cfg.plans.find(name); it != cfg.plans.end()) plan = std::move(it->second);
   if (plan.steps.empty()) {
@@ -396,7 +383,7 @@ DrillReport runDrill(const std::string& config_file, const std::string& name, co
     for (const auto& s : plan.steps) timeout += s.settle + std::chrono::seconds(5);
   }
   try {
-    Session session(cfg, std::move(check), std::move(plan), std::move(settings), std::move(table), *kind, timeout,
+    Session session(cfg, std::move(check), std::move(plan), std::move(raw->settings), std::move(raw->table), *kind, timeout,
                     options);
     return session.run();
   } catch (const std::exception& e) {

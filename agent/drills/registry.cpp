@@ -63,4 +63,19 @@ DrillSettings parseDrillSettings(const toml::node& node, const std::string& file
   return s;
 }
 
+std::optional<CheckTable> findCheckTable(const toml::table& root, const std::string& file, const std::string& name) {
+  const auto* arr = root.get("check") ? root.get("check")->as_array() : nullptr;
+  if (!arr) return std::nullopt;
+  for (const auto& item : *arr) {
+    const auto* t = item.as_table();
+    if (!t || !t->get("name") || t->get("name")->value<std::string>() != name) continue;
+    CheckTable out{*t, {}};
+    if (const auto* d = t->get("drill")) out.settings = parseDrillSettings(*d, file, name);
+    out.table.erase("drill");
+    out.table.erase("remedy");
+    return out;
+  }
+  return std::nullopt;
+}
+
 }  // namespace hale::agent::drills
