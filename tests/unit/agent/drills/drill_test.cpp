@@ -96,6 +96,37 @@ fail_after = 1
   CHECK(store.openIssues().empty());
 }
 
+TEST_CASE("drill: dry-run is honoured: the plan decides, executes nothing, and the drill says so") {
+  DrillFixture f;
+  f.write(R"(
+[[check]]
+name = "drill-dry"
+kind = "process"
+argv = ["/usr/bin/sleep", "600"]
+interval = "100ms"
+fail_after = 1
+
+  [[check.remedy]]
+  action = "restart"
+  supervised = true
+  settle = "100ms"
+)");
+  auto text = test::readFile(f.config);
+  text.replace(text.find("[remediation]\n"), 14, "[remediation]\ndry_run = true\n");
+  test::writeFile(f.config, text);
+  const auto r = f.drill("drill-dry");
+  CHECK(r.verdict == drills::Verdict::NotHealed);
+  CHECK(r.detect_ms);
+  CHECK(r.reason.find("dry run") != std::string::npos);
+  bool dry = false, executed = false;
+  for (const auto& d : r.decisions) {
+    dry = dry || d.outcome == wire::RemediationOutcome::DryRun;
+    executed = executed || d.outcome == wire::RemediationOutcome::Executed;
+  }
+  CHECK(dry);
+  CHECK_FALSE(executed);
+}
+
 TEST_CASE("drill: disk filled past crit is healed by clean; the fill file never stays") {
   DrillFixture f;
   const std::string sandbox = f.dir.file("sandbox");
