@@ -1,6 +1,8 @@
 #!/bin/sh
-# Time to detect and time to heal of `hale-agent drill --all`: 10 drills of a supervised process and of a disk, each with a fresh state dir (no cooldown carried over).
-B=${1:-build}  # usage: scripts/drill-timings.sh [BUILD_DIR]; T=$(mktemp -d); mkdir -p $T/sandbox
+# Time to detect and time to heal of `hale-agent drill --all`: 10 drills of a supervised
+# process and of a disk, each with a fresh state dir (no cooldown carried over).
+# usage: scripts/drill-timings.sh [BUILD_DIR]
+B=${1:-build}; T=$(mktemp -d); mkdir -p $T/sandbox
 crit=$(python3 -c "import os;s=os.statvfs('$T');t=s.f_blocks*s.f_frsize;print((t-s.f_bavail*s.f_frsize+64*2**20)/t*100)")
 for i in $(seq 10); do
 cat > $T/a.toml <<EOC
