@@ -178,6 +178,7 @@ class Session final : public remedies::CheckRunner {
         timer_.cancel();
         say(fmt::format("{}: issue {} opened after {} ms; remedy plan starts", check_->name(), event->issue_id,
                         *report_.detect_ms));
+        send([&](const wire::EnvelopeHeader& h) { return wire::buildIssueEvent(h, *event); });
         engine_.onIssue(*event, report_.kind);
         pollEngine();
         return;
@@ -209,13 +210,18 @@ class Session final : public remedies::CheckRunner {
       // A step's own reason (cooldown, still failing, refused) says more than the plan's summary.
       last_reason_ = fmt::format("{}: {}", r.action, r.reason);
     }
-    // A running daemon sends what is in the outbox: the drill reaches the aggregator like any remediation.
+    send([&](const wire::EnvelopeHeader& h) { return wire::buildRemediationEvent(h, r); });
+  }
+
+  /// A running daemon sends what is in the outbox: the drill reaches the aggregator like any remediation.
+  template <class Build>
+  void send(Build build) {
     if (!cfg_.mqtt_enabled) return;
     try {
       const uint64_t seq = store_.nextSeq();
-      store_.outboxPut(seq, wire::buildRemediationEvent({cfg_.node, cfg_.region, seq, unixMillisNow()}, r));
+      store_.outboxPut(seq, build(wire::EnvelopeHeader{cfg_.node, cfg_.region, seq, unixMillisNow()}));
     } catch (const std::exception& e) {
-      log::warn("drill", "cannot queue remediation event", {{"error", e.what()}});
+      log::warn("drill", "cannot queue telemetry", {{"error", e.what()}});
     }
   }
 
@@ -245,9 +251,24 @@ class Session final : public remedies::CheckRunner {
         } catch (const std::exception& e) {
           log::warn("drill", "cannot close the drill's issue", {{"error", e.what()}});
         }
+        send([&](const wire::EnvelopeHeader& h) { return wire::buildIssueEvent(h, closed); });
       }
     }
     stopChild();
+    // The verdict, like the daemon's drills: one RemediationEvent with action "drill".
+    wire::RemediationRecord verdict;
+    verdict.issue_id = report_.issue_id;
+    verdict.check = report_.check;
+    verdict.action = "drill";
+    verdict.outcome = report_.verdict == Verdict::Healed ? wire::RemediationOutcome::Healed
+                                                         : wire::RemediationOutcome::NotHealed;
+    verdict.reason = report_.verdict == Verdict::Healed
+                         ? fmt::format("drill healed by {}: detected in {} ms, healed {} ms after the issue opened; {}",
+                                       report_.healed_by, report_.detect_ms.value_or(0), report_.heal_ms.value_or(0),
+                                       report_.fault)
+                         : fmt::format("drill not healed: {}; {}", report_.reason, report_.fault);
+    verdict.at_ms = unixMillisNow();
+    if (report_.verdict != Verdict::NotDrillable) send([&](const wire::EnvelopeHeader& h) { return wire::buildRemediationEvent(h, verdict); });
     try {
       audit_.append(unixMillisNow(), "drill", "drill", check_->name(), std::string(verdictName(report_.verdict)),
                     toJson(report_).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));

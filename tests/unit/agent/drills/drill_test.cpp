@@ -4,6 +4,7 @@
 #include "agent/drills/drill_runner.h"
 #include "agent/state/audit_log.h"
 #include "agent/state/state_store.h"
+#include "shared/wire/envelope.h"
 #include "tests/support/harness.h"
 
 #include <doctest/doctest.h>
@@ -328,4 +329,44 @@ kind = "system"
   CHECK(f.out().find("NOT HEALED") != std::string::npos);
   CHECK(f.out().find("cooldown") != std::string::npos);
   CHECK(f.out().find("2 checks: 0 healed, 1 not healed, 1 not drillable") != std::string::npos);
+}
+
+TEST_CASE("drill: with [mqtt] configured, issue, decisions and verdict join the outbox for the daemon to send") {
+  DrillFixture f;
+  f.write(R"(
+[[check]]
+name = "drill-outbox"
+kind = "process"
+argv = ["/usr/bin/sleep", "600"]
+interval = "100ms"
+fail_after = 1
+  [[check.remedy]]
+  action = "restart"
+  supervised = true
+  settle = "100ms"
+)");
+  auto text = test::readFile(f.config);
+  text.replace(text.find("[remediation]"), 0, "[mqtt]\nurl = \"mqtt://127.0.0.1:1\"\n");
+  test::writeFile(f.config, text);
+  REQUIRE(f.drill("drill-outbox").verdict == drills::Verdict::Healed);
+  state::StateStore store(f.dir.file("state"));
+  int opened = 0, closed = 0, healed_restart = 0, verdicts = 0;
+  for (const auto& entry : store.outboxAfter(0, 100)) {
+    auto env = wire::verifyEnvelope(entry.payload);
+    REQUIRE(env.ok());
+    if (const auto* i = (*env)->payload_as_IssueEvent()) {
+      const auto issue = wire::readIssueEvent(*i);
+      opened += issue.state == wire::IssueState::Opened;
+      closed += issue.state == wire::IssueState::Closed;
+    }
+    if (const auto* r = (*env)->payload_as_RemediationEvent()) {
+      const auto rec = wire::readRemediationEvent(*r);
+      healed_restart += rec.action == "restart" && rec.outcome == wire::RemediationOutcome::Healed;
+      verdicts += rec.action == "drill" && rec.outcome == wire::RemediationOutcome::Healed;
+    }
+  }
+  CHECK(opened == 1);
+  CHECK(closed == 1);
+  CHECK(healed_restart == 1);
+  CHECK(verdicts == 1);
 }
