@@ -5,6 +5,7 @@
 #include "agent/drills/drill.h"
 #include "agent/issues/issue_tracker.h"
 #include "agent/platform/supervisor.h"
+#include "agent/remedies/attempts.h"
 #include "agent/remedies/engine.h"
 #include "agent/state/audit_log.h"
 #include "agent/state/state_store.h"
@@ -211,6 +212,11 @@ class Session final : public remedies::CheckRunner {
       last_reason_ = fmt::format("{}: {}", r.action, r.reason);
     }
     send([&](const wire::EnvelopeHeader& h) { return wire::buildRemediationEvent(h, r); });
+    if (r.outcome == wire::RemediationOutcome::AwaitingApproval) {
+      // A drill does not wait for a human, and leaves nothing in `hale-agent pending`.
+      remedies::Attempts(store_.db()).setState(r.attempt_id, "cancelled");
+      finish(Verdict::NotHealed, fmt::format("{}: needs approval; a drill does not wait for one", r.action));
+    }
   }
 
   /// A running daemon sends what is in the outbox: the drill reaches the aggregator like any remediation.

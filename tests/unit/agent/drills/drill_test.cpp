@@ -2,6 +2,7 @@
 // database: the injected failure is detected, the remedy plan runs through
 // the engine, and whatever the drill created is gone afterwards.
 #include "agent/drills/drill_runner.h"
+#include "agent/remedies/attempts.h"
 #include "agent/state/audit_log.h"
 #include "agent/state/state_store.h"
 #include "shared/wire/envelope.h"
@@ -369,4 +370,27 @@ fail_after = 1
   CHECK(closed == 1);
   CHECK(healed_restart == 1);
   CHECK(verdicts == 1);
+}
+
+TEST_CASE("drill: a step that needs approval ends the drill as not healed and leaves nothing pending") {
+  DrillFixture f;
+  f.write(R"(
+[[check]]
+name = "drill-approval"
+kind = "process"
+argv = ["/usr/bin/sleep", "600"]
+interval = "100ms"
+fail_after = 1
+  [[check.remedy]]
+  action = "restart"
+  supervised = true
+  approval = true
+)");
+  const auto started = std::chrono::steady_clock::now();
+  const auto r = f.drill("drill-approval");
+  CHECK(r.verdict == drills::Verdict::NotHealed);
+  CHECK(r.reason.find("needs approval") != std::string::npos);
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
+  state::StateStore store(f.dir.file("state"));
+  CHECK(remedies::Attempts(store.db()).inState("awaiting").empty());
 }
