@@ -399,6 +399,12 @@ void Agent::handleCommand(const std::string& payload) {
       log::info("command", "remediation triggered", {{"check", a->check}});
       return;
     }
+    if (const auto* a = std::get_if<wire::DrillAction>(&spec->action)) {
+      auto started = startDrill(a->check, nonce);
+      if (!started) return refuse(nonce, started.error().message);
+      audit_.append(now, "command", action, nonce, "executed", *started);
+      return;
+    }
     // The remediation engine, drills and failover hooks act on the others; an
     // agent without them says so in the audit trail rather than pretending.
     refuse(nonce, "action '" + action + "' is not handled by this agent version");

@@ -65,6 +65,8 @@ class Engine {
   limits::Policy& policy() { return policy_; }
   Strategy& strategy() { return strategy_; }
   size_t activeRunsForTest() const { return runs_.size(); }
+  /// True while a plan for `check` runs or waits for approval (drills wait for the end).
+  bool busy(const std::string& check) const { return runs_.count(check) > 0; }
 
  private:
   struct Run {

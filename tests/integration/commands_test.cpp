@@ -250,3 +250,59 @@ TEST_CASE("commands: TriggerRemediation runs a check's plan now; an unknown chec
   CHECK(rowWith(audit, "fired", "triggered by command:"));
   CHECK(runCommand({binaryDir() + "/hale-agent", "audit", "verify", "--config", rig.dir.file("n1.toml")}) == 0);
 }
+
+TEST_CASE("commands: a signed RunDrill kills the agent's supervised child; its plan restarts it; the verdict reaches the aggregator") {
+  CommandRig rig(
+      "[remediation]\nbackoff_initial = \"50ms\"\n"
+      "[[check]]\nname = \"worker\"\nkind = \"process\"\nargv = [\"/usr/bin/sleep\", \"600\"]\n"
+      "interval = \"200ms\"\nfail_after = 1\n"
+      "[[check.remedy]]\naction = \"restart\"\nsupervised = true\nsettle = \"100ms\"\n"
+      "[[check]]\nname = \"tls\"\nkind = \"certificate\"\nfile = \"/nonexistent.pem\"\n");
+  const auto command = [&](const std::string& check) {
+    return runCommand({binaryDir() + "/hale-aggregator", "command", "--config", rig.dir.file("aggregator.toml"),
+                       "--region", "eu", "--node", "n1", "drill", check},
+                      rig.dir.file("cli.log"));
+  };
+  REQUIRE(command("worker") == 0);
+  json drill;
+  REQUIRE(waitFor(
+      [&] {
+        for (const auto& e : rig.auditTail())
+          if (e["actor"] == "drill") drill = e;
+        return drill.is_object();
+      },
+      std::chrono::seconds(15)));
+  CHECK(drill["outcome"] == "healed");
+  const auto report = json::parse(drill["detail"].get<std::string>());
+  CHECK(report["healed_by"] == "restart");
+  CHECK(report["fault"].get<std::string>().find("SIGKILL") != std::string::npos);
+  // Results go to the aggregator like any remediation.
+  json items;
+  REQUIRE(waitFor(
+      [&] {
+        const auto r = httpGet(rig.http_port, "/api/v1/remediations?node=n1");
+        items = json::parse(r.body, nullptr, false);
+        if (!items.is_object()) return false;
+        for (const auto& it : items["remediations"])
+          if (it["action"] == "drill") return true;
+        return false;
+      },
+      std::chrono::seconds(15)));
+  bool healed_restart = false, drill_healed = false;
+  for (const auto& it : items["remediations"]) {
+    healed_restart = healed_restart || (it["action"] == "restart" && it["outcome"] == "Healed");
+    drill_healed = drill_healed || (it["action"] == "drill" && it["outcome"] == "Healed");
+  }
+  CHECK(healed_restart);
+  CHECK(drill_healed);
+  // A certificate is drilled with `hale-agent drill`, not through the daemon: refused and audited.
+  REQUIRE(command("tls") == 0);
+  REQUIRE(waitFor(
+      [&] {
+        for (const auto& e : rig.auditTail())
+          if (e["outcome"] == "refused" && e["detail"].get<std::string>().find("live targets only") != std::string::npos)
+            return true;
+        return false;
+      },
+      std::chrono::seconds(10)));
+}
