@@ -15,7 +15,7 @@
 # Prints `REPORT|...` rows for bench/run; quiet apart from its results.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=$(cd "${1:-$root/build}" && pwd)
+BUILD=$(cd "${1:-${HALE_BUILD_DIR:-$root/build}}" && pwd)
 KILLS=${2:-50}
 MONIT_KILLS=${MONIT_KILLS:-$(( KILLS < 30 ? KILLS : 30 ))}  # Monit rounds take seconds each
 CHILD="$BUILD/tests/hale_crash_child"
