@@ -159,7 +159,7 @@ PY
 results=$(sample "$SECONDS_MEASURED" "hale=$AGENT_PID" ${MONIT_PID:+"monit=$MONIT_PID"})
 echo "$results" | awk '{ printf "%-6s CPU %.3f s/min (%.2f%% of a core)  RSS %.1f MB (anonymous %.1f MB)\n", $1, $2, $2 / 0.6, $3 / 1024, $4 / 1024 }'
 echo "hale-agent warnings/errors logged: $(grep -c . "$WORK/agent.out" || true)"
-[[ -z "$MONIT_PID" ]] || { echo "monit errors logged: $(grep -ci error "$WORK/monit.log" || true)"; grep -i error "$WORK/monit.log" | sort -u -k3 | head -3; }
+[[ -z "$MONIT_PID" ]] || { echo "monit errors logged: $(grep -ci error "$WORK/monit.log" || true)"; grep -i error "$WORK/monit.log" | sort -u -k3 | head -3 || true; }
 echo "$results" | awk -v secs="$SECONDS_MEASURED" '
   { cpu[$1] = $2; rss[$1] = $3 / 1024; anon[$1] = $4 / 1024 }
   END {
