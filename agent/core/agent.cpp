@@ -186,11 +186,7 @@ void Agent::shutdown() {
 void Agent::onResult(const wire::ResultRecord& observed) {
   wire::ResultRecord record = observed;
   if (const auto* settings = settingsOf(record.check)) anomalies_.apply(*settings, record);
-  try {
-    store_.recordResult(record);
-  } catch (const std::exception& e) {
-    log::error("agent", "cannot store check result", {{"check", record.check}, {"error", e.what()}});
-  }
+  // Stored with its batch (flushBatch): one SQLite commit per batch, not per result.
   log::debug("check", record.message, {{"check", record.check}, {"status", std::string(wire::statusName(record.status))}});
   pending_.push_back(record);
   if (pending_.size() >= cfg_.batch_max_results) flushBatch();
@@ -233,6 +229,11 @@ void Agent::armBatchTimer() {
 
 void Agent::flushBatch() {
   if (pending_.empty()) return;
+  try {
+    store_.recordResults(pending_);
+  } catch (const std::exception& e) {
+    log::error("agent", "cannot store check results", {{"error", e.what()}});
+  }
   try {
     const uint64_t seq = store_.nextSeq();
     enqueue(seq, wire::buildCheckBatch(header(seq), pending_));
