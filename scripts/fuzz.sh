@@ -2,6 +2,7 @@
 # Builds the libFuzzer targets with clang (+ ASan/UBSan) and runs each for a
 # while, starting from tests/fuzz/corpus/<name>/ (new inputs go to build-fuzz/corpus).
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]    (default 60 s, all targets)
+# HALE_FUZZ_RUNS=N stops a target after N executions (SECONDS stays the cap).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-60}
@@ -22,6 +23,7 @@ for t in "${targets[@]}"; do
   corpus=${t%_fuzz}
   mkdir -p "$build/corpus/$corpus"
   echo "== $t for ${seconds}s"
-  "$build/tests/$t" -max_total_time="$seconds" -print_final_stats=1 "$build/corpus/$corpus" \
+  runs=(); [[ -n ${HALE_FUZZ_RUNS:-} ]] && runs=(-runs="$HALE_FUZZ_RUNS")
+  "$build/tests/$t" -max_total_time="$seconds" "${runs[@]}" -print_final_stats=1 "$build/corpus/$corpus" \
     "$root/tests/fuzz/corpus/$corpus" 2>&1 | grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==|SUMMARY)|Done [0-9]+ runs" || true
 done

@@ -26,6 +26,8 @@
 
 namespace hale::agent {
 
+struct ActiveDrill;
+
 class Agent final : public remedies::CheckRunner {
  public:
   explicit Agent(AgentConfig config);
@@ -57,6 +59,10 @@ class Agent final : public remedies::CheckRunner {
   void handleAck(const std::string& payload);
   void checkAckProgress();
   wire::EnvelopeHeader header(uint64_t seq) const;
+  /// A drill asked for by a signed RunDrill command (agent_drill.cpp): injects on the live target
+  /// and lets this agent's own scheduler, issue tracker and engine detect and heal it.
+  Result<std::string> startDrill(const std::string& check, const std::string& nonce);
+  void pollDrill();
   const checks::CommonSettings* settingsOf(const std::string& check) const;
 
   asio::io_context io_;
@@ -92,6 +98,7 @@ class Agent final : public remedies::CheckRunner {
   std::unique_ptr<build::BuildFileClassifier> build_files_;
   std::unique_ptr<platform::DirWatcher> build_watcher_;
   std::unique_ptr<asio::thread_pool> build_pool_;
+  std::shared_ptr<ActiveDrill> drill_;  ///< last: its timer and fault go before the io_context
 };
 
 }  // namespace hale::agent

@@ -131,21 +131,6 @@ json nodeJson(const storage::NodeRow& n, int64_t now_ms, const health::Params& p
               {"band", scored ? json(health::bandName(health::bandOf(scored->score))) : json(nullptr)}};
 }
 
-// Health of every node keyed by id, for the listing and the detail view.
-std::unordered_map<std::string, health::NodeHealth> byNode(health::FleetHealth&& h) {
-  std::unordered_map<std::string, health::NodeHealth> out;
-  for (auto& n : h.nodes) {
-    std::string key = n.node;
-    out.emplace(std::move(key), std::move(n));
-  }
-  return out;
-}
-
-const health::NodeHealth* find(const std::unordered_map<std::string, health::NodeHealth>& m, const std::string& id) {
-  auto it = m.find(id);
-  return it == m.end() ? nullptr : &it->second;
-}
-
 bool isPublic(const std::string& path) {
   return path == "/health" || path == "/ready" || path == "/" || path == "/dashboard";
 }
@@ -254,9 +239,9 @@ Response Api::nodes(const Query& q) {
   }
   if (auto err = readPage(q, filter.limit, filter.offset)) return errorResponse(400, *err);
   const int64_t now = unixMillisNow();
-  const auto scores = byNode(currentHealth(now));
+  const auto scores = currentHealth(now);
   json items = json::array();
-  for (const auto& n : store_.nodes(filter)) items.push_back(nodeJson(n, now, options_.health, find(scores, n.node)));
+  for (const auto& n : store_.nodes(filter)) items.push_back(nodeJson(n, now, options_.health, scores->node(n.node)));
   return jsonResponse(200, json{{"nodes", items},
                                 {"total", store_.countNodes(filter)},
                                 {"limit", filter.limit},
@@ -267,8 +252,8 @@ Response Api::node(const std::string& id) {
   const auto n = store_.node(id);
   if (!n) return errorResponse(404, fmt::format("no node '{}'", id));
   const int64_t now = unixMillisNow();
-  const auto scores = byNode(currentHealth(now));
-  const health::NodeHealth* scored = find(scores, id);
+  const auto scores = currentHealth(now);
+  const health::NodeHealth* scored = scores->node(id);
   json body = nodeJson(*n, now, options_.health, scored);
   if (scored) {
     json components = json::object();

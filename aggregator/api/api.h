@@ -3,6 +3,7 @@
 // and rendering are unit-tested and fuzzed without a socket; http_server.cpp
 // only moves bytes between RESTinio and this.
 #include "aggregator/health/health.h"
+#include "aggregator/health/score_cache.h"
 #include "aggregator/health/snapshots.h"
 #include "aggregator/ingest/ingestor.h"
 #include "aggregator/storage/store.h"
@@ -48,6 +49,10 @@ struct ApiOptions {
   std::function<Status(const wire::CommandSpec&)> send_command;
   uint64_t command_epoch = 1;
   std::chrono::milliseconds command_ttl{std::chrono::minutes(5)};
+  /// Scores computed off the request path; unset: every read scores inline (tests).
+  const health::ScoreCache* score_cache = nullptr;
+  /// Older cached scores than this are not served (the worker is stuck or slow).
+  std::chrono::milliseconds score_max_age{std::chrono::seconds(5)};
 };
 
 struct Query {
@@ -79,7 +84,7 @@ class Api {
   Response sendCommand(wire::CommandSpec spec, const std::string& what);
   double write_tokens_ = 20;  ///< token bucket for writes: 20 burst, 5 per second
   std::chrono::steady_clock::time_point write_refill_ = std::chrono::steady_clock::now();
-  health::FleetHealth currentHealth(int64_t now_ms);
+  std::shared_ptr<const health::ScoredFleet> currentHealth(int64_t now_ms);
   Response fleetHealth();
   Response regions();
   Response region(const std::string& name);

@@ -131,9 +131,11 @@ void gaugeHeader(std::string& out, std::string_view name, std::string_view help)
 }
 }  // namespace
 
-health::FleetHealth Api::currentHealth(int64_t now_ms) {
+std::shared_ptr<const health::ScoredFleet> Api::currentHealth(int64_t now_ms) {
+  if (options_.score_cache)
+    if (auto cached = options_.score_cache->latest(now_ms, options_.score_max_age)) return cached;
   const auto inputs = store_.healthInputs(now_ms - options_.health.result_stale_after_ms);
-  return health::computeHealth(inputs, now_ms, options_.health);
+  return std::make_shared<const health::ScoredFleet>(health::computeHealth(inputs, now_ms, options_.health));
 }
 
 std::optional<Response> Api::routeFleet(const Query& q, bool read) {
@@ -154,7 +156,8 @@ std::optional<Response> Api::routeFleet(const Query& q, bool read) {
 }
 
 Response Api::fleetHealth() {
-  const auto h = currentHealth(unixMillisNow());
+  const auto scored = currentHealth(unixMillisNow());
+  const auto& h = scored->health;
   json body = groupJson(h.fleet);
   json regions = json::array();
   for (const auto& r : h.regions) regions.push_back(groupJson(r));
@@ -164,7 +167,8 @@ Response Api::fleetHealth() {
 }
 
 Response Api::regions() {
-  const auto h = currentHealth(unixMillisNow());
+  const auto scored = currentHealth(unixMillisNow());
+  const auto& h = scored->health;
   json regions = json::array();
   for (const auto& r : h.regions) regions.push_back(groupJson(r));
   return jsonResponse(200, json{{"regions", regions}, {"total", h.regions.size()}, {"computed_at_ms", h.computed_at_ms}});
@@ -172,7 +176,8 @@ Response Api::regions() {
 
 Response Api::region(const std::string& name) {
   const int64_t now = unixMillisNow();
-  const auto h = currentHealth(now);
+  const auto scored = currentHealth(now);
+  const auto& h = scored->health;
   const health::GroupHealth* group = nullptr;
   for (const auto& r : h.regions)
     if (r.name == name) group = &r;
@@ -217,6 +222,26 @@ Response Api::statistics(const Query& q) {
     by_component[std::string(health::componentName(static_cast<size_t>(r.component)))].add(r);
     by_region[r.region].add(r);
   }
+  // Remediations: what Hale decided and how often a verified repair held.
+  json outcomes = json::object();
+  uint64_t healed = 0, verified = 0;
+  for (const auto& c : store_.remediationOutcomes(since, "")) {
+    outcomes[c.category] = c.count;
+    if (c.category == "Healed") healed += c.count;
+    if (c.category == "Healed" || c.category == "NotHealed" || c.category == "Failed" || c.category == "RolledBack")
+      verified += c.count;
+  }
+  auto mean = [](int64_t sum, int64_t n) { return n > 0 ? json(sum / n) : json(nullptr); };
+  const auto repairs = store_.repairTimes(since, now + 1);
+  json mttr{{"remediated", mean(repairs.remediated_ms_sum, repairs.remediated)},
+            {"other", mean(repairs.other_ms_sum, repairs.other)},
+            {"remediated_count", repairs.remediated},
+            {"other_count", repairs.other}};
+  if (w->span_ms) {
+    // The same figures over the window before, to show the trend.
+    const auto before = store_.repairTimes(since - w->span_ms, since);
+    mttr["previous_window"] = mean(before.remediated_ms_sum + before.other_ms_sum, before.remediated + before.other);
+  }
   auto toJson = [](const std::map<std::string, StatsTotals>& m) {
     json out = json::object();
     for (const auto& [k, v] : m) out[k] = v.toJson();
@@ -225,13 +250,20 @@ Response Api::statistics(const Query& q) {
   return jsonResponse(200, json{{"window", w->name},
                                 {"since_ms", since},
                                 {"issues", total.toJson()},
+                                {"remediations", json{{"outcomes", outcomes},
+                                                      {"healed", healed},
+                                                      {"verified", verified},
+                                                      {"success_rate", verified ? json(double(healed) / double(verified))
+                                                                                : json(nullptr)}}},
+                                {"mttr_ms", mttr},
                                 {"by_severity", toJson(by_severity)},
                                 {"by_component", toJson(by_component)},
                                 {"by_region", toJson(by_region)}});
 }
 
 void Api::appendHealthMetrics(std::string& out) {
-  const auto h = currentHealth(unixMillisNow());
+  const auto scored = currentHealth(unixMillisNow());
+  const auto& h = scored->health;
   gaugeHeader(out, "hale_nodes", "Nodes known to the aggregator, by liveness (stale: online but silent).");
   out += fmt::format("hale_nodes{{state=\"online\"}} {}\nhale_nodes{{state=\"stale\"}} {}\nhale_nodes{{state=\"offline\"}} {}\n",
                      h.fleet.counts.online, h.fleet.counts.stale, h.fleet.counts.offline);

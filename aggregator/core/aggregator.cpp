@@ -14,15 +14,33 @@ std::string prepareDatabasePath(const std::string& path) {
   if (!parent.empty()) std::filesystem::create_directories(parent);
   return path;
 }
+
+// Scores refresh once a second: a dashboard or scrape never waits for
+// scoring, and what it shows is at most about a second old.
+constexpr std::chrono::milliseconds kScoreRefresh{1000};
+
+std::unique_ptr<health::ScoreCache> makeScoreCache(const AggregatorConfig& cfg) {
+  // The worker's own connection, opened on first use on the worker thread.
+  auto reader = std::make_shared<std::unique_ptr<storage::Store>>();
+  return std::make_unique<health::ScoreCache>(
+      [reader, path = cfg.database, params = cfg.health](int64_t now_ms) {
+        if (!*reader) *reader = std::make_unique<storage::Store>(path);
+        const auto inputs = (*reader)->healthInputs(now_ms - params.result_stale_after_ms);
+        return health::computeHealth(inputs, now_ms, params);
+      },
+      kScoreRefresh);
+}
 }  // namespace
 
 Aggregator::Aggregator(AggregatorConfig config)
     : cfg_(std::move(config)),
       store_(prepareDatabasePath(cfg_.database)),
       ingestor_(io_, store_, cfg_.ingest),
+      score_cache_(makeScoreCache(cfg_)),
       api_(store_, ingestor_.counters(), [this] { return !mqtt_ || mqtt_->ready(); },
            api::ApiOptions{cfg_.health, cfg_.read_token, &snapshot_counters_, cfg_.write_token,
-                           [this](const wire::CommandSpec& spec) { return publishCommand(spec); }, cfg_.epoch}),
+                           [this](const wire::CommandSpec& spec) { return publishCommand(spec); }, cfg_.epoch,
+                           std::chrono::minutes(5), score_cache_.get()}),
       signals_(io_, SIGINT, SIGTERM),
       snapshot_timer_(io_) {
   if (!cfg_.signing_key_file.empty()) {

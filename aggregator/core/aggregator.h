@@ -35,6 +35,7 @@ class Aggregator {
   storage::Store store_;
   ingest::Ingestor ingestor_;
   health::SnapshotCounters snapshot_counters_;
+  std::unique_ptr<health::ScoreCache> score_cache_;  ///< before api_, which reads it
   api::Api api_;
   std::unique_ptr<api::HttpServer> http_;
   std::unique_ptr<mqtt::Client> mqtt_;

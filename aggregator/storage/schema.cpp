@@ -129,6 +129,10 @@ CREATE TABLE remediations(
 ) WITHOUT ROWID;
 CREATE INDEX remediations_by_time ON remediations(at_ms);
 )sql",
+    // 7: statistics split repairs by whether a remediation healed the issue.
+    R"sql(
+CREATE INDEX remediations_by_issue ON remediations(node, issue_id, outcome);
+)sql",
 };
 }  // namespace
 

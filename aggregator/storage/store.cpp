@@ -374,6 +374,27 @@ std::vector<IssueStatsRow> Store::issueStatistics(int64_t since_ms) {
   return out;
 }
 
+RepairTimes Store::repairTimes(int64_t since_ms, int64_t until_ms) {
+  sqlite::Statement s(db_,
+                      "SELECT healed, count(*), coalesce(sum(max(0, closed_at_ms - opened_at_ms)), 0) FROM ("
+                      "SELECT i.opened_at_ms, i.closed_at_ms, EXISTS(SELECT 1 FROM remediations r "
+                      "WHERE r.node = i.node AND r.issue_id = i.issue_id AND r.outcome = 'Healed') AS healed "
+                      "FROM issues i WHERE i.closed_at_ms != 0 AND i.closed_at_ms >= ?1 AND i.closed_at_ms < ?2) "
+                      "GROUP BY healed");
+  s.with(since_ms, until_ms);
+  RepairTimes out;
+  while (s.step()) {
+    if (s.int64(0) != 0) {
+      out.remediated = s.int64(1);
+      out.remediated_ms_sum = s.int64(2);
+    } else {
+      out.other = s.int64(1);
+      out.other_ms_sum = s.int64(2);
+    }
+  }
+  return out;
+}
+
 std::vector<CategoryCount> Store::buildCategories(int64_t since_ms, const std::string& region) {
   sqlite::Statement s(db_,
                       "SELECT b.category, count(*) FROM builds b JOIN nodes n ON n.node = b.node "

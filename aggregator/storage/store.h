@@ -136,6 +136,14 @@ struct IssueStatsRow {
   int64_t repair_ms_sum = 0;  ///< sum of (closed - opened) over `closed`
 };
 
+/// Repairs of issues closed in a time range, split by who repaired them.
+struct RepairTimes {
+  int64_t remediated = 0;  ///< closed issues a remediation of Hale healed
+  int64_t remediated_ms_sum = 0;
+  int64_t other = 0;  ///< closed without a healing remediation (people, or the fault went away)
+  int64_t other_ms_sum = 0;
+};
+
 class Store {
  public:
   explicit Store(const std::string& path);
@@ -177,6 +185,8 @@ class Store {
   size_t pruneSnapshots(int64_t before_ms);
 
   std::vector<IssueStatsRow> issueStatistics(int64_t since_ms);
+  /// Issues closed in [since_ms, until_ms).
+  RepairTimes repairTimes(int64_t since_ms, int64_t until_ms);
 
   sqlite::Database& db() { return db_; }
 

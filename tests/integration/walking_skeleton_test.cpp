@@ -26,6 +26,7 @@ struct Fleet {
   uint16_t http_port = freePort();
   std::optional<Process> aggregator;
   std::vector<std::unique_ptr<Process>> agents;
+  std::string agent_mqtt_extra;  ///< extra [mqtt] lines for agents started after it is set
 
   explicit Fleet(const std::vector<std::string>& nodes, bool start_broker = true) {
     pki = makePki(dir, nodes);
@@ -53,7 +54,7 @@ struct Fleet {
     const std::string cfg = dir.file(node + ".toml");
     writeFile(cfg, "[agent]\nnode = \"" + node + "\"\nregion = \"" + region + "\"\nstate_dir = \"" +
                        dir.file(node + "-state") + "\"\nheartbeat_interval = \"1s\"\nbatch_interval = \"50ms\"\n" +
-                       mqttSection("node-" + node, broker_port) +
+                       mqttSection("node-" + node, broker_port) + agent_mqtt_extra +
                        "[[check]]\nname = \"tmp-disk\"\nkind = \"disk\"\npath = \"" + dir.path() +
                        "\"\ninterval = \"500ms\"\n"
                        "[[check]]\nname = \"self\"\nkind = \"process\"\nmatch_name = \"hale-agent\"\n"
@@ -145,6 +146,33 @@ TEST_CASE("skeleton: an agent's checks reach the API through a TLS broker, and i
 
   REQUIRE(agent.stop(SIGTERM).has_value());
   CHECK(waitFor([&] { return fleet.node("n1")["online"] == false; }, std::chrono::seconds(5)));
+}
+
+TEST_CASE("skeleton: a hung agent is marked offline within 1.5x its keepalive, a killed one at once (last will)") {
+  Fleet fleet({"n1"});
+  fleet.startAggregator(fleet.broker->port());
+  fleet.agent_mqtt_extra = "keepalive = \"2s\"\n";
+  Process& agent = fleet.startAgent("n1", "eu-west", fleet.broker->port());
+  auto secondsUntilOffline = [&] {
+    const auto since = std::chrono::steady_clock::now();
+    REQUIRE(waitFor([&] { return fleet.node("n1")["online"] == false; }, std::chrono::seconds(10)));
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+  };
+  REQUIRE(waitFor([&] { return fleet.node("n1").value("online", false); }, std::chrono::seconds(20)));
+  // Stopped, not dead: the TCP connection stays open and silent, so only the
+  // broker's keepalive (1.5 x 2 s) can tell, then it publishes the last will.
+  REQUIRE(::kill(agent.pid(), SIGSTOP) == 0);
+  const double hung = secondsUntilOffline();
+  MESSAGE("hung agent offline after " << hung << " s (keepalive 2 s)");
+  CHECK(hung > 1.0);
+  CHECK(hung < 3.0 + 1.0);  // plus delivery, ingest and the API poll
+  REQUIRE(::kill(agent.pid(), SIGCONT) == 0);
+  REQUIRE(waitFor([&] { return fleet.node("n1").value("online", false); }, std::chrono::seconds(20)));
+  // Killed: the kernel closes the socket and the broker sends the will at once.
+  REQUIRE(agent.stop(SIGKILL).has_value());
+  const double killed = secondsUntilOffline();
+  MESSAGE("killed agent offline after " << killed << " s");
+  CHECK(killed < 2.0);
 }
 
 TEST_CASE("skeleton: the broker refuses a client without a certificate or with one from another CA") {

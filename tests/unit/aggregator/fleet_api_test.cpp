@@ -56,6 +56,18 @@ std::string issue(const std::string& node, const std::string& region, uint64_t s
   return bytes(wire::buildIssueEvent({node, region, seq, opened}, i));
 }
 
+std::string remediation(const std::string& node, const std::string& region, uint64_t seq, uint64_t issue_id,
+                        wire::RemediationOutcome outcome, int64_t at_ms) {
+  wire::RemediationRecord r;
+  r.attempt_id = seq;
+  r.issue_id = issue_id;
+  r.check = "root";
+  r.action = "clean";
+  r.outcome = outcome;
+  r.at_ms = at_ms;
+  return bytes(wire::buildRemediationEvent({node, region, seq, at_ms}, r));
+}
+
 struct Rig {
   test::TempDir dir;
   asio::io_context io;
@@ -194,6 +206,31 @@ TEST_CASE("fleet_api: fleet/trend buckets snapshots per window") {
   CHECK(rig.get("/api/v1/fleet/trend?region=a%2Fb").status == 400);
 }
 
+TEST_CASE("fleet_api: statistics split repair times by whether Hale healed the issue") {
+  Rig rig;
+  rig.exampleFleet();
+  // n1 issue 1: healed by a remediation after 10 min; issue 2: closed by someone after 2 h;
+  // issue 3, closed 30 h ago after 4 h, falls in the window before the last 24 h.
+  rig.send("eu", "n1", issue("n1", "eu", 2, 1, rig.now - 3 * kHourMs, rig.now - 3 * kHourMs + 600'000));
+  rig.send("eu", "n1", remediation("n1", "eu", 3, 1, wire::RemediationOutcome::Fired, rig.now - 3 * kHourMs + 1000));
+  rig.send("eu", "n1", remediation("n1", "eu", 4, 1, wire::RemediationOutcome::NotHealed, rig.now - 3 * kHourMs + 2000));
+  rig.send("eu", "n1", remediation("n1", "eu", 5, 1, wire::RemediationOutcome::Healed, rig.now - 3 * kHourMs + 3000));
+  rig.send("eu", "n1", issue("n1", "eu", 6, 2, rig.now - 5 * kHourMs, rig.now - 3 * kHourMs));
+  rig.send("eu", "n1", issue("n1", "eu", 7, 3, rig.now - 34 * kHourMs, rig.now - 30 * kHourMs));
+  rig.ingestor.flush();
+
+  const json day = rig.getJson("/api/v1/statistics?window=24h");
+  CHECK(day["remediations"]["outcomes"]["Healed"] == 1);
+  CHECK(day["remediations"]["outcomes"]["Fired"] == 1);
+  CHECK(day["remediations"]["verified"] == 2);  // healed + not healed; "fired" is no verdict
+  CHECK(day["remediations"]["success_rate"] == doctest::Approx(0.5));
+  CHECK(day["mttr_ms"]["remediated"] == 600'000);
+  CHECK(day["mttr_ms"]["remediated_count"] == 1);
+  CHECK(day["mttr_ms"]["other"] == 2 * kHourMs);
+  CHECK(day["mttr_ms"]["previous_window"] == 4 * kHourMs);
+  CHECK_FALSE(rig.getJson("/api/v1/statistics?window=all")["mttr_ms"].contains("previous_window"));
+}
+
 TEST_CASE("fleet_api: statistics count issues and the mean time to repair") {
   Rig rig;
   rig.exampleFleet();  // n2: issue 1 opened 2 h ago, still open
@@ -219,6 +256,10 @@ TEST_CASE("fleet_api: statistics count issues and the mean time to repair") {
   CHECK(all["issues"]["mttr_ms"] == 2 * kHourMs);  // (1 h + 3 h) / 2
   CHECK(rig.getJson("/api/v1/statistics")["window"] == "7d");
   CHECK(rig.get("/api/v1/statistics?window=forever").status == 400);
+  // Nothing was remediated: every repair counts as "other".
+  CHECK(day["remediations"]["success_rate"].is_null());
+  CHECK(day["mttr_ms"]["other"] == kHourMs);
+  CHECK(day["mttr_ms"]["remediated"].is_null());
   // Closed issues no longer weigh on the score: n1 stays at 100.
   const json h = rig.getJson("/api/v1/fleet/health");
   CHECK(h["open_issues"]["crit"] == 1);
