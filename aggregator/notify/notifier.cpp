@@ -253,6 +253,7 @@ void Notifier::runOnce() {
   deliver(now);
   db_->depth.reset();
   counters_.depth = db_->depth.step() ? db_->depth.int64(0) : 0;
+  db_->depth.reset();  // an unfinished read would pin an old snapshot and make the next write BUSY
 }
 
 void Notifier::enqueue(const Target& t, const Message& m, int64_t now_ms) {

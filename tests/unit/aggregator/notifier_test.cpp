@@ -1,0 +1,265 @@
+// Outgoing notifications against a real HTTP receiver on 127.0.0.1: HMAC
+// checked by the receiver, 500 then 200 -> retried and delivered once, the
+// queue surviving a restart, dedup, and region failover.
+#include "aggregator/notify/notifier.h"
+#include "aggregator/storage/store.h"
+#include "aggregator/webhooks/ci_webhooks.h"
+#include "shared/util/clock.h"
+#include "tests/support/harness.h"
+
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+using namespace hale;
+using namespace hale::aggregator;
+using nlohmann::json;
+
+namespace {
+constexpr std::string_view kSecret = "notify-test-secret-0123456789";
+
+// A one-request-per-connection HTTP server answering scripted statuses
+// (200 once the script is used up) and recording what it received.
+class Receiver {
+ public:
+  struct Got {
+    std::string target, body, signature;
+  };
+  explicit Receiver(std::deque<int> statuses) : statuses_(std::move(statuses)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    REQUIRE(::listen(fd_, 16) == 0);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~Receiver() {
+    stop_ = true;
+    thread_.join();
+    ::close(fd_);
+  }
+  uint16_t port() const { return port_; }
+  std::vector<Got> got() {
+    std::lock_guard lock(mu_);
+    return got_;
+  }
+
+ private:
+  void serve() {
+    while (!stop_) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 20) <= 0) continue;
+      const int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) continue;
+      std::string raw;
+      char buf[4096];
+      size_t need = std::string::npos;
+      while (raw.size() < need) {
+        const ssize_t n = ::recv(c, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        raw.append(buf, static_cast<size_t>(n));
+        const auto end = raw.find("\r\n\r\n");
+        if (end != std::string::npos && need == std::string::npos) {
+          const auto cl = raw.find("Content-Length: ");
+          need = end + 4 + (cl == std::string::npos ? 0 : std::stoul(raw.substr(cl + 16)));
+        }
+      }
+      Got g;
+      g.target = raw.substr(raw.find(' ') + 1, raw.find(' ', raw.find(' ') + 1) - raw.find(' ') - 1);
+      g.body = raw.substr(std::min(raw.size(), raw.find("\r\n\r\n") + 4));
+      if (auto s = raw.find("X-Hale-Signature-256: "); s != std::string::npos)
+        g.signature = raw.substr(s + 22, raw.find("\r\n", s) - s - 22);
+      int status = 200;
+      {
+        std::lock_guard lock(mu_);
+        got_.push_back(g);
+        if (!statuses_.empty()) {
+          status = statuses_.front();
+          statuses_.pop_front();
+        }
+      }
+      const std::string reply = fmt::format("HTTP/1.1 {} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok", status);
+      ::send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
+      ::close(c);
+    }
+  }
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::deque<int> statuses_;
+  std::vector<Got> got_;
+  std::thread thread_;
+};
+
+notify::Target target(const std::string& kind, uint16_t port, std::vector<notify::Event> events) {
+  notify::Target t;
+  t.kind = kind;
+  t.url_text = fmt::format("http://127.0.0.1:{}/hook", port);
+  t.url = *net::parseUrl(t.url_text);
+  t.secret = std::string(kSecret);
+  t.events = std::move(events);
+  t.retry_initial = std::chrono::milliseconds(100);
+  t.retry_cap = std::chrono::milliseconds(400);
+  t.max_attempts = 3;
+  t.timeout = std::chrono::seconds(2);
+  return t;
+}
+
+void remediation(storage::Store& store, uint64_t seq, wire::RemediationOutcome outcome, const std::string& reason) {
+  storage::IngestItem item;
+  item.node = "n1";
+  item.region = "eu";
+  item.seq = seq;
+  item.sent_at_ms = item.received_ms = unixMillisNow();
+  wire::RemediationRecord r;
+  r.attempt_id = 3;
+  r.issue_id = 7;
+  r.check = "nginx";
+  r.action = "plan";
+  r.outcome = outcome;
+  r.reason = reason;
+  r.at_ms = unixMillisNow();
+  item.remediation = r;
+  store.ingest(std::span(&item, 1));
+}
+
+bool signatureOk(const Receiver::Got& g) {
+  return webhooks::githubSignatureValid(kSecret, g.body, g.signature);  // same sha256=<hex> scheme
+}
+}  // namespace
+
+TEST_CASE("notifier: a failed remediation is retried after a 500 and delivered once, signed, across a restart") {
+  test::TempDir dir;
+  storage::Store store(dir.file("agg.db"));
+  Receiver rx({500});
+  notify::Settings settings{{target("webhook", rx.port(), {notify::Event::RemediationFailed})}, "http://127.0.0.1:8080",
+                            std::chrono::milliseconds(50)};
+  {
+    notify::Notifier n(dir.file("agg.db"), settings);
+    n.runOnce();  // first pass: sets the watermark (history before it is not notified)
+    remediation(store, 1, wire::RemediationOutcome::Failed, "restart did not heal: exit 1");
+    remediation(store, 2, wire::RemediationOutcome::Healed, "healed");
+    n.runOnce();
+    REQUIRE(rx.got().size() == 1);  // answered 500
+    CHECK(n.counters().retries == 1);
+    CHECK(n.counters().sent == 0);
+    CHECK(n.counters().depth == 1);
+    std::string metrics;
+    n.appendMetrics(metrics);
+    CHECK(metrics.find("hale_notifications_queue_depth 1\n") != std::string::npos);
+  }
+  // A new notifier on the same database (an aggregator restart) finds the queued item.
+  notify::Notifier n(dir.file("agg.db"), settings);
+  REQUIRE(test::waitFor([&] {
+    n.runOnce();
+    return n.counters().sent == 1;
+  }, std::chrono::seconds(3)));
+  n.runOnce();
+  n.runOnce();
+  const auto got = rx.got();
+  REQUIRE(got.size() == 2);
+  CHECK(got[0].body == got[1].body);
+  CHECK(got[1].target == "/hook");
+  for (const auto& g : got) CHECK(signatureOk(g));
+  Receiver::Got forged = got[1];
+  forged.body[5] ^= 1;
+  CHECK_FALSE(signatureOk(forged));
+  const json body = json::parse(got[1].body);
+  CHECK(body["event"] == "remediation_failed");
+  CHECK(body["node"] == "n1");
+  CHECK(body["region"] == "eu");
+  CHECK(body["check"] == "nginx");
+  CHECK(body["issue"] == 7);
+  CHECK(body["severity"] == "error");
+  CHECK(body["message"].get<std::string>().find("exit 1") != std::string::npos);
+  CHECK(body["time"].get<std::string>().ends_with("Z"));
+  CHECK(body["link"] == "http://127.0.0.1:8080/api/v1/nodes/n1");
+  CHECK(n.counters().depth == 0);
+  // The same (event, node, check, issue) again is not a new notification.
+  remediation(store, 3, wire::RemediationOutcome::Failed, "failed again");
+  n.runOnce();
+  CHECK(rx.got().size() == 2);
+}
+
+TEST_CASE("notifier: gives up after max_attempts and counts the failure") {
+  test::TempDir dir;
+  storage::Store store(dir.file("agg.db"));
+  Receiver rx({500, 500, 500, 500});
+  auto t = target("slack", rx.port(), {notify::Event::BreakerOpen});
+  t.retry_initial = t.retry_cap = std::chrono::milliseconds(20);
+  notify::Notifier n(dir.file("agg.db"), notify::Settings{{t}, "", std::chrono::milliseconds(20)});
+  n.runOnce();
+  remediation(store, 1, wire::RemediationOutcome::Skipped, "circuit breaker open");
+  REQUIRE(test::waitFor([&] {
+    n.runOnce();
+    return n.counters().failed == 1;
+  }, std::chrono::seconds(3)));
+  CHECK(rx.got().size() == 3);
+  CHECK(n.counters().sent == 0);
+  const json body = json::parse(rx.got()[0].body);
+  CHECK(body.size() == 1);  // Slack incoming-webhook shape
+  CHECK(body["text"].get<std::string>().find("Circuit breaker open on n1 (eu) for nginx") != std::string::npos);
+}
+
+TEST_CASE("notifier: an unfixed critical issue and a region failover, from the worker thread") {
+  test::TempDir dir;
+  storage::Store store(dir.file("agg.db"));
+  Receiver rx({});
+  storage::IngestItem item;
+  item.node = "n2";
+  item.region = "us";
+  item.seq = 1;
+  item.sent_at_ms = item.received_ms = unixMillisNow();
+  wire::IssueRecord issue;
+  issue.issue_id = 11;
+  issue.check = "disk";
+  issue.severity = wire::Status::Crit;
+  issue.status = wire::Status::Crit;
+  issue.message = "96% used";
+  issue.opened_at_ms = unixMillisNow() - 20 * 60 * 1000;  // open 20 min: above unfixed_after
+  item.issue = issue;
+  store.ingest(std::span(&item, 1));
+  item.seq = 2;
+  item.issue->issue_id = 12;
+  item.issue->check = "fresh";
+  item.issue->opened_at_ms = unixMillisNow();  // too young to report
+  store.ingest(std::span(&item, 1));
+
+  notify::Notifier n(dir.file("agg.db"),
+                     notify::Settings{{target("webhook", rx.port(), {notify::Event::UnfixedCritical, notify::Event::RegionFailover})},
+                                      "", std::chrono::milliseconds(20)});
+  n.start();
+  REQUIRE(test::waitFor([&] { return n.counters().sent == 1; }, std::chrono::seconds(3)));
+  n.regionFailover("us", "eu", 4, "health below 70 for 3 windows");
+  REQUIRE(test::waitFor([&] { return n.counters().sent == 2; }, std::chrono::seconds(3)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  n.stop();
+  const auto got = rx.got();
+  REQUIRE(got.size() == 2);
+  const json a = json::parse(got[0].body), b = json::parse(got[1].body);
+  CHECK(a["event"] == "unfixed_critical");
+  CHECK(a["check"] == "disk");
+  CHECK(a["issue"] == 11);
+  CHECK(a["severity"] == "critical");
+  CHECK(b["event"] == "region_failover");
+  CHECK(b["region"] == "us");
+  CHECK(b["issue"] == 4);
+  CHECK(b["message"].get<std::string>().find("region us demoted, eu promoted (epoch 4)") != std::string::npos);
+  for (const auto& g : got) CHECK(signatureOk(g));
+}
