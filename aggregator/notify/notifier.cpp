@@ -180,19 +180,21 @@ struct Notifier::Db {
                 "ORDER BY next_attempt_ms, id LIMIT 32"),
         mark(db, "UPDATE notifications SET state = ?, attempts = ?, next_attempt_ms = ?, last_error = ? WHERE id = ?"),
         depth(db, "SELECT count(*) FROM notifications WHERE state = 'pending'"),
+        exists(db, "SELECT 1 FROM notifications WHERE dedup_key = ?"),
         get_state(db, "SELECT value FROM notify_state WHERE key = ?"),
         set_state(db, "INSERT INTO notify_state(key, value) VALUES(?, ?) "
                       "ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
         remediations(db, "SELECT r.node, n.region, r.issue_id, r.check_name, r.action, r.outcome, r.reason, r.at_ms "
                          "FROM remediations r JOIN nodes n ON n.node = r.node "
-                         "WHERE r.at_ms >= ? AND r.outcome IN ('Failed', 'Skipped') ORDER BY r.at_ms"),
+                         "WHERE r.at_ms >= ? AND (r.outcome = 'Failed' OR (r.outcome = 'Skipped' AND "
+                         "r.reason LIKE 'circuit breaker open%')) ORDER BY r.at_ms"),
         unfixed(db, "SELECT i.node, n.region, i.issue_id, i.check_name, i.message, i.opened_at_ms, "
                     "EXISTS(SELECT 1 FROM remediations r WHERE r.node = i.node AND r.issue_id = i.issue_id "
                     "AND r.outcome = 'Failed') FROM issues i JOIN nodes n ON n.node = i.node "
                     "WHERE i.closed_at_ms = 0 AND i.severity = 2"),
         prune(db, "DELETE FROM notifications WHERE state != 'pending' AND created_ms < ?") {}
   sqlite::Database db;
-  sqlite::Statement insert, due, mark, depth, get_state, set_state, remediations, unfixed, prune;
+  sqlite::Statement insert, due, mark, depth, exists, get_state, set_state, remediations, unfixed, prune;
   std::mt19937_64 random{std::random_device{}()};
 };
 
@@ -259,6 +261,10 @@ void Notifier::runOnce() {
 void Notifier::enqueue(const Target& t, const Message& m, int64_t now_ms) {
   const std::string key = fmt::format("{}|{}|{}|{}|{}|{}", t.key(), eventName(m.event), m.node, m.check, m.issue,
                                       m.event == Event::RegionFailover ? m.region : "");
+  // Most passes see the same open issues again: skip rendering what is queued already.
+  const bool known = db_->exists.with(key).step();
+  db_->exists.reset();
+  if (known) return;
   if (db_->insert.with(key, t.key(), eventName(m.event), renderBody(t.kind, m), now_ms, now_ms).run() > 0) {
     ++counters_.queued;
     log::info("notify", "notification queued",

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <fstream>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -262,4 +263,66 @@ TEST_CASE("notifier: an unfixed critical issue and a region failover, from the w
   CHECK(b["issue"] == 4);
   CHECK(b["message"].get<std::string>().find("region us demoted, eu promoted (epoch 4)") != std::string::npos);
   for (const auto& g : got) CHECK(signatureOk(g));
+}
+
+TEST_CASE("notifier: delivers over https (mbedTLS), verifying the receiver against ca_file") {
+  if (test::runCommand({"/bin/sh", "-c", "command -v python3 >/dev/null && command -v openssl >/dev/null"}) != 0) {
+    MESSAGE("SKIPPED: needs python3 and openssl for the HTTPS receiver");
+    return;
+  }
+  test::TempDir dir;
+  REQUIRE(test::runCommand({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                            "-keyout", dir.file("c.key"), "-out", dir.file("c.pem"), "-subj", "/CN=localhost",
+                            "-addext", "subjectAltName=DNS:localhost", "-days", "30"}) == 0);
+  // A TLS receiver that writes "<signature> <body>" of each POST to a file.
+  test::writeFile(dir.file("rx.py"), R"(import http.server, ssl, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers['Content-Length']))
+        with open(sys.argv[4], 'ab') as f:
+            f.write(self.headers.get('X-Hale-Signature-256', '').encode() + b' ' + body + b'\n')
+        self.send_response(200)
+        self.send_header('Content-Length', '0')
+        self.end_headers()
+    def log_message(self, *a): pass
+s = http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H)
+c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+c.load_cert_chain(sys.argv[2], sys.argv[3])
+s.socket = c.wrap_socket(s.socket, server_side=True)
+s.serve_forever()
+)");
+  const uint16_t port = test::freePort();
+  test::Process rx({"/bin/sh", "-c", fmt::format("exec python3 {} {} {} {} {}", dir.file("rx.py"), port, dir.file("c.pem"),
+                                                dir.file("c.key"), dir.file("got.txt"))},
+                   dir.file("rx.log"));
+  REQUIRE(test::waitFor([&] { return test::portAcceptsConnections(port); }, std::chrono::seconds(5)));
+  storage::Store store(dir.file("agg.db"));
+  auto t = target("webhook", port, {notify::Event::RegionFailover});
+  t.url_text = fmt::format("https://localhost:{}/hook", port);
+  t.url = *net::parseUrl(t.url_text);
+  t.ca_file = dir.file("c.pem");
+  notify::Notifier n(dir.file("agg.db"), notify::Settings{{t}, "", std::chrono::milliseconds(20)});
+  n.regionFailover("eu", "us", 9, "test");
+  n.runOnce();
+  CHECK(n.counters().sent == 1);
+  CHECK(n.counters().retries == 0);
+  std::ifstream in(dir.file("got.txt"));
+  std::string sig, body;
+  in >> sig;
+  std::getline(in, body);
+  body.erase(0, 1);
+  CHECK(webhooks::githubSignatureValid(kSecret, body, sig));
+  CHECK(json::parse(body)["event"] == "region_failover");
+
+  // The same receiver with a trust file that does not cover it: refused, retried later.
+  test::TempDir other;
+  REQUIRE(test::runCommand({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                            "-keyout", other.file("o.key"), "-out", other.file("o.pem"), "-subj", "/CN=localhost",
+                            "-days", "30"}) == 0);
+  t.ca_file = other.file("o.pem");
+  notify::Notifier untrusting(dir.file("agg.db"), notify::Settings{{t}, "", std::chrono::milliseconds(20)});
+  untrusting.regionFailover("eu", "us", 10, "test");
+  untrusting.runOnce();
+  CHECK(untrusting.counters().sent == 0);
+  CHECK(untrusting.counters().retries == 1);
 }
