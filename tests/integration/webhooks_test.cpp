@@ -44,7 +44,7 @@ std::string github(const std::string& event, const std::string& body, std::strin
 }
 }  // namespace
 
-TEST_CASE("webhooks: CI runs from GitHub, GitLab and Jenkins over HTTP; bad signatures refused and counted") {
+TEST_CASE("webhooks: CI runs from GitHub GitLab and Jenkins over HTTP with bad signatures refused and counted") {
   TempDir dir;
   const uint16_t port = freePort();
   writeFile(dir.file("github.secret"), std::string(kGithubSecret) + "\n");

@@ -145,7 +145,7 @@ bool signatureOk(const Receiver::Got& g) {
 }
 }  // namespace
 
-TEST_CASE("notifier: a failed remediation is retried after a 500 and delivered once, signed, across a restart") {
+TEST_CASE("notifier: a failed remediation is retried after a 500 and delivered once and signed across a restart") {
   test::TempDir dir;
   storage::Store store(dir.file("agg.db"));
   Receiver rx({500});
@@ -218,7 +218,7 @@ TEST_CASE("notifier: gives up after max_attempts and counts the failure") {
   CHECK(body["text"].get<std::string>().find("Circuit breaker open on n1 (eu) for nginx") != std::string::npos);
 }
 
-TEST_CASE("notifier: an unfixed critical issue and a region failover, from the worker thread") {
+TEST_CASE("notifier: an unfixed critical issue and a region failover from the worker thread") {
   test::TempDir dir;
   storage::Store store(dir.file("agg.db"));
   Receiver rx({});
@@ -265,7 +265,7 @@ TEST_CASE("notifier: an unfixed critical issue and a region failover, from the w
   for (const auto& g : got) CHECK(signatureOk(g));
 }
 
-TEST_CASE("notifier: delivers over https (mbedTLS), verifying the receiver against ca_file") {
+TEST_CASE("notifier: delivers over https with mbedTLS verifying the receiver against ca_file") {
   if (test::runCommand({"/bin/sh", "-c", "command -v python3 >/dev/null && command -v openssl >/dev/null"}) != 0) {
     MESSAGE("SKIPPED: needs python3 and openssl for the HTTPS receiver");
     return;

@@ -27,7 +27,7 @@ std::string errorOf(const test::TempDir& dir, const std::string& toml) {
 }
 }  // namespace
 
-TEST_CASE("notify_config: [[notify]] targets and [webhooks] secrets") {
+TEST_CASE("notify_config: notify targets and webhook secrets") {
   test::TempDir dir;
   test::writeFile(dir.file("gh.secret"), "  github-secret-0123456789\n");
   ::setenv("HALE_TEST_NOTIFY_SECRET", "notify-secret-0123456789", 1);

@@ -23,7 +23,7 @@ std::string fixture(const std::string& name) {
 }
 }  // namespace
 
-TEST_CASE("webhooks: GitHub workflow_run and check_run, ping ignored") {
+TEST_CASE("webhooks: GitHub workflow_run and check_run parsed and ping ignored") {
   auto run = webhooks::parseGithub("workflow_run", fixture("github_workflow_run.json"));
   REQUIRE(run);
   REQUIRE(*run);
