@@ -218,6 +218,9 @@ void Notifier::stop() {
 }
 
 void Notifier::regionFailover(const std::string& from, const std::string& to, uint64_t epoch, const std::string& reason) {
+  if (std::none_of(settings_.targets.begin(), settings_.targets.end(),
+                   [](const Target& t) { return t.wants(Event::RegionFailover); }))
+    return;
   Message m;
   m.event = Event::RegionFailover;
   m.region = from;
@@ -291,10 +294,18 @@ void Notifier::scan(int64_t now) {
   // Remediation decisions since the watermark; agents' clocks may lag ours, so
   // look back further and let the dedup key drop what was queued before.
   constexpr int64_t kLookbackMs = 10 * 60 * 1000;
-  db_->get_state.with("remediations_after");
-  int64_t after = db_->get_state.step() ? db_->get_state.int64(0) : now;  // first start: no history
-  db_->get_state.reset();
-  db_->remediations.with(after - kLookbackMs);
+  auto state = [&](const char* key) -> std::optional<int64_t> {
+    db_->get_state.with(key);
+    std::optional<int64_t> v;
+    if (db_->get_state.step()) v = db_->get_state.int64(0);
+    db_->get_state.reset();
+    return v;
+  };
+  // The first start sets a floor: history from before notifications were on is not replayed.
+  const auto floor = state("remediations_floor");
+  if (!floor) db_->set_state.with("remediations_floor", now).run();
+  const int64_t from = floor ? std::max(*floor, state("remediations_after").value_or(now) - kLookbackMs) : now;
+  db_->remediations.with(from);
   while (db_->remediations.step()) {
     auto& s = db_->remediations;
     Message m;

@@ -46,7 +46,8 @@ notify::Target target(const std::string& kind, uint16_t port, std::vector<notify
   return t;
 }
 
-void remediation(storage::Store& store, uint64_t seq, wire::RemediationOutcome outcome, const std::string& reason) {
+void remediation(storage::Store& store, uint64_t seq, wire::RemediationOutcome outcome, const std::string& reason,
+                 uint64_t issue = 7, int64_t age_ms = 0) {
   storage::IngestItem item;
   item.node = "n1";
   item.region = "eu";
@@ -54,12 +55,12 @@ void remediation(storage::Store& store, uint64_t seq, wire::RemediationOutcome o
   item.sent_at_ms = item.received_ms = unixMillisNow();
   wire::RemediationRecord r;
   r.attempt_id = 3;
-  r.issue_id = 7;
+  r.issue_id = issue;
   r.check = "nginx";
   r.action = "plan";
   r.outcome = outcome;
   r.reason = reason;
-  r.at_ms = unixMillisNow();
+  r.at_ms = unixMillisNow() - age_ms;
   item.remediation = r;
   store.ingest(std::span(&item, 1));
 }
@@ -76,8 +77,10 @@ TEST_CASE("notifier: a failed remediation is retried after a 500 and delivered o
   notify::Settings settings{{target("webhook", rx.port(), {notify::Event::RemediationFailed})}, "http://127.0.0.1:8080",
                             std::chrono::milliseconds(50)};
   {
+    remediation(store, 10, wire::RemediationOutcome::Failed, "before the first start", 99, 60'000);
     notify::Notifier n(dir.file("agg.db"), settings);
     n.runOnce();  // first pass: sets the watermark (history before it is not notified)
+    CHECK(rx.got().empty());
     remediation(store, 1, wire::RemediationOutcome::Failed, "restart did not heal: exit 1");
     remediation(store, 2, wire::RemediationOutcome::Healed, "healed");
     n.runOnce();
