@@ -133,7 +133,7 @@ CREATE INDEX remediations_by_time ON remediations(at_ms);
     R"sql(
 CREATE INDEX remediations_by_issue ON remediations(node, issue_id, outcome);
 )sql",
-    // notify: CI build outcomes received by webhook, the outgoing notification
+    // 8: CI build outcomes received by webhook, the outgoing notification
     // queue (survives restarts) and the notifier's scan watermark.
     R"sql(
 CREATE TABLE ci_runs(
