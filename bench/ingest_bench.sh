@@ -3,20 +3,25 @@
 # -> Mosquitto -> hale-aggregator -> SQLite (committed), compared in the same
 # run with the broker's raw ceiling: a subscriber that only counts
 # (mosquitto_sub as the aggregator's identity). Also the aggregator's CPU
-# time and peak RSS.
-#   bench/ingest_bench.sh [NODES] [MESSAGES_PER_NODE]      (default 10 x 5000)
+# time and peak RSS, and the end-to-end latency (the envelope's sent_at, set
+# by the load generator when it publishes -> SQLite commit) as p50/p99 from the
+# aggregator's hale_ingest_latency_seconds histogram (interpolated in buckets).
+# The load comes from LOADGENS processes (one load generator alone could not
+# saturate the broker), each publishing as NODES/LOADGENS agents.
+#   bench/ingest_bench.sh [NODES] [MESSAGES_PER_NODE] [LOADGENS]   (default 20 x 5000, 4)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${HALE_BUILD_DIR:-$root/build}
-nodes=${1:-10} per=${2:-5000}
-total=$((nodes * per))
+nodes=${1:-20} per=${2:-5000} gens=${3:-4}
+(( nodes % gens == 0 )) || { echo "NODES must be a multiple of LOADGENS" >&2; exit 64; }
+total=$((nodes * per)) per_gen=$((nodes / gens))
 work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 cmake --build "$build" --target hale-load-gen hale-aggregator >/dev/null
 free_port() { while :; do local p=$((20000 + RANDOM % 40000)); (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }; done; }
-names=(); for i in $(seq 0 $((nodes - 1))); do names+=("load$i"); done
+names=(); for g in $(seq 0 $((gens - 1))); do for i in $(seq 0 $((per_gen - 1))); do names+=("g${g}n$i"); done; done
 "$root/scripts/dev-pki.sh" "$work/pki" "${names[@]}" >/dev/null
 port=$(free_port) http=$(free_port)
 "$root/scripts/broker-config.sh" "$port" "$work/pki" "$work/broker" > "$work/mosquitto.conf"
@@ -24,7 +29,14 @@ mosquitto -c "$work/mosquitto.conf" >"$work/mosquitto.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 now() { date +%s.%N; }
-load() { "$build/bench/hale-load-gen" "mqtts://localhost:$port" "$work/pki" bench load "$nodes" "$per" >"$work/load.log"; }
+load() {
+  local g gen_pids=()
+  for g in $(seq 0 $((gens - 1))); do
+    "$build/bench/hale-load-gen" "mqtts://localhost:$port" "$work/pki" bench "g${g}n" "$per_gen" "$per" >"$work/load$g.log" &
+    gen_pids+=($!)
+  done
+  for g in "${gen_pids[@]}"; do wait "$g"; done
+}
 
 # 1. The broker's ceiling: publish the same load to a subscriber that only counts.
 mosquitto_sub -h localhost -p "$port" --cafile "$work/pki/ca.crt" --cert "$work/pki/aggregator.crt" \
@@ -60,8 +72,20 @@ cpu1=$(awk '{ print $14 + $15 }' "/proc/$agg/stat")
 rss=$(awk '/VmHWM/ { print int($2 / 1024) }' "/proc/$agg/status")
 hale=$(awk -v n="$total" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
 cpu=$(awk -v c="$((cpu1 - cpu0))" -v a="$t0" -v b="$t1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", 100 * c / hz / (b - a) }')
+# pQ from the cumulative histogram, interpolated linearly inside the bucket (as Prometheus does).
+quantile() {
+  curl -fs "http://127.0.0.1:$http/metrics" | awk -v q="$1" -F'[ "]' '
+    /^hale_ingest_latency_seconds_bucket/ { le[n] = $2; c[n] = $4; n++ }
+    END { want = q * c[n - 1]; lo = 0; prev = 0
+          for (i = 0; i < n; i++) { if (c[i] >= want) { hi = (le[i] == "+Inf") ? lo : le[i]
+                                      f = (c[i] > prev) ? (want - prev) / (c[i] - prev) : 1
+                                      printf "%.1f", 1000 * (lo + f * (hi - lo)); exit }
+                                    lo = le[i]; prev = c[i] } }'
+}
+p50=$(quantile 0.5) p99=$(quantile 0.99)
 missing=$(curl -fs "http://127.0.0.1:$http/api/v1/nodes?limit=1000" | grep -o '"missing":[0-9]*' | awk -F: '{ s += $2 } END { print s + 0 }')
-echo "broker ceiling (counting subscriber): $ceiling msg/s; hale ingest to SQLite: $hale msg/s; aggregator CPU ${cpu}% of a core, peak RSS ${rss} MB; $total messages, missing $missing"
-awk -v h="$hale" -v c="$ceiling" -v n="$nodes" 'BEGIN {
-  printf "REPORT|ingest, %d agents, QoS 1 over mTLS, committed to SQLite (msg/s)|%d|%d (broker ceiling: counting subscriber)|%.2fx|>= 0.9x ceiling, zero loss\n", n, h, c, h / c }'
+echo "broker ceiling (counting subscriber): $ceiling msg/s; hale ingest to SQLite: $hale msg/s; latency publish->commit p50 ${p50} ms, p99 ${p99} ms; aggregator CPU ${cpu}% of a core, peak RSS ${rss} MB; $total messages from $gens load generators, missing $missing"
+awk -v h="$hale" -v c="$ceiling" -v n="$nodes" -v g="$gens" 'BEGIN {
+  printf "REPORT|ingest, %d agents in %d load generators, QoS 1 over mTLS, committed to SQLite (msg/s)|%d|%d (broker ceiling: counting subscriber)|%.2fx|>= 0.9x ceiling, zero loss\n", n, g, h, c, h / c }'
+echo "REPORT|end-to-end latency, publish -> SQLite commit, p50 / p99 (ms)|$p50 / $p99|-|-|-"
 echo "REPORT|aggregator during ingest: CPU (% of a core) / peak RSS (MB) / messages missing|${cpu}% / ${rss} MB / $missing|-|-|zero loss"
