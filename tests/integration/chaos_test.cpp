@@ -239,8 +239,8 @@ TEST_CASE("backlog: 50 agents replaying 1,000 messages each at once; /health ans
     ++node_count;
   }
   CHECK(node_count == kAgents);
-  MESSAGE("backlog: " << kAgents * kBacklog << " messages stored in " << secs << " s; /health polled " << polls
-                      << " times, slowest answer " << worst_ms << " ms, failures " << failures);
+  MESSAGE("backlog: " << kAgents * kBacklog << " messages stored in " << secs << " s; /health polled " << polls.load()
+                      << " times, slowest answer " << worst_ms.load() << " ms, failures " << failures.load());
   CHECK(polls >= 5);
   CHECK(failures == 0);
   CHECK(worst_ms < 2000);
