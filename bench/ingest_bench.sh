@@ -26,9 +26,13 @@ names=(); for g in $(seq 0 $((gens - 1))); do for i in $(seq 0 $((per_gen - 1)))
 port=$(free_port) http=$(free_port)
 "$root/scripts/broker-config.sh" "$port" "$work/pki" "$work/broker" > "$work/mosquitto.conf"
 mosquitto -c "$work/mosquitto.conf" >"$work/mosquitto.log" 2>&1 &
-pids+=($!)
+broker=$!
+pids+=($broker)
 for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 now() { date +%s.%N; }
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# percent of one core used by a process between two tick counts over [t0, t1]
+pct() { awk -v c="$(($2 - $1))" -v a="$3" -v b="$4" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", 100 * c / hz / (b - a) }'; }
 load() {
   local g gen_pids=()
   for g in $(seq 0 $((gens - 1))); do
@@ -43,7 +47,9 @@ mosquitto_sub -h localhost -p "$port" --cafile "$work/pki/ca.crt" --cert "$work/
   --key "$work/pki/aggregator.key" -V mqttv5 -q 1 -t 'hale/v1/+/+/telemetry' -C "$total" >/dev/null &
 sub=$!
 sleep 1
+b0=$(ticks "$broker")
 t0=$(now); load; wait "$sub"; t1=$(now)
+broker_ceiling_cpu=$(pct "$b0" "$(ticks "$broker")" "$t0" "$t1")
 ceiling=$(awk -v n="$total" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
 
 # 2. Hale: the same load into the aggregator, until every message is committed.
@@ -64,14 +70,14 @@ agg=$!
 pids+=($agg)
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$http/ready" >/dev/null && break; sleep 0.1; done
 stored() { curl -fs "http://127.0.0.1:$http/metrics" | awk '/^hale_ingest_messages_total\{outcome="stored"\}/ { print $2 }'; }
-cpu0=$(awk '{ print $14 + $15 }' "/proc/$agg/stat")
+cpu0=$(ticks "$agg") b0=$(ticks "$broker")
 t0=$(now); load
 while [[ $(stored) -lt $total ]]; do sleep 0.05; done
 t1=$(now)
-cpu1=$(awk '{ print $14 + $15 }' "/proc/$agg/stat")
+cpu1=$(ticks "$agg") b1=$(ticks "$broker")
 rss=$(awk '/VmHWM/ { print int($2 / 1024) }' "/proc/$agg/status")
 hale=$(awk -v n="$total" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
-cpu=$(awk -v c="$((cpu1 - cpu0))" -v a="$t0" -v b="$t1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", 100 * c / hz / (b - a) }')
+cpu=$(pct "$cpu0" "$cpu1" "$t0" "$t1") broker_cpu=$(pct "$b0" "$b1" "$t0" "$t1")
 # pQ from the cumulative histogram, interpolated linearly inside the bucket (as Prometheus does).
 quantile() {
   curl -fs "http://127.0.0.1:$http/metrics" | awk -v q="$1" -F'[ "]' '
@@ -84,7 +90,7 @@ quantile() {
 }
 p50=$(quantile 0.5) p99=$(quantile 0.99)
 missing=$(curl -fs "http://127.0.0.1:$http/api/v1/nodes?limit=1000" | grep -o '"missing":[0-9]*' | awk -F: '{ s += $2 } END { print s + 0 }')
-echo "broker ceiling (counting subscriber): $ceiling msg/s; hale ingest to SQLite: $hale msg/s; latency publish->commit p50 ${p50} ms, p99 ${p99} ms; aggregator CPU ${cpu}% of a core, peak RSS ${rss} MB; $total messages from $gens load generators, missing $missing"
+echo "broker ceiling (counting subscriber): $ceiling msg/s; hale ingest to SQLite: $hale msg/s; latency publish->commit p50 ${p50} ms, p99 ${p99} ms; aggregator CPU ${cpu}% of a core, peak RSS ${rss} MB; broker CPU ${broker_ceiling_cpu}% (ceiling run) / ${broker_cpu}% (hale run); $total messages from $gens load generators, missing $missing; $(nproc) cores, load average $(cut -d' ' -f1 /proc/loadavg)"
 awk -v h="$hale" -v c="$ceiling" -v n="$nodes" -v g="$gens" 'BEGIN {
   printf "REPORT|ingest, %d agents in %d load generators, QoS 1 over mTLS, committed to SQLite (msg/s)|%d|%d (broker ceiling: counting subscriber)|%.2fx|>= 0.9x ceiling, zero loss\n", n, g, h, c, h / c }'
 echo "REPORT|end-to-end latency, publish -> SQLite commit, p50 / p99 (ms)|$p50 / $p99|-|-|-"
