@@ -21,7 +21,7 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 cmake --build "$build" --target hale-load-gen hale-aggregator >/dev/null
 free_port() { while :; do local p=$((20000 + RANDOM % 40000)); (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }; done; }
-names=(); for g in $(seq 0 $((gens - 1))); do for i in $(seq 0 $((per_gen - 1))); do names+=("g${g}n$i"); done; done
+names=(); for g in $(seq 0 $((gens - 1))); do for i in $(seq 0 $((per_gen - 1))); do names+=("g${g}n$i" "p${g}n$i"); done; done
 "$root/scripts/dev-pki.sh" "$work/pki" "${names[@]}" >/dev/null
 port=$(free_port) http=$(free_port)
 "$root/scripts/broker-config.sh" "$port" "$work/pki" "$work/broker" > "$work/mosquitto.conf"
@@ -69,7 +69,9 @@ TOML
 agg=$!
 pids+=($agg)
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$http/ready" >/dev/null && break; sleep 0.1; done
+scrape() { curl -fs "http://127.0.0.1:$http/metrics" | grep '^hale_ingest_latency_seconds_bucket' >"$1"; }
 stored() { curl -fs "http://127.0.0.1:$http/metrics" | awk '/^hale_ingest_messages_total\{outcome="stored"\}/ { print $2 }'; }
+scrape "$work/m0"
 cpu0=$(ticks "$agg") b0=$(ticks "$broker")
 t0=$(now); load
 while [[ $(stored) -lt $total ]]; do sleep 0.05; done
@@ -78,20 +80,41 @@ cpu1=$(ticks "$agg") b1=$(ticks "$broker")
 rss=$(awk '/VmHWM/ { print int($2 / 1024) }' "/proc/$agg/status")
 hale=$(awk -v n="$total" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
 cpu=$(pct "$cpu0" "$cpu1" "$t0" "$t1") broker_cpu=$(pct "$b0" "$b1" "$t0" "$t1")
-# pQ from the cumulative histogram, interpolated linearly inside the bucket (as Prometheus does).
+# pQ of the latency histogram between two /metrics scrapes (files), interpolated
+# linearly inside the bucket as Prometheus' histogram_quantile does.
 quantile() {
-  curl -fs "http://127.0.0.1:$http/metrics" | awk -v q="$1" -F'[ "]' '
-    /^hale_ingest_latency_seconds_bucket/ { le[n] = $2; c[n] = $4; n++ }
+  awk -v q="$1" -F'[ "]' '
+    FNR == NR { base[$2] = $4; next }
+    { le[n] = $2; c[n] = $4 - base[$2]; n++ }
     END { want = q * c[n - 1]; lo = 0; prev = 0
           for (i = 0; i < n; i++) { if (c[i] >= want) { hi = (le[i] == "+Inf") ? lo : le[i]
                                       f = (c[i] > prev) ? (want - prev) / (c[i] - prev) : 1
                                       printf "%.1f", 1000 * (lo + f * (hi - lo)); exit }
-                                    lo = le[i]; prev = c[i] } }'
+                                    lo = le[i]; prev = c[i] } }' "$2" "$3"
 }
-p50=$(quantile 0.5) p99=$(quantile 0.99)
+scrape "$work/m1"
+p50=$(quantile 0.5 "$work/m0" "$work/m1") p99=$(quantile 0.99 "$work/m0" "$work/m1")
+
+# 3. Latency below saturation: other agents (fresh sequence numbers) publish at
+# a steady rate, half the ingest rate just measured in all, for about 5 s.
+rate=$(awk -v h="$hale" -v n="$nodes" 'BEGIN { printf "%.1f", h / 2 / n }')
+paced_per=$(awk -v r="$rate" 'BEGIN { printf "%d", r * 5 }')
+target=$(($(stored) + nodes * paced_per))
+paced_pids=()
+for g in $(seq 0 $((gens - 1))); do
+  "$build/bench/hale-load-gen" "mqtts://localhost:$port" "$work/pki" bench "p${g}n" "$per_gen" "$paced_per" "$rate" \
+    >"$work/paced$g.log" &
+  paced_pids+=($!)
+done
+for p in "${paced_pids[@]}"; do wait "$p"; done
+while [[ $(stored) -lt $target ]]; do sleep 0.05; done
+scrape "$work/m2"
+paced_p50=$(quantile 0.5 "$work/m1" "$work/m2") paced_p99=$(quantile 0.99 "$work/m1" "$work/m2")
+paced_total=$(awk -v r="$rate" -v n="$nodes" 'BEGIN { printf "%.0f", r * n }')
 missing=$(curl -fs "http://127.0.0.1:$http/api/v1/nodes?limit=1000" | grep -o '"missing":[0-9]*' | awk -F: '{ s += $2 } END { print s + 0 }')
-echo "broker ceiling (counting subscriber): $ceiling msg/s; hale ingest to SQLite: $hale msg/s; latency publish->commit p50 ${p50} ms, p99 ${p99} ms; aggregator CPU ${cpu}% of a core, peak RSS ${rss} MB; broker CPU ${broker_ceiling_cpu}% (ceiling run) / ${broker_cpu}% (hale run); $total messages from $gens load generators, missing $missing; $(nproc) cores, load average $(cut -d' ' -f1 /proc/loadavg)"
+echo "broker ceiling (counting subscriber): $ceiling msg/s; hale ingest to SQLite: $hale msg/s; latency publish->commit at full speed p50 ${p50} ms, p99 ${p99} ms, at ${paced_total} msg/s (half) p50 ${paced_p50} ms, p99 ${paced_p99} ms; aggregator CPU ${cpu}% of a core, peak RSS ${rss} MB; broker CPU ${broker_ceiling_cpu}% (ceiling run) / ${broker_cpu}% (hale run); $total messages from $gens load generators, missing $missing; $(nproc) cores, load average $(cut -d' ' -f1 /proc/loadavg)"
 awk -v h="$hale" -v c="$ceiling" -v n="$nodes" -v g="$gens" 'BEGIN {
   printf "REPORT|ingest, %d agents in %d load generators, QoS 1 over mTLS, committed to SQLite (msg/s)|%d|%d (broker ceiling: counting subscriber)|%.2fx|>= 0.9x ceiling, zero loss\n", n, g, h, c, h / c }'
-echo "REPORT|end-to-end latency, publish -> SQLite commit, p50 / p99 (ms)|$p50 / $p99|-|-|-"
+echo "REPORT|end-to-end latency, publish -> SQLite commit, p50 / p99 (ms): publishers at full speed|$p50 / $p99|-|-|-"
+echo "REPORT|end-to-end latency, publish -> SQLite commit, p50 / p99 (ms): steady $paced_total msg/s (half the ingest rate)|$paced_p50 / $paced_p99|-|-|-"
 echo "REPORT|aggregator during ingest: CPU (% of a core) / peak RSS (MB) / messages missing|${cpu}% / ${rss} MB / $missing|-|-|zero loss"
