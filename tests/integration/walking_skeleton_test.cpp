@@ -184,6 +184,14 @@ TEST_CASE("skeleton: the broker refuses a client without a certificate or with o
   const std::string other_pki = makePki(other, {"n1"});
   // A certificate for the same CN, signed by a CA the broker does not trust.
   CHECK_FALSE(canConnect(other_pki, "node-n1", fleet.broker->port(), fleet.pki + "/ca.crt"));
+  // Both refusals are recorded, with their reason, in the broker's log.
+  CHECK(waitFor(
+      [&] {
+        const std::string log = readFile(fleet.dir.file("mosquitto.log"));
+        return log.find("peer did not return a certificate") != std::string::npos &&
+               log.find("certificate verify failed") != std::string::npos;
+      },
+      std::chrono::seconds(5)));
 }
 
 TEST_CASE("skeleton: a node cannot publish as another node") {
