@@ -154,7 +154,9 @@ TEST_CASE("chaos: >= 20,000 messages from 3 agents survive broker, aggregator an
   // Exactly once: per node, sequence numbers 1..max all present (count == max,
   // min == 1; (node, seq) is the key), and no check result stored twice.
   uint64_t total = 0;
-  for (const auto& [node, s] : rig.stored()) {
+  for (const auto& entry : rig.stored()) {
+    const std::string& node = entry.first;  // named, not a structured binding: INFO captures it
+    const ChaosRig::Stored& s = entry.second;
     INFO("node " << node);
     CHECK(s.min_seq == 1);
     CHECK(s.count == s.max_seq);
