@@ -39,7 +39,7 @@ done
 
 nodes=(runner-eu-1:eu-west runner-eu-2:eu-west runner-us-1:us-east)
 mkdir -p "$run/logs"
-"$root/scripts/dev-pki.sh" "$run/pki" "${nodes[@]%%:*}" >/dev/null
+"$root/scripts/dev-pki.sh" "$run/pki" "${nodes[@]}" >/dev/null
 "$root/scripts/broker-config.sh" "$broker_port" "$run/pki" "$run/broker-data" > "$run/mosquitto.conf"
 
 mqtt_section() {  # identity

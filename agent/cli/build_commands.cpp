@@ -47,8 +47,7 @@ class BuildRecorder final : public build::BuildObserver {
     const wire::BuildRecord r = build::toBuildRecord(a, build_id_, unixMillisNow());
     try {
       store_.recordBuild(r);
-      const uint64_t seq = store_.nextSeq();
-      store_.outboxPut(seq, wire::buildBuildEvent({cfg_.node, cfg_.region, seq, r.at_ms}, r));
+      store_.outboxAppend([&](uint64_t seq) { return wire::buildBuildEvent({cfg_.node, cfg_.region, seq, r.at_ms}, r); });
     } catch (const std::exception& e) {
       // Recording must never fail the CI step itself.
       fmt::print(stderr, "hale-agent exec: cannot record attempt: {}\n", e.what());

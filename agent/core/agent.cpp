@@ -128,8 +128,7 @@ void Agent::runCheckNow(const std::string& name, std::function<void(const wire::
 
 void Agent::emitRemediation(const wire::RemediationRecord& record) {
   try {
-    const uint64_t seq = store_.nextSeq();
-    enqueue(seq, wire::buildRemediationEvent(header(seq), record));
+    enqueue([&](uint64_t seq) { return wire::buildRemediationEvent(header(seq), record); });
   } catch (const std::exception& e) {
     log::error("agent", "cannot queue remediation event", {{"check", record.check}, {"error", e.what()}});
   }
@@ -249,8 +248,7 @@ void Agent::onResult(const wire::ResultRecord& observed) {
                  {"status", std::string(wire::statusName(event->status))},
                  {"message", event->message}});
       flushBatch();  // the result that caused the event goes first
-      const uint64_t seq = store_.nextSeq();
-      enqueue(seq, wire::buildIssueEvent(header(seq), *event));
+      enqueue([&](uint64_t seq) { return wire::buildIssueEvent(header(seq), *event); });
       engine_->onIssue(*event, record.kind);
     }
   } catch (const std::exception& e) {
@@ -282,8 +280,7 @@ void Agent::flushBatch() {
     log::error("agent", "cannot store check results", {{"error", e.what()}});
   }
   try {
-    const uint64_t seq = store_.nextSeq();
-    enqueue(seq, wire::buildCheckBatch(header(seq), pending_));
+    enqueue([&](uint64_t seq) { return wire::buildCheckBatch(header(seq), pending_); });
   } catch (const std::exception& e) {
     log::error("agent", "cannot queue telemetry", {{"error", e.what()}});
   }
@@ -302,8 +299,7 @@ void Agent::sendHeartbeat() {
     hb.outbox_depth = static_cast<uint32_t>(store_.outboxDepth());
     hb.outbox_evicted = store_.outboxEvicted();
     hb.outbox_first_seq = store_.outboxFirstSeq();
-    const uint64_t seq = store_.nextSeq();
-    enqueue(seq, wire::buildHeartbeat(header(seq), hb));
+    enqueue([&](uint64_t seq) { return wire::buildHeartbeat(header(seq), hb); });
   } catch (const std::exception& e) {
     log::error("agent", "cannot queue heartbeat", {{"error", e.what()}});
   }
@@ -313,8 +309,8 @@ void Agent::sendHeartbeat() {
   });
 }
 
-void Agent::enqueue(uint64_t seq, const std::vector<uint8_t>& envelope) {
-  store_.outboxPut(seq, envelope);
+void Agent::enqueue(const std::function<std::vector<uint8_t>(uint64_t seq)>& build) {
+  store_.outboxAppend(build);
   pump();
 }
 

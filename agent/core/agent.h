@@ -48,7 +48,7 @@ class Agent final : public remedies::CheckRunner {
   void flushBatch();
   void armBatchTimer();
   void sendHeartbeat();
-  void enqueue(uint64_t seq, const std::vector<uint8_t>& envelope);
+  void enqueue(const std::function<std::vector<uint8_t>(uint64_t seq)>& build);
   void pump();
   void onConnected();
   void onMessage(const std::string& topic, const std::string& payload);

@@ -224,8 +224,8 @@ class Session final : public remedies::CheckRunner {
   void send(Build build) {
     if (!cfg_.mqtt_enabled) return;
     try {
-      const uint64_t seq = store_.nextSeq();
-      store_.outboxPut(seq, build(wire::EnvelopeHeader{cfg_.node, cfg_.region, seq, unixMillisNow()}));
+      store_.outboxAppend(
+          [&](uint64_t seq) { return build(wire::EnvelopeHeader{cfg_.node, cfg_.region, seq, unixMillisNow()}); });
     } catch (const std::exception& e) {
       log::warn("drill", "cannot queue telemetry", {{"error", e.what()}});
     }

@@ -225,6 +225,21 @@ void StateStore::recordResults(std::span<const wire::ResultRecord> results) {
 
 void StateStore::outboxPut(uint64_t seq, std::span<const uint8_t> payload) {
   sqlite::Transaction tx(db_);
+  outboxInsert(seq, payload);
+  tx.commit();
+}
+
+uint64_t StateStore::outboxAppend(const std::function<std::vector<uint8_t>(uint64_t seq)>& build) {
+  sqlite::Transaction tx(db_);
+  const auto seq = static_cast<uint64_t>(metaInt("seq") + 1);
+  setMetaInt("seq", static_cast<int64_t>(seq));
+  const auto payload = build(seq);
+  outboxInsert(seq, payload);
+  tx.commit();
+  return seq;
+}
+
+void StateStore::outboxInsert(uint64_t seq, std::span<const uint8_t> payload) {
   outbox_insert_.reset();
   outbox_insert_.bind(1, seq).bindBlob(2, payload).bind(3, static_cast<int64_t>(unixMillisNow()));
   outbox_insert_.run();
@@ -234,7 +249,6 @@ void StateStore::outboxPut(uint64_t seq, std::span<const uint8_t> payload) {
     outbox_evict_.with(excess).run();
     setMetaInt("outbox_evicted", metaInt("outbox_evicted") + excess);
   }
-  tx.commit();
 }
 
 void StateStore::outboxRemove(uint64_t seq) { outbox_delete_.with(seq).run(); }

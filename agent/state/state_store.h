@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +38,10 @@ class StateStore {
   void recordResults(std::span<const wire::ResultRecord> results);
   /// Stores a message until it is acknowledged; evicts the oldest beyond the bound.
   void outboxPut(uint64_t seq, std::span<const uint8_t> payload);
+  /// Takes the next sequence number and stores the message `build(seq)` in one
+  /// transaction, so a crash can never leave a number used but its message lost
+  /// (a gap the aggregator would count as missing forever). Returns the seq.
+  uint64_t outboxAppend(const std::function<std::vector<uint8_t>(uint64_t seq)>& build);
   void outboxRemove(uint64_t seq);
   /// Removes everything up to and including `seq`.
   void outboxAckThrough(uint64_t seq);
@@ -60,6 +65,8 @@ class StateStore {
   sqlite::Database& db() { return db_; }
 
  private:
+  void outboxInsert(uint64_t seq, std::span<const uint8_t> payload);  // inside a transaction
+
 
   sqlite::Database db_;
   size_t outbox_max_;

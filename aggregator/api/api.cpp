@@ -321,6 +321,16 @@ Response Api::metrics() {
            {"{outcome=\"status\"}", counters_.status_updates.load()}});
   counter("hale_ingest_batches_total", "SQLite transactions written by ingest.", {{"", counters_.batches.load()}});
   counter("hale_ingest_store_errors_total", "Failed ingest writes (retried).", {{"", counters_.store_errors.load()}});
+  out += "# HELP hale_ingest_latency_seconds From the envelope's sent_at (agent clock) to its SQLite commit.\n"
+         "# TYPE hale_ingest_latency_seconds histogram\n";
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < counters_.latency.size(); ++i) {
+    cumulative += counters_.latency[i].load();
+    const std::string le = i < std::size(ingest::kLatencyBuckets) ? fmt::format("{}", ingest::kLatencyBuckets[i]) : "+Inf";
+    out += fmt::format("hale_ingest_latency_seconds_bucket{{le=\"{}\"}} {}\n", le, cumulative);
+  }
+  out += fmt::format("hale_ingest_latency_seconds_sum {:.3f}\nhale_ingest_latency_seconds_count {}\n",
+                     static_cast<double>(counters_.latency_sum_ms.load()) / 1000.0, cumulative);
   appendHealthMetrics(out);
   appendWebhookMetrics(out);
   if (options_.extra_metrics) options_.extra_metrics(out);

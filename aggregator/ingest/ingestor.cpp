@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <span>
 
 namespace hale::aggregator::ingest {
@@ -103,12 +104,26 @@ void Ingestor::flush() {
     ++counters_.batches;
     std::vector<storage::IngestItem> committed;
     committed.swap(pending_);
+    recordLatency(committed);
     advanceAcks(committed);
   } catch (const std::exception& e) {
     // Keep the batch and retry on the next tick: a busy or full disk must not lose data.
     ++counters_.store_errors;
     log::error("ingest", "cannot store batch; will retry", {{"messages", std::to_string(pending_.size())}, {"error", e.what()}});
     armTimer();
+  }
+}
+
+// From the agent's clock to our commit: across hosts it includes clock skew,
+// so a negative value (agent clock ahead) counts as 0.
+void Ingestor::recordLatency(const std::vector<storage::IngestItem>& committed) {
+  const int64_t now = unixMillisNow();
+  for (const auto& item : committed) {
+    const int64_t ms = std::max<int64_t>(0, now - item.sent_at_ms);
+    size_t bucket = 0;
+    while (bucket < std::size(kLatencyBuckets) && static_cast<double>(ms) / 1000.0 > kLatencyBuckets[bucket]) ++bucket;
+    ++counters_.latency[bucket];
+    counters_.latency_sum_ms += static_cast<uint64_t>(ms);
   }
 }
 

@@ -9,6 +9,7 @@
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -18,6 +19,10 @@
 
 namespace hale::aggregator::ingest {
 
+/// Upper bounds (seconds) of the end-to-end latency histogram: envelope sent_at -> committed.
+inline constexpr double kLatencyBuckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                             0.25,  0.5,    1.0,   2.5,  5.0,   10.0, 30.0};
+
 struct Counters {
   std::atomic<uint64_t> received{0};
   std::atomic<uint64_t> stored{0};
@@ -26,6 +31,9 @@ struct Counters {
   std::atomic<uint64_t> status_updates{0};
   std::atomic<uint64_t> batches{0};
   std::atomic<uint64_t> store_errors{0};
+  /// Committed messages per latency bucket (not cumulative); the last is +Inf.
+  std::array<std::atomic<uint64_t>, std::size(kLatencyBuckets) + 1> latency{};
+  std::atomic<uint64_t> latency_sum_ms{0};
 };
 
 struct Settings {
@@ -55,6 +63,7 @@ class Ingestor {
   void reject(const std::string& sender, const std::string& why);
   void armTimer();
   void advanceAcks(const std::vector<storage::IngestItem>& committed);
+  void recordLatency(const std::vector<storage::IngestItem>& committed);
 
   struct AckState {
     bool loaded = false;

@@ -2,7 +2,9 @@
 // own client certificate (the broker's ACL confines a node to its own topics),
 // publish M CheckBatch envelopes each as fast as QoS 1 allows, then report
 // the publish rate. It builds envelopes with the same code as hale-agent.
-//   hale-load-gen URL PKI_DIR REGION NODE_PREFIX N M
+// With RATE, each simulated agent publishes RATE messages/s instead (for
+// latency below saturation).
+//   hale-load-gen URL PKI_DIR REGION NODE_PREFIX N M [RATE]
 #include "shared/util/clock.h"
 #include "shared/wire/envelope.h"
 #include "shared/wire/topics.h"
@@ -12,17 +14,19 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>
 
 int main(int argc, char** argv) {
-  if (argc != 7) {
-    std::fprintf(stderr, "usage: hale-load-gen URL PKI_DIR REGION NODE_PREFIX N M\n");
+  if (argc != 7 && argc != 8) {
+    std::fprintf(stderr, "usage: hale-load-gen URL PKI_DIR REGION NODE_PREFIX N M [RATE]\n");
     return 64;
   }
   const std::string url = argv[1], pki = argv[2], region = argv[3], prefix = argv[4];
   const int nodes = std::atoi(argv[5]), per_node = std::atoi(argv[6]);
+  const double rate = argc == 8 ? std::atof(argv[7]) : 0.0;
   std::atomic<long> acked{0};
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> threads;
@@ -45,7 +49,11 @@ int main(int argc, char** argv) {
       r.message = "/: 42% used";
       r.metrics = {{"used_percent", 42.0}};
       std::vector<mqtt::delivery_token_ptr> window;
+      const auto paced_from = std::chrono::steady_clock::now();
       for (int i = 1; i <= per_node; ++i) {
+        if (rate > 0)
+          std::this_thread::sleep_until(paced_from + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                                         std::chrono::duration<double>((i - 1) / rate)));
         r.observed_at_ms = hale::unixMillisNow();
         const auto bytes =
             hale::wire::buildCheckBatch({node, region, static_cast<uint64_t>(i), r.observed_at_ms}, std::span(&r, 1));

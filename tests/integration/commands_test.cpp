@@ -22,7 +22,7 @@ using nlohmann::json;
 namespace {
 struct CommandRig {
   TempDir dir;
-  std::string pki = makePki(dir, {"n1"});
+  std::string pki = makePki(dir, {"n1:eu"});
   Broker broker{dir, pki};
   uint16_t http_port = freePort();
   std::optional<Process> aggregator;

@@ -184,6 +184,14 @@ TEST_CASE("skeleton: the broker refuses a client without a certificate or with o
   const std::string other_pki = makePki(other, {"n1"});
   // A certificate for the same CN, signed by a CA the broker does not trust.
   CHECK_FALSE(canConnect(other_pki, "node-n1", fleet.broker->port(), fleet.pki + "/ca.crt"));
+  // Both refusals are recorded, with their reason, in the broker's log.
+  CHECK(waitFor(
+      [&] {
+        const std::string log = readFile(fleet.dir.file("mosquitto.log"));
+        return log.find("peer did not return a certificate") != std::string::npos &&
+               log.find("certificate verify failed") != std::string::npos;
+      },
+      std::chrono::seconds(5)));
 }
 
 TEST_CASE("skeleton: a node cannot publish as another node") {
@@ -265,4 +273,36 @@ TEST_CASE("skeleton: SIGHUP re-reads the node certificate without restarting the
   ::kill(agent.pid(), SIGHUP);
   CHECK(waitFor([&] { return count("info  mqtt: connected") > connected_before; }, std::chrono::seconds(15)));
   CHECK(agent.running());
+}
+
+TEST_CASE("acl: a node receives its own region's commands and no other region's") {
+  Fleet fleet({"e1:eu", "u1:us", "x1"});
+  const uint16_t port = fleet.broker->port();
+  auto receives = [&](const std::string& identity, const std::string& filter, std::string topic = "") {
+    if (topic.empty()) topic = filter;
+    auto client = connectAs(fleet.pki, identity, port);
+    REQUIRE(client->is_connected());
+    client->start_consuming();
+    try {
+      client->subscribe(filter, 1)->wait_for(std::chrono::seconds(5));
+    } catch (const mqtt::exception&) {
+      return false;  // refused at subscribe time
+    }
+    auto aggregator = connectAs(fleet.pki, "aggregator", port);
+    aggregator->publish(topic, std::string("command bytes"), 1, false)->wait_for(std::chrono::seconds(5));
+    mqtt::const_message_ptr msg;
+    const bool got = client->try_consume_message_for(&msg, std::chrono::milliseconds(1500)) && msg &&
+                     msg->get_topic() == topic;
+    client->stop_consuming();
+    return got;
+  };
+  CHECK(receives("node-e1", "hale/v1/eu/cmd"));
+  CHECK(receives("node-u1", "hale/v1/us/cmd"));
+  CHECK_FALSE(receives("node-e1", "hale/v1/us/cmd"));
+  CHECK_FALSE(receives("node-u1", "hale/v1/eu/cmd"));
+  CHECK_FALSE(receives("node-e1", "hale/v1/+/cmd", "hale/v1/us/cmd"));
+  CHECK_FALSE(receives("node-x1", "hale/v1/eu/cmd"));  // no region in its certificate: none
+  // Its own node command topic still works, another node's does not.
+  CHECK(receives("node-e1", "hale/v1/eu/e1/cmd"));
+  CHECK_FALSE(receives("node-e1", "hale/v1/us/u1/cmd"));
 }

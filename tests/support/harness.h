@@ -60,7 +60,7 @@ bool waitFor(const std::function<bool()>& condition, std::chrono::milliseconds t
 
 bool portAcceptsConnections(uint16_t port);
 
-/// The dev PKI (scripts/dev-pki.sh) for the given nodes, in dir/pki.
+/// The dev PKI (scripts/dev-pki.sh) for the given nodes (NODE or NODE:REGION), in dir/pki.
 std::string makePki(const TempDir& dir, const std::vector<std::string>& nodes);
 
 /// Mosquitto with the shipped config and ACL on a free port.

@@ -359,3 +359,26 @@ TEST_CASE("ingest: remediation decisions are stored once, listed per node, and g
   CHECK(rig.getJson("/api/v1/nodes/n1")["recent_remediations"].size() == 4);
   CHECK(rig.get("/api/v1/remediations?node=a%20b").status == 400);
 }
+
+TEST_CASE("ingest: /metrics has the sent-to-committed latency histogram") {
+  Rig rig;
+  auto at = [](uint64_t seq, int64_t sent_ms) {
+    wire::ResultRecord r;
+    r.check = "root";
+    r.kind = "disk";
+    const auto bytes = wire::buildCheckBatch({"n1", "eu", seq, sent_ms}, std::span(&r, 1));
+    return std::string(bytes.begin(), bytes.end());
+  };
+  const int64_t now = unixMillisNow();
+  rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), at(1, now));           // ~0 ms
+  rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), at(2, now - 3'000));   // ~3 s
+  rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), at(3, now + 60'000));  // agent clock ahead: 0
+  rig.ingestor.flush();
+  const std::string body = rig.get("/metrics").body;
+  CHECK(body.find("# TYPE hale_ingest_latency_seconds histogram") != std::string::npos);
+  CHECK(body.find("hale_ingest_latency_seconds_bucket{le=\"0.5\"} 2\n") != std::string::npos);
+  CHECK(body.find("hale_ingest_latency_seconds_bucket{le=\"2.5\"} 2\n") != std::string::npos);
+  CHECK(body.find("hale_ingest_latency_seconds_bucket{le=\"5\"} 3\n") != std::string::npos);
+  CHECK(body.find("hale_ingest_latency_seconds_bucket{le=\"+Inf\"} 3\n") != std::string::npos);
+  CHECK(body.find("hale_ingest_latency_seconds_count 3\n") != std::string::npos);
+}

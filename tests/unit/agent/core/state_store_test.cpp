@@ -38,6 +38,20 @@ TEST_CASE("state_store: the outbox keeps order, acks, and evicts the oldest with
   CHECK(store.outboxAfter(10, 2)[1].seq == 13);
 }
 
+TEST_CASE("state_store: outboxAppend takes a sequence number only together with its message") {
+  test::TempDir dir;
+  agent::state::StateStore store(dir.path());
+  CHECK(store.outboxAppend([](uint64_t seq) { return std::vector<uint8_t>{static_cast<uint8_t>(seq)}; }) == 1);
+  // The message cannot be built: the number is not consumed, so no gap appears.
+  CHECK_THROWS(store.outboxAppend([](uint64_t) -> std::vector<uint8_t> { throw std::runtime_error("no"); }));
+  CHECK(store.outboxAppend([](uint64_t seq) { return std::vector<uint8_t>{static_cast<uint8_t>(seq)}; }) == 2);
+  const auto entries = store.outboxAfter(0, 10);
+  REQUIRE(entries.size() == 2);
+  CHECK(entries[1].seq == 2);
+  CHECK(entries[1].payload == std::vector<uint8_t>{2});
+  CHECK(store.nextSeq() == 3);
+}
+
 TEST_CASE("state_store: a batch of results is stored in one go, and survives a restart") {
   test::TempDir dir;
   std::vector<wire::ResultRecord> batch(3);
