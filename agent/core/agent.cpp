@@ -89,8 +89,7 @@ void Agent::recordWatchedFile(const build::WatchedFile& file) {
   try {
     const wire::BuildRecord r = build::toBuildRecord(build::attemptFor(file), store_.increment("build_id"), unixMillisNow());
     store_.recordBuild(r);
-    const uint64_t seq = store_.nextSeq();
-    enqueue(seq, wire::buildBuildEvent(header(seq), r));
+    enqueue([&](uint64_t seq) { return wire::buildBuildEvent(header(seq), r); });
     log::info("builds", "diagnosed file", {{"file", file.path}, {"category", r.category}});
   } catch (const std::exception& e) {
     log::error("builds", "cannot record diagnosis", {{"file", file.path}, {"error", e.what()}});
