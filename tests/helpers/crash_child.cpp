@@ -1,6 +1,7 @@
 // A supervised child for tests and the restart benchmark: appends
 // "<pid> <CLOCK_MONOTONIC ns>" to the file named by argv[1] as soon as it
-// starts, then waits for a signal. With argv[2] = "exit", it exits 3 at once.
+// starts, then waits for a signal. With argv[2] = "exit", it exits 3 at once;
+// with "zombie" it first forks a child that exits and is never reaped.
 #include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,5 +20,6 @@ int main(int argc, char** argv) {
   if (fd < 0 || write(fd, line, static_cast<size_t>(n)) != n) return 2;
   close(fd);
   if (argc > 2 && std::strcmp(argv[2], "exit") == 0) return 3;
+  if (argc > 2 && std::strcmp(argv[2], "zombie") == 0 && fork() == 0) _exit(0);
   for (;;) pause();
 }
