@@ -2,7 +2,9 @@
 // memory use, CPU share over the interval and the zombies it leaves; or a
 // supervised child the agent starts itself (argv), whose exit is seen at once
 // through a pidfd and reported with its code or signal, and as an OOM kill when
-// its memory cgroup's oom_kill counter grew.
+// its memory cgroup's oom_kill counter grew; or a systemd unit (`unit`), read
+// through `systemctl show`: critical when not active, a warning when systemd
+// restarted it since the last run.
 //
 //   [[check]]
 //   name = "broker"
@@ -16,10 +18,17 @@
 //   name = "worker"
 //   kind = "process"
 //   argv = ["/usr/local/bin/worker", "--foreground"]   # supervised: restart it with action "restart"
+//
+//   [[check]]
+//   name = "web"
+//   kind = "process"
+//   unit = "nginx.service"
 #include "agent/checks/check.h"
+#include "agent/checks/deadline.h"
 #include "agent/platform/cgroup.h"
 #include "agent/platform/process_table.h"
 #include "agent/platform/supervisor.h"
+#include "agent/platform/systemd_units.h"
 
 #include <fmt/format.h>
 #include <signal.h>
@@ -35,6 +44,8 @@ constexpr config::FieldSpec kFields[] = {
     {"pidfile", config::FieldType::String, "", "file holding the pid of the process"},
     {"match_name", config::FieldType::String, "", "process name (comm, as in ps -o comm) to look for"},
     {"match_cmdline", config::FieldType::String, "", "substring of the full command line to look for"},
+    {"unit", config::FieldType::String, "",
+     "a systemd unit (nginx.service): critical unless active, warns when NRestarts grew since the last run"},
     {"min_count", config::FieldType::Integer, "1", "fewer matching processes than this is critical"},
     {"rss_warn_mb", config::FieldType::Float, "", "resident memory (MiB, all matches) that warns"},
     {"rss_crit_mb", config::FieldType::Float, "", "resident memory (MiB, all matches) that is critical"},
@@ -56,9 +67,11 @@ constexpr config::FieldSpec kFields[] = {
 
 class ProcessCheck final : public Check {
  public:
-  ProcessCheck(CommonSettings common, const config::Fields& f, const Clock& clock)
+  ProcessCheck(CommonSettings common, const config::Fields& f, const Clock& clock, const platform::SystemdUnits& units)
       : Check(std::move(common)),
         clock_(clock),
+        units_(units),
+        unit_(f.optStr("unit")),
         proc_root_(f.str("proc_root")),
         cgroup_root_(f.str("cgroup_root")),
         table_(f.str("proc_root")),
@@ -80,8 +93,10 @@ class ProcessCheck final : public Check {
     crash_loop_exits_ = f.integer("crash_loop_exits");
     crash_loop_window_ = f.duration("crash_loop_window");
     const int targets = int(pidfile_.has_value()) + int(match_name_.has_value()) + int(match_cmdline_.has_value()) +
-                        int(child_spec_.has_value());
-    if (targets != 1) f.fail("pidfile", "give exactly one of pidfile, match_name, match_cmdline, argv");
+                        int(child_spec_.has_value()) + int(unit_.has_value());
+    if (targets != 1) f.fail("pidfile", "give exactly one of pidfile, match_name, match_cmdline, argv, unit");
+    if (unit_ && (unit_->empty() || unit_->front() == '-' || unit_->find_first_of(" \t\n/") != std::string::npos))
+      f.fail("unit", "expected a unit name such as nginx.service");
     if (min_count_ < 0) f.fail("min_count", "must not be negative");
     if (cpu_warn_ && *cpu_warn_ < 0) f.fail("cpu_warn_percent", "must not be negative");
     if (cpu_crit_ && *cpu_crit_ < 0) f.fail("cpu_crit_percent", "must not be negative");
@@ -105,8 +120,12 @@ class ProcessCheck final : public Check {
     }
   }
 
+  // systemctl is a program run with a deadline; the other targets only read /proc.
+  bool blocking() const override { return unit_.has_value(); }
+
   Outcome run() override {
     if (child_spec_) return runSupervised();
+    if (unit_) return runUnit();
     std::vector<platform::ProcessInfo> found;
     std::set<int> zombies;
     std::string target;
@@ -238,6 +257,44 @@ class ProcessCheck final : public Check {
     if (auto n = platform::readOomKill(oom_file_)) oom_before_ = n;
   }
 
+  Outcome runUnit() {
+    auto state = units_.show(*unit_, ownDeadline(common(), std::chrono::steady_clock::now()));
+    if (!state) return Outcome{Status::Unknown, state.error().message, {}};
+    const auto& u = *state;
+    Outcome out;
+    const bool up = u.active_state == "active" || u.active_state == "reloading";
+    out.metric("count", up ? 1 : 0).metric("pid", u.main_pid);
+    if (u.restarts) out.metric("restarts", static_cast<double>(*u.restarts));
+    if (u.load_state == "not-found") {
+      out.status = Status::Crit;
+      out.message = fmt::format("{}: unit not found", *unit_);
+      return out;
+    }
+    if (!up) {
+      out.status = Status::Crit;
+      out.message = fmt::format("{}: {} ({})", *unit_, u.active_state, u.sub_state);
+      last_restarts_ = u.restarts;
+      return out;
+    }
+    std::vector<platform::ProcessInfo> main;
+    if (u.main_pid > 0)
+      if (auto info = table_.get(u.main_pid)) main.push_back(*info);
+    std::set<int> zombies;
+    addZombieChildren(main, zombies);
+    const Usage use = usage(main, zombies.size());
+    use.addMetrics(out);
+    out.status = use.status;
+    out.message = fmt::format("{}: {} ({}), main pid {}", *unit_, u.active_state, u.sub_state, u.main_pid);
+    if (u.restarts) out.message += fmt::format(", {} restarts", *u.restarts);
+    if (u.restarts && last_restarts_ && *u.restarts > *last_restarts_) {
+      out.status = std::max(out.status, Status::Warn);
+      out.message += fmt::format(" ({} since the last run)", *u.restarts - *last_restarts_);
+    }
+    last_restarts_ = u.restarts;
+    if (!main.empty()) out.message += ", " + use.text();
+    return out;
+  }
+
   Outcome runSupervised() {
     Outcome out;
     if (!child_) return Outcome{Status::Unknown, "supervised child not started yet", {}};
@@ -288,6 +345,9 @@ class ProcessCheck final : public Check {
   int64_t crash_loop_exits_ = 3;
   Millis crash_loop_window_{60'000};
   const Clock& clock_;
+  const platform::SystemdUnits& units_;
+  std::optional<std::string> unit_;
+  std::optional<uint64_t> last_restarts_;  ///< NRestarts at the last run of a unit target
   std::string proc_root_, cgroup_root_;
   platform::ProcFsTable table_;
   std::optional<std::string> pidfile_, match_name_, match_cmdline_;
@@ -307,13 +367,19 @@ class ProcessCheck final : public Check {
 };
 
 CheckPtr make(CommonSettings common, const config::Fields& fields, const CheckEnv& env) {
-  return std::make_unique<ProcessCheck>(std::move(common), fields, env.clock);
+  return std::make_unique<ProcessCheck>(std::move(common), fields, env.clock, platform::realSystemdUnits());
 }
 
 }  // namespace
 
+/// For tests: a process check whose unit target reads a fake systemd.
+CheckPtr makeProcessCheckForTest(CommonSettings common, const config::Fields& fields, const Clock& clock,
+                                 const platform::SystemdUnits& units) {
+  return std::make_unique<ProcessCheck>(std::move(common), fields, clock, units);
+}
+
 extern const CheckKind kProcessCheck;
-const CheckKind kProcessCheck{"process", "a process found by pidfile, name or command line", kFields,
+const CheckKind kProcessCheck{"process", "a process found by pidfile, name, command line or systemd unit, or supervised", kFields,
                                      Component::Compute, &make};
 
 }  // namespace hale::agent::checks
