@@ -31,8 +31,12 @@
 #include "agent/platform/systemd_units.h"
 
 #include <fmt/format.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include <map>
 #include <set>
@@ -61,6 +65,9 @@ constexpr config::FieldSpec kFields[] = {
     {"argv", config::FieldType::StringArray, "", "supervised: the agent starts this program (absolute path) itself"},
     {"env", config::FieldType::StringArray, "", "supervised: extra environment, KEY=VALUE"},
     {"cwd", config::FieldType::String, "", "supervised: working directory"},
+    {"user", config::FieldType::String, "",
+     "supervised: run the child as this user, with its primary and supplementary groups (the agent must run as "
+     "root; resolved when the config is read)"},
     {"crash_loop_exits", config::FieldType::Integer, "3", "supervised: this many exits within crash_loop_window is a crash loop"},
     {"crash_loop_window", config::FieldType::Duration, "60s", "supervised: window for crash_loop_exits"},
 };
@@ -85,11 +92,19 @@ class ProcessCheck final : public Check {
         cpu_crit_(f.optNumber("cpu_crit_percent")),
         zombies_warn_(f.optInteger("zombies_warn")) {
     if (f.has("argv")) {
-      child_spec_ = platform::ChildSpec{f.strings("argv"), {}, f.optStr("cwd").value_or("")};
-      if (f.has("env")) child_spec_->env = f.strings("env");
+      child_spec_ = platform::ChildSpec{f.strings("argv"), {}, f.optStr("cwd").value_or(""), std::nullopt};
+      if (f.has("user")) child_spec_->run_as = resolveUser(f);
+      if (child_spec_->run_as) {
+        // The login variables a service expects; `env` may still override them.
+        const auto& who = *child_spec_->run_as;
+        child_spec_->env = {"USER=" + who.user, "LOGNAME=" + who.user, "HOME=" + home_};
+      }
+      if (f.has("env"))
+        for (auto& kv : f.strings("env")) child_spec_->env.push_back(std::move(kv));
       if (child_spec_->argv.empty() || child_spec_->argv[0].empty() || child_spec_->argv[0][0] != '/')
         f.fail("argv", "argv[0] must be an absolute path");
     }
+    if (!child_spec_ && f.has("user")) f.fail("user", "only for a supervised child (argv)");
     crash_loop_exits_ = f.integer("crash_loop_exits");
     crash_loop_window_ = f.duration("crash_loop_window");
     const int targets = int(pidfile_.has_value()) + int(match_name_.has_value()) + int(match_cmdline_.has_value()) +
@@ -257,6 +272,29 @@ class ProcessCheck final : public Check {
     if (auto n = platform::readOomKill(oom_file_)) oom_before_ = n;
   }
 
+  platform::ChildSpec::RunAs resolveUser(const config::Fields& f) {
+    const std::string name = f.str("user");
+    if (::geteuid() != 0)
+      f.fail("user", fmt::format("running the child as '{}' needs the agent to run as root (it runs as uid {})", name,
+                                 ::geteuid()));
+    std::vector<char> buf(16 * 1024);
+    passwd pw{};
+    passwd* found = nullptr;
+    const int rc = ::getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found);
+    if (rc != 0) f.fail("user", fmt::format("cannot look up user '{}': {}", name, std::strerror(rc)));
+    if (!found) f.fail("user", fmt::format("unknown user '{}'", name));
+    platform::ChildSpec::RunAs who{name, pw.pw_uid, pw.pw_gid, {}};
+    int n = 64;
+    who.groups.resize(static_cast<size_t>(n));
+    if (::getgrouplist(name.c_str(), pw.pw_gid, who.groups.data(), &n) < 0) {
+      who.groups.resize(static_cast<size_t>(n));
+      ::getgrouplist(name.c_str(), pw.pw_gid, who.groups.data(), &n);
+    }
+    who.groups.resize(static_cast<size_t>(std::max(n, 0)));
+    home_ = pw.pw_dir ? pw.pw_dir : "/";
+    return who;
+  }
+
   Outcome runUnit() {
     auto state = units_.show(*unit_, ownDeadline(common(), std::chrono::steady_clock::now()));
     if (!state) return Outcome{Status::Unknown, state.error().message, {}};
@@ -347,6 +385,7 @@ class ProcessCheck final : public Check {
   const Clock& clock_;
   const platform::SystemdUnits& units_;
   std::optional<std::string> unit_;
+  std::string home_;  ///< of the user a supervised child runs as
   std::optional<uint64_t> last_restarts_;  ///< NRestarts at the last run of a unit target
   std::string proc_root_, cgroup_root_;
   platform::ProcFsTable table_;

@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,15 @@ struct SpawnOptions {
   std::string cwd;               ///< empty: the agent's
   int output_fd = -1;            ///< stdout and stderr go here; -1: inherited
   bool search_path = false;      ///< look argv[0] up in PATH (posix_spawnp)
+  /// Run as this user (the agent must be root): then fork + execve instead of
+  /// posix_spawn, which cannot change credentials. Groups are resolved by the caller
+  /// beforehand, since between fork and exec only async-signal-safe calls are allowed.
+  struct Credentials {
+    uid_t uid = 0;
+    gid_t gid = 0;
+    std::vector<gid_t> groups;
+  };
+  std::optional<Credentials> credentials;
 };
 
 /// The child's pid, or an error "cannot run '<argv0>': <reason>".

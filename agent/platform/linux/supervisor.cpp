@@ -33,6 +33,7 @@ Result<int> spawnChild(const ChildSpec& spec) {
   options.argv = spec.argv;
   options.env = spec.env;
   options.cwd = spec.cwd;
+  if (spec.run_as) options.credentials = SpawnOptions::Credentials{spec.run_as->uid, spec.run_as->gid, spec.run_as->groups};
   auto pid = spawnProcess(options);
   if (!pid) return pid.error();
   return static_cast<int>(*pid);
