@@ -207,14 +207,13 @@ TEST_CASE("disk_check: fill rate of a real temp dir while a file grows") {
   {
     std::ofstream out(dir.file("grow"), std::ios::binary);
     const std::string chunk(1 << 20, 'x');
-    for (int i = 0; i < 64; ++i) out.write(chunk.data(), std::streamsize(chunk.size()));
+    for (int i = 0; i < 32; ++i) out.write(chunk.data(), std::streamsize(chunk.size()));
   }
-  ::sync();
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
   auto out = check->run();
   INFO(out.message);
   REQUIRE(metricOf(out, "fill_rate_bytes_per_s").has_value());
-  CHECK(*metricOf(out, "fill_rate_bytes_per_s") > 0);  // 64 MiB in about 0.3 s
+  CHECK(*metricOf(out, "fill_rate_bytes_per_s") > 0);  // 32 MiB in about 0.25 s (counted before writeback)
   CHECK(metricOf(out, "seconds_to_full").has_value());
 }
 
