@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cmath>
 #include <filesystem>
 #include <time.h>
@@ -315,4 +316,59 @@ TEST_CASE("process_check: rejects a bad user config with the message") {
       test::configErrorOf("[[check]]\nname = \"u\"\nkind = \"process\"\nmatch_name = \"x\"\nuser = \"nobody\"\n");
   CHECK(not_supervised.find("'user'") != std::string::npos);
   CHECK(not_supervised.find("only for a supervised child (argv)") != std::string::npos);
+}
+
+TEST_CASE("process_check: a real OOM kill of a supervised child in a memory-limited cgroup") {
+  // Needs root and a writable memory cgroup of our own (v1 or v2); elsewhere only the fixtures above run.
+  const auto own = platform::findOomCounterFile("/proc", "self", "/sys/fs/cgroup");
+  if (::geteuid() != 0 || own.empty()) {
+    MESSAGE("no writable memory cgroup: real OOM kill not tested");
+    return;
+  }
+  const bool v2 = own.ends_with("/memory.events");
+  const std::string group =
+      own.substr(0, own.rfind('/')) + "/hale-oom-test-" + std::to_string(::getpid());
+  std::error_code ec;
+  if (!std::filesystem::create_directory(group, ec)) {
+    MESSAGE("cannot create " << group << ": " << ec.message());
+    return;
+  }
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() {  // a child still dying keeps the group busy for a moment
+      (void)test::waitFor([&] { return ::rmdir(dir.c_str()) == 0 || errno != EBUSY; }, 2s);
+    }
+  } cleanup{group};
+  auto put = [](const std::string& file, const std::string& value) {
+    std::ofstream out(file);
+    out << value;
+    out.flush();
+    return bool(out);
+  };
+  const std::string limit = std::to_string(32 << 20);
+  bool limited = v2 ? put(group + "/memory.max", limit) : put(group + "/memory.limit_in_bytes", limit);
+  // Without a swap limit the hog would swap instead of being killed.
+  if (v2) {
+    if (std::filesystem::exists(group + "/memory.swap.max")) limited = limited && put(group + "/memory.swap.max", "0");
+  } else if (std::filesystem::exists(group + "/memory.memsw.limit_in_bytes")) {
+    limited = limited && put(group + "/memory.memsw.limit_in_bytes", limit);
+  }
+  REQUIRE(limited);
+
+  test::TempDir dir;
+  asio::io_context io;
+  int triggers = 0;
+  auto c = test::checkFromToml("[[check]]\nname = \"sup-real-oom\"\nkind = \"process\"\nargv = [\"" +
+                               test::binaryDir() + "/tests/hale_crash_child\", \"" + dir.file("log") + "\", \"hog\"]\n");
+  c->watch(io, [&] { ++triggers; });
+  REQUIRE(test::waitFor([&] { return firstPid(dir.file("log")) > 0; }, 5s));
+  const int pid = firstPid(dir.file("log"));
+  REQUIRE(put(group + "/cgroup.procs", std::to_string(pid)));
+  CHECK(c->run().status == checks::Status::Ok);  // sees the child in its new cgroup
+  ::kill(pid, SIGUSR1);
+  auto out = runUntilExit(*c, io, triggers);
+  INFO(out.message);
+  CHECK(metricOf(out, "signal") == 9);
+  CHECK(metricOf(out, "oom_kill") == 1);
+  CHECK(out.message.find("killed by the OOM killer (signal 9)") != std::string::npos);
 }
