@@ -26,18 +26,21 @@
 #include "agent/checks/check.h"
 #include "agent/checks/deadline.h"
 #include "agent/platform/cgroup.h"
+#include "agent/platform/pid_watch.h"
 #include "agent/platform/process_table.h"
 #include "agent/platform/supervisor.h"
 #include "agent/platform/systemd_units.h"
 
+#include "shared/util/log.h"
+
 #include <fmt/format.h>
-#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
-
 #include <map>
 #include <set>
 
@@ -66,8 +69,8 @@ constexpr config::FieldSpec kFields[] = {
     {"env", config::FieldType::StringArray, "", "supervised: extra environment, KEY=VALUE"},
     {"cwd", config::FieldType::String, "", "supervised: working directory"},
     {"user", config::FieldType::String, "",
-     "supervised: run the child as this user, with its primary and supplementary groups (the agent must run as "
-     "root; resolved when the config is read)"},
+     "supervised: run the child as this user and its primary group (the agent must run as root; resolved when the "
+     "config is read)"},
     {"crash_loop_exits", config::FieldType::Integer, "3", "supervised: this many exits within crash_loop_window is a crash loop"},
     {"crash_loop_window", config::FieldType::Duration, "60s", "supervised: window for crash_loop_exits"},
 };
@@ -126,7 +129,12 @@ class ProcessCheck final : public Check {
   }
 
   void watch(asio::io_context& io, std::function<void()> trigger) override {
-    if (!child_spec_) return;
+    if (!child_spec_) {
+      // Found processes are watched through pidfds armed after each run (afterRun).
+      exit_io_ = &io;
+      exit_trigger_ = std::move(trigger);
+      return;
+    }
     bool created = false;
     child_ = platform::adoptSupervisedChild(name(), io, *child_spec_, created);
     child_->onExit([trigger](const platform::ChildExit&) { trigger(); });
@@ -283,14 +291,7 @@ class ProcessCheck final : public Check {
     const int rc = ::getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found);
     if (rc != 0) f.fail("user", fmt::format("cannot look up user '{}': {}", name, std::strerror(rc)));
     if (!found) f.fail("user", fmt::format("unknown user '{}'", name));
-    platform::ChildSpec::RunAs who{name, pw.pw_uid, pw.pw_gid, {}};
-    int n = 64;
-    who.groups.resize(static_cast<size_t>(n));
-    if (::getgrouplist(name.c_str(), pw.pw_gid, who.groups.data(), &n) < 0) {
-      who.groups.resize(static_cast<size_t>(n));
-      ::getgrouplist(name.c_str(), pw.pw_gid, who.groups.data(), &n);
-    }
-    who.groups.resize(static_cast<size_t>(std::max(n, 0)));
+    platform::ChildSpec::RunAs who{name, pw.pw_uid, pw.pw_gid};
     home_ = pw.pw_dir ? pw.pw_dir : "/";
     return who;
   }
@@ -332,6 +333,60 @@ class ProcessCheck final : public Check {
     if (!main.empty()) out.message += ", " + use.text();
     return out;
   }
+
+  // Event-driven exit detection for processes the agent did not start: after
+  // each run, a pidfd per found pid; its exit asks for a run at once, so a
+  // crash is seen in milliseconds rather than at the next interval.
+  void afterRun(const wire::ResultRecord& record) override {
+    if (!exit_io_ || child_spec_) return;
+    double count = 0, pid = 0;
+    for (const auto& m : record.metrics) {
+      if (m.name == "count") count = m.value;
+      if (m.name == "pid") pid = m.value;
+    }
+    std::vector<int> wanted;
+    if (count >= 1 && pid > 0) {
+      const auto n = static_cast<size_t>(count);
+      if (n == 1) {
+        wanted.push_back(static_cast<int>(pid));
+      } else if (exit_watches_.size() == n && exit_watches_.contains(static_cast<int>(pid))) {
+        return;  // the same matches as last time: no rescan
+      } else {
+        wanted = matchingPids();
+      }
+    }
+    std::erase_if(exit_watches_,
+                  [&](const auto& w) { return std::find(wanted.begin(), wanted.end(), w.first) == wanted.end(); });
+    for (const int p : wanted) {
+      if (exit_watches_.contains(p)) continue;
+      auto w = platform::PidWatch::open(*exit_io_, p, exit_trigger_);
+      if (w) {
+        exit_watches_.emplace(p, std::move(*w));
+      } else if (w.error().code == ESRCH) {
+        exit_trigger_();  // gone between the run and now
+      } else if (!exit_watch_warned_) {
+        exit_watch_warned_ = true;  // e.g. a kernel without pidfd_open: the interval still catches exits
+        log::warn("process", "cannot watch process exits; relying on the interval",
+                  {{"check", name()}, {"error", w.error().message}});
+      }
+    }
+  }
+
+  std::vector<int> matchingPids() const {
+    std::vector<int> pids;
+    if (pidfile_ || unit_) return pids;
+    for (const auto& p : table_.list()) {
+      if (p.state == 'Z' || p.pid == self_) continue;
+      if (match_name_ ? p.comm == *match_name_ : p.cmdline.find(*match_cmdline_) != std::string::npos)
+        pids.push_back(p.pid);
+    }
+    return pids;
+  }
+
+  asio::io_context* exit_io_ = nullptr;
+  std::function<void()> exit_trigger_;
+  std::map<int, std::unique_ptr<platform::PidWatch>> exit_watches_;
+  bool exit_watch_warned_ = false;
 
   Outcome runSupervised() {
     Outcome out;

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -149,23 +150,63 @@ int cmdPatterns(const std::vector<std::string>& args) {
 }
 
 int cmdBaseline(const std::vector<std::string>& args) {
-  std::string path, out;
+  constexpr const char* kUsage =
+      "usage: hale-agent baseline PATH [--out FILE] [--state-dir DIR | --config FILE] [--max-copy BYTES] "
+      "[--no-copy]\n";
+  std::string path, out, state_dir, config_file;
+  uint64_t max_copy = 1024 * 1024;
+  bool copy = true;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--out" && i + 1 < args.size()) out = args[++i];
-    else if (path.empty() && !args[i].empty() && args[i][0] != '-') path = args[i];
+    else if (args[i] == "--state-dir" && i + 1 < args.size()) state_dir = args[++i];
+    else if (args[i] == "--config" && i + 1 < args.size()) config_file = args[++i];
+    else if (args[i] == "--no-copy") copy = false;
+    else if (args[i] == "--max-copy" && i + 1 < args.size()) {
+      const std::string& v = args[++i];
+      const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), max_copy);
+      if (ec != std::errc() || end != v.data() + v.size()) {
+        fmt::print(stderr, "{}", kUsage);
+        return kExitUsage;
+      }
+    } else if (path.empty() && !args[i].empty() && args[i][0] != '-') path = args[i];
     else {
-      fmt::print(stderr, "usage: hale-agent baseline PATH [--out FILE]\n");
+      fmt::print(stderr, "{}", kUsage);
       return kExitUsage;
     }
   }
   if (path.empty()) {
-    fmt::print(stderr, "usage: hale-agent baseline PATH [--out FILE]\n");
+    fmt::print(stderr, "{}", kUsage);
     return kExitUsage;
   }
   auto entries = checks::baseline::scan(path, 1'000'000);
   if (!entries) {
     fmt::print(stderr, "hale-agent baseline: {}\n", entries.error().message);
     return kExitCrit;
+  }
+  if (copy) {
+    // Only [agent] state_dir is read: the config's own file check may name the
+    // baseline this very command is about to write.
+    if (state_dir.empty()) {
+      if (config_file.empty() && std::filesystem::exists("/etc/hale/agent.toml")) config_file = "/etc/hale/agent.toml";
+      state_dir = "/var/lib/hale";
+      if (!config_file.empty()) {
+        try {
+          const auto root = config::parseFile(config_file);
+          if (auto dir = root["agent"]["state_dir"].value<std::string>()) state_dir = *dir;
+        } catch (const std::exception& e) {
+          fmt::print(stderr, "hale-agent baseline: {}\n", e.what());
+          return kExitCrit;
+        }
+      }
+    }
+    auto stored = checks::baseline::storeObjects(path, *entries, checks::baseline::objectsDir(state_dir), max_copy);
+    if (!stored) {
+      fmt::print(stderr, "hale-agent baseline: cannot keep content copies: {} (--no-copy: hashes only)\n",
+                 stored.error().message);
+      return kExitCrit;
+    }
+    fmt::print(stderr, "kept {} content copies in {} ({} larger than {} bytes or not regular files: no copy)\n",
+               stored->stored, checks::baseline::objectsDir(state_dir), stored->skipped, max_copy);
   }
   const std::string text = checks::baseline::format(*entries);
   if (out.empty()) {

@@ -105,6 +105,9 @@ int Agent::run() {
   });
   scheduler_->start();
   engine_->start();
+  // Issues still open from before a restart raise no new event: their plans carry on here.
+  for (const auto& [check, issue] : tracker_.open())
+    if (const auto* settings = settingsOf(check)) engine_->resumeOpen(issue, settings->kind);
   if (mqtt_) {
     mqtt_->start();
     checkAckProgress();
@@ -183,11 +186,7 @@ void Agent::shutdown() {
 void Agent::onResult(const wire::ResultRecord& observed) {
   wire::ResultRecord record = observed;
   if (const auto* settings = settingsOf(record.check)) anomalies_.apply(*settings, record);
-  try {
-    store_.recordResult(record);
-  } catch (const std::exception& e) {
-    log::error("agent", "cannot store check result", {{"check", record.check}, {"error", e.what()}});
-  }
+  // Stored with its batch (flushBatch): one SQLite commit per batch, not per result.
   log::debug("check", record.message, {{"check", record.check}, {"status", std::string(wire::statusName(record.status))}});
   pending_.push_back(record);
   if (pending_.size() >= cfg_.batch_max_results) flushBatch();
@@ -230,6 +229,11 @@ void Agent::armBatchTimer() {
 
 void Agent::flushBatch() {
   if (pending_.empty()) return;
+  try {
+    store_.recordResults(pending_);
+  } catch (const std::exception& e) {
+    log::error("agent", "cannot store check results", {{"error", e.what()}});
+  }
   try {
     const uint64_t seq = store_.nextSeq();
     enqueue(seq, wire::buildCheckBatch(header(seq), pending_));
@@ -383,6 +387,23 @@ void Agent::handleCommand(const std::string& payload) {
     if (const auto* a = std::get_if<wire::ApproveAction>(&spec->action)) {
       if (auto ok = engine_->approve(a->attempt_id, "command:" + nonce); !ok) return refuse(nonce, ok.error().message);
       audit_.append(now, "command", action, nonce, "executed", "approved attempt " + std::to_string(a->attempt_id));
+      return;
+    }
+    if (const auto* a = std::get_if<wire::TriggerAction>(&spec->action)) {
+      const auto* settings = settingsOf(a->check);
+      if (!settings) return refuse(nonce, "trigger: no check '" + a->check.substr(0, 64) + "' on this agent");
+      const auto open = tracker_.open().find(a->check);
+      if (open == tracker_.open().end()) return refuse(nonce, "trigger: check '" + a->check + "' has no open issue");
+      if (auto ok = engine_->trigger(open->second, settings->kind, "command:" + nonce); !ok)
+        return refuse(nonce, "trigger: " + ok.error().message);
+      audit_.append(now, "command", action, nonce, "executed", "remediation of " + a->check + " triggered");
+      log::info("command", "remediation triggered", {{"check", a->check}});
+      return;
+    }
+    if (const auto* a = std::get_if<wire::DrillAction>(&spec->action)) {
+      auto started = startDrill(a->check, nonce);
+      if (!started) return refuse(nonce, started.error().message);
+      audit_.append(now, "command", action, nonce, "executed", *started);
       return;
     }
     // The remediation engine, drills and failover hooks act on the others; an

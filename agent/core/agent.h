@@ -24,6 +24,8 @@
 
 namespace hale::agent {
 
+struct ActiveDrill;
+
 class Agent final : public remedies::CheckRunner {
  public:
   explicit Agent(AgentConfig config);
@@ -53,6 +55,10 @@ class Agent final : public remedies::CheckRunner {
   void handleAck(const std::string& payload);
   void checkAckProgress();
   wire::EnvelopeHeader header(uint64_t seq) const;
+  /// A drill asked for by a signed RunDrill command (agent_drill.cpp): injects on the live target
+  /// and lets this agent's own scheduler, issue tracker and engine detect and heal it.
+  Result<std::string> startDrill(const std::string& check, const std::string& nonce);
+  void pollDrill();
   const checks::CommonSettings* settingsOf(const std::string& check) const;
 
   asio::io_context io_;
@@ -83,6 +89,7 @@ class Agent final : public remedies::CheckRunner {
   log::RateLimiter refusal_log_{std::chrono::minutes(1)};
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   bool stopping_ = false;
+  std::shared_ptr<ActiveDrill> drill_;  ///< last: its timer and fault go before the io_context
 };
 
 }  // namespace hale::agent

@@ -1,5 +1,6 @@
 #include "agent/core/agent_config.h"
 
+#include "agent/drills/drill.h"
 #include "shared/app/mqtt_settings.h"
 #include "shared/wire/topics.h"
 
@@ -103,12 +104,15 @@ AgentConfig loadAgentConfig(const toml::table& root, const std::string& path) {
       // The plan is a sub-table the check's FieldSpec reader does not know about.
       toml::table table = *item.as_table();
       const toml::node* remedy = item.as_table()->get("remedy");
+      const toml::node* drill = item.as_table()->get("drill");
       table.erase("remedy");
+      table.erase("drill");
       auto check = checks::makeCheck(table, path, env);
+      if (drill) drills::parseDrillSettings(*drill, path, check->name());  // [check.drill]: checked here, used by drills
       if (!names.insert(check->name()).second)
         throw config::ConfigError(config::positionOf(item, path),
                                   fmt::format("duplicate check name '{}'", check->name()));
-      if (remedy) cfg.plans[check->name()] = remedies::parsePlan(*remedy, path, check->name(), action_env);
+      if (remedy) cfg.plans[check->name()] = remedies::parsePlan(*remedy, path, check->name(), action_env, &table);
       cfg.checks.push_back(std::move(check));
     }
   }

@@ -3,12 +3,15 @@
 // a multi-threaded process, unlike fork + malloc), argv only (never a shell),
 // its own process group (so a timeout can kill the whole tree), default
 // signal dispositions and nothing blocked (the agent's masks are not the
-// child's business), stdin from /dev/null.
+// child's business), stdin from /dev/null. A child that must run as another
+// user is forked instead (posix_spawn cannot change credentials) and does only
+// async-signal-safe calls before exec.
 #include "shared/util/result.h"
 
 #include <sys/types.h>
 
-#include <optional>
+#include <cstdint>
+
 #include <string>
 #include <vector>
 
@@ -20,15 +23,10 @@ struct SpawnOptions {
   std::string cwd;               ///< empty: the agent's
   int output_fd = -1;            ///< stdout and stderr go here; -1: inherited
   bool search_path = false;      ///< look argv[0] up in PATH (posix_spawnp)
-  /// Run as this user (the agent must be root): then fork + execve instead of
-  /// posix_spawn, which cannot change credentials. Groups are resolved by the caller
-  /// beforehand, since between fork and exec only async-signal-safe calls are allowed.
-  struct Credentials {
-    uid_t uid = 0;
-    gid_t gid = 0;
-    std::vector<gid_t> groups;
-  };
-  std::optional<Credentials> credentials;
+  /// >= 0: the child drops to this uid and gid (supplementary groups: gid only)
+  /// before exec; only root can. argv[0] must then be an absolute path.
+  int64_t uid = -1;
+  int64_t gid = -1;
 };
 
 /// The child's pid, or an error "cannot run '<argv0>': <reason>".

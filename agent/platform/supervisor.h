@@ -29,8 +29,7 @@ struct ChildSpec {
   struct RunAs {
     std::string user;
     uid_t uid = 0;
-    gid_t gid = 0;
-    std::vector<gid_t> groups;
+    gid_t gid = 0;  ///< the user's primary group, the only group it gets
     bool operator==(const RunAs&) const = default;
   };
   std::optional<RunAs> run_as;

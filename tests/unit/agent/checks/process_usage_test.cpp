@@ -300,7 +300,7 @@ TEST_CASE("process_check: a supervised child whose user cannot run the program r
   auto out = c->run();
   INFO(out.message);
   CHECK(out.status == checks::Status::Crit);
-  CHECK(out.message.find("exec: Permission denied") != std::string::npos);
+  CHECK(out.message.find("as uid 65534: Permission denied") != std::string::npos);
 }
 
 TEST_CASE("process_check: rejects a bad user config with the message") {
