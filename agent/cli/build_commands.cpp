@@ -1,6 +1,8 @@
 // `hale-agent diagnose`, `exec` and `patterns`: the CI-runner side of Hale.
 // exec records every attempt in the agent's state and queues it as BuildEvent
 // telemetry, which the running agent sends with the rest of its outbox.
+#include "agent/build/build_policy.h"
+#include "agent/build/build_watch.h"
 #include "agent/build/diagnose_command.h"
 #include "agent/build/exec_command.h"
 #include "agent/build/knowledge_base.h"
@@ -14,6 +16,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <filesystem>
@@ -32,34 +35,16 @@ void preferPatternsFromSource() {
 #endif
 }
 
-std::string joinCommand(const std::vector<std::string>& argv) {
-  std::string out;
-  for (const auto& a : argv) out += (out.empty() ? "" : " ") + a;
-  return out;
-}
-
 class BuildRecorder final : public build::BuildObserver {
  public:
-  BuildRecorder(const AgentConfig& cfg) : cfg_(cfg), store_(cfg.state_dir, cfg.outbox_max_messages) {
-    build_id_ = store_.increment("build_id");
-  }
+  BuildRecorder(const AgentConfig& cfg) : cfg_(cfg), store_(cfg.state_dir, cfg.outbox_max_messages) { newBuild(); }
+
+  /// Watch mode: every file is a build of its own.
+  void newBuild() { build_id_ = store_.increment("build_id"); }
+  state::StateStore& store() { return store_; }
 
   void onAttempt(const build::BuildAttempt& a) override {
-    wire::BuildRecord r;
-    r.build_id = build_id_;
-    r.attempt = static_cast<uint32_t>(a.attempt);
-    r.command = sanitizeUtf8(joinCommand(a.command));
-    r.exit_code = a.exit_code;
-    r.category = std::string(build::categoryName(a.category));
-    r.secondary_category = a.secondary ? std::string(build::categoryName(*a.secondary)) : "";
-    r.confidence = static_cast<float>(a.confidence);
-    r.remedy = std::string(build::remedyName(a.remedy));
-    r.duration_ms = static_cast<uint32_t>(a.duration.count());
-    for (const auto& e : a.evidence) {
-      if (r.evidence.size() >= 16) break;
-      r.evidence.push_back(fmt::format("line {}: {}", e.line, e.text));
-    }
-    r.at_ms = unixMillisNow();
+    const wire::BuildRecord r = build::toBuildRecord(a, build_id_, unixMillisNow());
     try {
       store_.recordBuild(r);
       const uint64_t seq = store_.nextSeq();
@@ -76,19 +61,17 @@ class BuildRecorder final : public build::BuildObserver {
   uint64_t build_id_ = 0;
 };
 
-}  // namespace
+// --config FILE (before `--`) is ours; everything else belongs to the subcommand.
+struct Recording {
+  std::unique_ptr<AgentConfig> cfg;  // the recorder refers to it: must not move
+  std::unique_ptr<BuildRecorder> recorder;
+  std::vector<std::string> rest;
+};
 
-int cmdDiagnose(const std::vector<std::string>& args) {
-  preferPatternsFromSource();
-  return build::runDiagnoseCommand(args);
-}
-
-int cmdExec(const std::vector<std::string>& args) {
-  preferPatternsFromSource();
-  // --config FILE (before `--`) is ours; everything else belongs to exec.
+Recording openRecording(const std::vector<std::string>& args, std::string_view command) {
+  Recording r;
   std::string config_path = "/etc/hale/agent.toml";
   bool explicit_config = false;
-  std::vector<std::string> rest;
   bool after_dashes = false;
   for (size_t i = 0; i < args.size(); ++i) {
     if (!after_dashes && args[i] == "--") after_dashes = true;
@@ -97,20 +80,49 @@ int cmdExec(const std::vector<std::string>& args) {
       explicit_config = true;
       continue;
     }
-    rest.push_back(args[i]);
+    r.rest.push_back(args[i]);
   }
-  std::optional<AgentConfig> cfg;
-  std::unique_ptr<BuildRecorder> recorder;
   if (explicit_config || std::filesystem::exists(config_path)) {
     try {
-      cfg = loadAgentConfig(config_path);
-      recorder = std::make_unique<BuildRecorder>(*cfg);
+      r.cfg = std::make_unique<AgentConfig>(loadAgentConfig(config_path));
+      r.recorder = std::make_unique<BuildRecorder>(*r.cfg);
     } catch (const std::exception& e) {
       // The CI step still runs; only its record is lost, and the user is told why.
-      fmt::print(stderr, "hale-agent exec: not recording this step: {}\n", e.what());
+      fmt::print(stderr, "hale-agent {}: not recording: {}\n", command, e.what());
+      r.recorder.reset();
     }
   }
-  return build::runExecCommand(rest, recorder.get());
+  return r;
+}
+
+}  // namespace
+
+int cmdDiagnose(const std::vector<std::string>& args) {
+  preferPatternsFromSource();
+  if (std::find(args.begin(), args.end(), "--watch") == args.end()) return build::runDiagnoseCommand(args);
+  Recording r = openRecording(args, "diagnose");
+  BuildRecorder* recorder = r.recorder.get();
+  return build::runWatchCommand(r.rest, [recorder](const build::BuildAttempt& a) {
+    if (!recorder) return;
+    recorder->newBuild();
+    recorder->onAttempt(a);
+  });
+}
+
+int cmdExec(const std::vector<std::string>& args) {
+  preferPatternsFromSource();
+  Recording r = openRecording(args, "exec");
+  std::unique_ptr<build::LimiterBudget> budget;
+  const auto resolve = [&](build::ExecOptions& o) -> std::string {
+    if (!r.recorder) return fmt::format("policy {} needs a readable agent configuration (--config FILE)", o.policy_name);
+    const auto it = r.cfg->build_policies.find(o.policy_name);
+    if (it == r.cfg->build_policies.end())
+      return fmt::format("no [[build_policy]] named '{}' in {}", o.policy_name, r.cfg->file);
+    budget = std::make_unique<build::LimiterBudget>(r.recorder->store().db(), RealClock::instance(), it->second);
+    build::applyPolicy(it->second, budget.get(), o);
+    return {};
+  };
+  return build::runExecCommand(r.rest, r.recorder.get(), resolve);
 }
 
 int cmdPatterns(const std::vector<std::string>& args) {

@@ -182,11 +182,12 @@ const std::vector<Command>& commands() {
       {"check-config", "validate a configuration file: exit 0 valid, 2 invalid", "hale-agent check-config FILE",
        cmdCheckConfig},
       {"exec", "run a CI step; on failure diagnose it and retry, clear caches or rerun failed tests within limits",
-       "hale-agent exec [--config FILE] [--policy auto|dry-run|off] [--timeout DUR] [--max-attempts N] "
+       "hale-agent exec [--config FILE] [--policy auto|dry-run|off|NAME] [--timeout DUR] [--max-attempts N] "
        "[--patterns DIR]... [--junit REPORT]... -- CMD ARGS...",
        cmdExec},
-      {"diagnose", "classify a finished CI log: category, confidence, evidence lines, remedy",
-       "hale-agent diagnose [--json] [--patterns DIR|FILE]... [--junit XML]... FILE|-  |  --learn CATEGORY [--confirm --local FILE] FILE",
+      {"diagnose", "classify a finished CI log (or watch directories for logs and JUnit reports): category, evidence, remedy",
+       "hale-agent diagnose [--json] [--patterns DIR|FILE]... [--junit XML]... FILE|-  |  --learn CATEGORY [--confirm --local FILE] FILE  |  "
+       "--watch DIR... [--json] [--poll DUR] [--config FILE]",
        cmdDiagnose},
       {"baseline", "record hashes, modes and owners of a file or tree (and content copies for `restore`)",
        "hale-agent baseline PATH [--out FILE] [--state-dir DIR | --config FILE] [--max-copy BYTES] [--no-copy]",
@@ -235,11 +236,13 @@ int cmdHelp(const std::vector<std::string>& args) {
   }
   if (args[0] == "config") {
     fmt::print("[agent]\n{}\n[mqtt]\n{}\n[log]\n{}\n[commands]\n{}\n[remediation]\n{}\n[[check]] (every kind)\n{}"
-               "\n[[check.remedy]] (every action; see docs/remediation.md)\n{}\n[check.drill] (hale-agent drill)\n{}",
+               "\n[[check.remedy]] (every action; see docs/remediation.md)\n{}\n[check.drill] (hale-agent drill)\n{}"
+               "\n[[build_policy]] (hale-agent exec --policy NAME; see docs/builds.md)\n{}\n[builds]\n{}",
                config::describeFields(agentFields()), config::describeFields(app::mqttFields()),
                config::describeFields(app::logFields()), config::describeFields(commandFields()),
                config::describeFields(limits::remediationFields()), config::describeFields(checks::commonFields()),
-               config::describeFields(remedies::stepFields()), config::describeFields(drills::drillFields()));
+               config::describeFields(remedies::stepFields()), config::describeFields(drills::drillFields()),
+               config::describeFields(build::buildPolicyFields()), config::describeFields(build::buildsFields()));
     return kExitOk;
   }
   const auto* kind = checks::findKind(args[0]);

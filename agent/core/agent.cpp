@@ -50,9 +50,55 @@ Agent::Agent(AgentConfig config)
   engine_ = std::make_unique<remedies::Engine>(io_, store_, audit_, RealClock::instance(), *this,
                                                [this](const wire::RemediationRecord& r) { emitRemediation(r); });
   engine_->configure(cfg_.remediation, std::move(cfg_.plans));
+  if (!cfg_.builds.dirs.empty()) startBuildWatch();
+}
+
+// Read at start only: a reload does not change the watched directories.
+void Agent::startBuildWatch() {
+  const auto& w = cfg_.builds;
+  build_kb_ = std::make_unique<build::KnowledgeBase>(
+      build::loadKnowledgeBase(w.patterns.empty() ? build::defaultPatternDirs() : w.patterns));
+  build_files_ = std::make_unique<build::BuildFileClassifier>(*build_kb_, w.run_gap);
+  build_pool_ = std::make_unique<asio::thread_pool>(1);
+  if (w.poll_interval.count() == 0) {
+    if (auto inotify = platform::makeInotifyWatcher(io_)) {
+      build_watcher_ = std::move(*inotify);
+    } else {
+      log::warn("builds", "inotify unavailable; scanning every 2s", {{"error", inotify.error().message}});
+    }
+  }
+  if (!build_watcher_)
+    build_watcher_ = platform::makePollingWatcher(io_, w.poll_interval.count() ? w.poll_interval : std::chrono::seconds(2));
+  for (const auto& dir : w.dirs)
+    if (const auto st = build_watcher_->add(dir); !st)
+      log::error("builds", "cannot watch directory", {{"dir", dir}, {"error", st.error().message}});
+  build_watcher_->start([this](const std::string& path) {
+    // A big log takes a while to classify: never on the loop.
+    asio::post(*build_pool_, [this, path] {
+      auto file = build_files_->classify(path);
+      if (!file) {
+        log::warn("builds", "cannot classify file", {{"file", path}, {"error", file.error().message}});
+        return;
+      }
+      asio::post(io_, [this, f = std::move(*file)] { recordWatchedFile(f); });
+    });
+  });
+}
+
+void Agent::recordWatchedFile(const build::WatchedFile& file) {
+  try {
+    const wire::BuildRecord r = build::toBuildRecord(build::attemptFor(file), store_.increment("build_id"), unixMillisNow());
+    store_.recordBuild(r);
+    const uint64_t seq = store_.nextSeq();
+    enqueue(seq, wire::buildBuildEvent(header(seq), r));
+    log::info("builds", "diagnosed file", {{"file", file.path}, {"category", r.category}});
+  } catch (const std::exception& e) {
+    log::error("builds", "cannot record diagnosis", {{"file", file.path}, {"error", e.what()}});
+  }
 }
 
 Agent::~Agent() {
+  if (build_pool_) build_pool_->join();  // classifications in flight use the knowledge base
   engine_.reset();  // joins actions in flight before the checks and the store go
   verify_pool_->join();
 }
@@ -161,6 +207,7 @@ void Agent::shutdown() {
   stopping_ = true;
   scheduler_->stop();
   engine_->stop();
+  if (build_watcher_) build_watcher_->stop();
   heartbeat_timer_.cancel();
   ack_timer_.cancel();
   pace_timer_.cancel();

@@ -29,7 +29,7 @@ constexpr config::FieldSpec kCommandFields[] = {
     {"public_key_files", config::FieldType::StringArray, "",
      "PEM public keys of the aggregator that may sign commands (list two while rotating)"},
 };
-constexpr std::string_view kTopLevel[] = {"agent", "mqtt", "log", "commands", "remediation", "check"};
+constexpr std::string_view kTopLevel[] = {"agent", "mqtt", "log", "commands", "remediation", "check", "build_policy", "builds"};
 
 std::string hostName() {
   char buf[256] = {};
@@ -92,6 +92,10 @@ AgentConfig loadAgentConfig(const toml::table& root, const std::string& path) {
 
   cfg.remediation = limits::policyFrom(config::readFields(app::sectionOf(root, "remediation", path),
                                                           limits::remediationFields(), path, "[remediation]"));
+
+  cfg.build_policies = build::buildPoliciesFrom(root, path);
+  cfg.builds = build::watchSettingsFrom(
+      config::readFields(app::sectionOf(root, "builds", path), build::buildsFields(), path, "[builds]"));
 
   checks::CheckEnv env{RealClock::instance(), cfg.state_dir};
   const remedies::ActionEnv action_env{RealClock::instance(), cfg.state_dir};

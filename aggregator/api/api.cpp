@@ -132,7 +132,9 @@ json nodeJson(const storage::NodeRow& n, int64_t now_ms, const health::Params& p
 }
 
 bool isPublic(const std::string& path) {
-  return path == "/health" || path == "/ready" || path == "/" || path == "/dashboard";
+  // Webhooks carry their own signature or token instead of the read token.
+  return path == "/health" || path == "/ready" || path == "/" || path == "/dashboard" ||
+         path.starts_with("/api/v1/webhooks/");
 }
 }  // namespace
 
@@ -216,6 +218,7 @@ Response Api::handle(const Request& request) {
       return builds(*q);
     }
     if (auto fleet = routeFleet(*q, read)) return std::move(*fleet);
+    if (auto hook = routeWebhooks(*q, request)) return std::move(*hook);
     if (auto write = routeWrites(*q, request)) return std::move(*write);
     if (q->path.rfind(std::string(kNodes) + "/", 0) == 0) {
       if (!read) return errorResponse(405, "use GET");
@@ -319,6 +322,8 @@ Response Api::metrics() {
   counter("hale_ingest_batches_total", "SQLite transactions written by ingest.", {{"", counters_.batches.load()}});
   counter("hale_ingest_store_errors_total", "Failed ingest writes (retried).", {{"", counters_.store_errors.load()}});
   appendHealthMetrics(out);
+  appendWebhookMetrics(out);
+  if (options_.extra_metrics) options_.extra_metrics(out);
   return Response{200, out, "text/plain; version=0.0.4", {}};
 }
 

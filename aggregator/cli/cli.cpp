@@ -66,6 +66,8 @@ int cmdHelpConfig(const std::vector<std::string>& args) {
              config::describeFields(aggregatorFields()), config::describeFields(httpFields()),
              config::describeFields(app::mqttFields()), config::describeFields(commandFields()),
              config::describeFields(app::logFields()));
+  fmt::print("[webhooks]\n{}\n[[notify]] (one per target)\n{}", config::describeFields(webhooks::webhookFields()),
+             config::describeFields(notify::notifyFields()));
   return kExitOk;
 }
 

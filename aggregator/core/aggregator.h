@@ -25,6 +25,9 @@ class Aggregator {
   /// Runs until SIGINT or SIGTERM; returns the exit code.
   int run();
 
+ /// Outgoing notifications; the failover logic calls notifier().regionFailover().
+  notify::Notifier& notifier() { return notifier_; }
+
  private:
   Status publishCommand(const wire::CommandSpec& spec);
 
@@ -36,6 +39,7 @@ class Aggregator {
   ingest::Ingestor ingestor_;
   health::SnapshotCounters snapshot_counters_;
   std::unique_ptr<health::ScoreCache> score_cache_;  ///< before api_, which reads it
+  notify::Notifier notifier_;                         ///< before api_, whose /metrics reads it
   api::Api api_;
   std::unique_ptr<api::HttpServer> http_;
   std::unique_ptr<mqtt::Client> mqtt_;

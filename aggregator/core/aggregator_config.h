@@ -2,6 +2,8 @@
 #include "aggregator/health/health.h"
 #include "aggregator/health/snapshots.h"
 #include "aggregator/ingest/ingestor.h"
+#include "aggregator/notify/notifier.h"
+#include "aggregator/webhooks/ci_webhooks.h"
 #include "shared/config/config.h"
 #include "shared/mqtt/client.h"
 
@@ -24,6 +26,8 @@ struct AggregatorConfig {
   health::SnapshotSettings snapshots;
   std::optional<std::string> read_token;   ///< from [http] read_token_file or read_token_env
   std::optional<std::string> write_token;  ///< from [http] write_token_file or write_token_env
+  webhooks::Secrets webhooks;              ///< [webhooks]: incoming CI webhooks
+  std::vector<notify::Target> notify;      ///< [[notify]]: outgoing notifications
 };
 
 /// Loads and validates; throws config::ConfigError with file:line:col.
