@@ -2,7 +2,7 @@
 // The state of a systemd unit as `systemctl show` reports it, behind an
 // interface so the process check's unit logic is tested with a fake. The
 // parser is a pure function over the key=value output.
-#include "agent/platform/net.h"  // Deadline
+#include "shared/net/net.h"  // Deadline
 #include "shared/util/result.h"
 
 #include <cstdint>
@@ -11,6 +11,8 @@
 #include <string_view>
 
 namespace hale::agent::platform {
+
+using net::Deadline;
 
 struct UnitState {
   std::string load_state;    ///< loaded, not-found, masked, ...
