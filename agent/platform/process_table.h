@@ -30,14 +30,18 @@ class ProcessTable {
   virtual ~ProcessTable() = default;
   virtual std::vector<ProcessInfo> list() const = 0;
   virtual std::optional<ProcessInfo> get(int pid) const = 0;
+  /// Direct children of `pid` (to count the zombies it does not reap); empty when unknown.
+  virtual std::vector<int> children(int /*pid*/) const { return {}; }
 };
 
-/// Reads <proc_root>/<pid>/{stat,cmdline}.
+/// Reads <proc_root>/<pid>/{stat,cmdline,task/<pid>/children}.
 class ProcFsTable final : public ProcessTable {
  public:
   explicit ProcFsTable(std::string proc_root = "/proc") : root_(std::move(proc_root)) {}
   std::vector<ProcessInfo> list() const override;
   std::optional<ProcessInfo> get(int pid) const override;
+  /// <pid>/task/<pid>/children (CONFIG_PROC_CHILDREN): the main thread's children.
+  std::vector<int> children(int pid) const override;
 
  private:
   std::string root_;

@@ -8,6 +8,7 @@
 #include "shared/util/result.h"
 
 #include <asio/io_context.hpp>
+#include <sys/types.h>
 
 #include <chrono>
 #include <deque>
@@ -24,6 +25,14 @@ struct ChildSpec {
   std::vector<std::string> argv;  ///< argv[0]: absolute path
   std::vector<std::string> env;   ///< KEY=VALUE added to the agent's environment
   std::string cwd;
+  /// Another user to run as (the agent is root); resolved when the config is read.
+  struct RunAs {
+    std::string user;
+    uid_t uid = 0;
+    gid_t gid = 0;  ///< the user's primary group, the only group it gets
+    bool operator==(const RunAs&) const = default;
+  };
+  std::optional<RunAs> run_as;
   bool operator==(const ChildSpec&) const = default;
 };
 

@@ -1,15 +1,26 @@
 // A supervised child for tests and the restart benchmark: appends
 // "<pid> <CLOCK_MONOTONIC ns>" to the file named by argv[1] as soon as it
-// starts, then waits for a signal. With argv[2] = "exit", it exits 3 at once.
+// starts, then waits for a signal. With argv[2] = "exit", it exits 3 at once;
+// with "zombie" it first forks a child that exits and is never reaped; with
+// "hog" it allocates memory without end once it receives SIGUSR1 (OOM tests).
 #include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+
+namespace {
+volatile std::sig_atomic_t hog = 0;
+char* volatile sink = nullptr;  // the blocks escape: the allocation cannot be optimised away
+void startHog(int) { hog = 1; }
+}  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) return 2;
+  if (argc > 2 && std::strcmp(argv[2], "hog") == 0) std::signal(SIGUSR1, startHog);  // before the log says "started"
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
   char line[64];
@@ -19,5 +30,13 @@ int main(int argc, char** argv) {
   if (fd < 0 || write(fd, line, static_cast<size_t>(n)) != n) return 2;
   close(fd);
   if (argc > 2 && std::strcmp(argv[2], "exit") == 0) return 3;
-  for (;;) pause();
+  if (argc > 2 && std::strcmp(argv[2], "zombie") == 0 && fork() == 0) _exit(0);
+  for (;;) {
+    pause();
+    while (hog) {
+      auto* block = static_cast<char*>(std::malloc(1 << 20));
+      if (block) std::memset(block, 1, 1 << 20);  // touched, so resident
+      sink = block;
+    }
+  }
 }

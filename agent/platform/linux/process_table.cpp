@@ -81,6 +81,21 @@ std::optional<ProcessInfo> ProcFsTable::get(int pid) const {
   return info;
 }
 
+std::vector<int> ProcFsTable::children(int pid) const {
+  std::vector<int> out;
+  const std::string p = std::to_string(pid);
+  auto text = slurp(root_ + "/" + p + "/task/" + p + "/children");
+  if (!text) return out;
+  std::string_view s(*text);
+  while (!s.empty()) {
+    const size_t sp = s.find_first_of(" \n");
+    int child = 0;
+    if (parseNumber(s.substr(0, sp), child) && child > 0) out.push_back(child);
+    s = sp == std::string_view::npos ? std::string_view{} : s.substr(sp + 1);
+  }
+  return out;
+}
+
 std::vector<ProcessInfo> ProcFsTable::list() const {
   std::vector<ProcessInfo> out;
   std::error_code ec;

@@ -33,6 +33,10 @@ Result<int> spawnChild(const ChildSpec& spec) {
   options.argv = spec.argv;
   options.env = spec.env;
   options.cwd = spec.cwd;
+  if (spec.run_as) {
+    options.uid = spec.run_as->uid;
+    options.gid = spec.run_as->gid;
+  }
   auto pid = spawnProcess(options);
   if (!pid) return pid.error();
   return static_cast<int>(*pid);

@@ -20,7 +20,7 @@ TEST_CASE("examples: config/examples/checks.toml builds every check") {
     CHECK_NOTHROW(check = makeCheck(*node.as_table(), path, env));
     if (check) kinds.insert(check->common().kind);
   }
-  for (const char* kind : {"certificate", "system", "tcp_probe", "http_probe", "command_probe"}) {
+  for (const char* kind : {"disk", "process", "certificate", "system", "tcp_probe", "http_probe", "command_probe"}) {
     CAPTURE(kind);
     CHECK(kinds.count(kind) == 1);
   }
