@@ -84,7 +84,7 @@ class ProcessCheck final : public Check {
         unit_(f.optStr("unit")),
         proc_root_(f.str("proc_root")),
         cgroup_root_(f.str("cgroup_root")),
-        table_(f.str("proc_root")),
+        table_(f.str("proc_root"), f.has("match_cmdline")),
         pidfile_(f.optStr("pidfile")),
         match_name_(f.optStr("match_name")),
         match_cmdline_(f.optStr("match_cmdline")),

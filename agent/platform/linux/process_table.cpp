@@ -72,6 +72,7 @@ std::optional<ProcessInfo> ProcFsTable::get(int pid) const {
   if (!stat) return std::nullopt;
   auto info = parseProcStat(*stat);
   if (!info) return std::nullopt;
+  if (!with_cmdline_) return info;
   if (auto cmd = slurp(dir + "/cmdline")) {
     while (!cmd->empty() && cmd->back() == '\0') cmd->pop_back();
     for (char& c : *cmd)
