@@ -151,15 +151,7 @@ std::optional<Remedy> parseRemedy(std::string_view name) {
 
 KnowledgeBase::KnowledgeBase() = default;
 // A background build refers to `this`: it must end before the object moves or goes.
-KnowledgeBase::KnowledgeBase(KnowledgeBase&& other) noexcept {
-  other.waitCompiled();
-  entries_ = std::move(other.entries_);
-  compiled_ = std::move(other.compiled_);
-  set_ = std::move(other.set_);
-  any_ = std::move(other.any_);
-  building_ = std::move(other.building_);
-  union_text_ = std::move(other.union_text_);
-}
+KnowledgeBase::KnowledgeBase(KnowledgeBase&& other) noexcept { *this = std::move(other); }
 KnowledgeBase& KnowledgeBase::operator=(KnowledgeBase&& other) noexcept {
   if (this == &other) return *this;
   waitCompiled();

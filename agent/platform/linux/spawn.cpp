@@ -92,15 +92,13 @@ Result<pid_t> forkAsUser(const SpawnOptions& o, char* const* args, char* const* 
 
 Result<pid_t> spawnProcess(const SpawnOptions& o) {
   if (o.argv.empty() || o.argv[0].empty()) return makeError("empty argv");
-  if (o.uid >= 0) {
-    std::vector<char*> args, envp;
-    for (const auto& a : o.argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    const auto env = mergedEnvironment(o.env);
-    for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
-    envp.push_back(nullptr);
-    return forkAsUser(o, args.data(), envp.data());
-  }
+  std::vector<char*> args, envp;
+  for (const auto& a : o.argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  const auto env = mergedEnvironment(o.env);
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  if (o.uid >= 0) return forkAsUser(o, args.data(), envp.data());
   posix_spawn_file_actions_t actions;
   posix_spawnattr_t attr;
   posix_spawn_file_actions_init(&actions);
@@ -118,13 +116,6 @@ Result<pid_t> spawnProcess(const SpawnOptions& o) {
   sigfillset(&all);
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &all);
-
-  std::vector<char*> args, envp;
-  for (const auto& a : o.argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  const auto env = mergedEnvironment(o.env);
-  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
 
   pid_t pid = -1;
   const int rc = o.search_path ? ::posix_spawnp(&pid, args[0], &actions, &attr, args.data(), envp.data())
