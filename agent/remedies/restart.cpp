@@ -41,7 +41,13 @@ constexpr config::FieldSpec kFields[] = {
     {"timeout", config::FieldType::Duration, "60s", "limit for systemctl or the start command"},
 };
 
-bool alive(int pid) { return ::kill(pid, 0) == 0; }
+// A zombie counts as gone: where nothing reaps it (PID 1 in a container), it
+// would otherwise hold the restart for the whole stop_timeout.
+bool alive(int pid) {
+  if (::kill(pid, 0) != 0) return false;
+  const auto info = platform::ProcFsTable("/proc", false).get(pid);
+  return info && info->state != 'Z';
+}
 
 class RestartAction final : public Action {
  public:

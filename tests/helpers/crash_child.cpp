@@ -2,7 +2,8 @@
 // "<pid> <CLOCK_MONOTONIC ns>" to the file named by argv[1] as soon as it
 // starts, then waits for a signal. With argv[2] = "exit", it exits 3 at once;
 // with "zombie" it first forks a child that exits and is never reaped; with
-// "hog" it allocates memory without end once it receives SIGUSR1 (OOM tests).
+// "hog" it allocates memory without end once it receives SIGUSR1 (OOM tests);
+// with "pidfile PATH" it writes its pid to PATH (atomically) like a daemon.
 #include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,6 +31,13 @@ int main(int argc, char** argv) {
   if (fd < 0 || write(fd, line, static_cast<size_t>(n)) != n) return 2;
   close(fd);
   if (argc > 2 && std::strcmp(argv[2], "exit") == 0) return 3;
+  if (argc > 3 && std::strcmp(argv[2], "pidfile") == 0) {
+    char tmp[4096];
+    std::snprintf(tmp, sizeof tmp, "%s.tmp", argv[3]);
+    const int pf = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    const int len = std::snprintf(line, sizeof line, "%d\n", static_cast<int>(getpid()));
+    if (pf < 0 || write(pf, line, static_cast<size_t>(len)) != len || close(pf) != 0 || rename(tmp, argv[3]) != 0) return 2;
+  }
   if (argc > 2 && std::strcmp(argv[2], "zombie") == 0 && fork() == 0) _exit(0);
   for (;;) {
     pause();

@@ -1,4 +1,5 @@
 #include "agent/platform/program_run.h"
+#include "agent/platform/pid_watch.h"
 #include "agent/platform/spawn.h"
 
 #include <fcntl.h>
@@ -54,11 +55,18 @@ Result<CapturedRun> runProgram(const ProgramSpec& spec) {
 
   CapturedRun run;
   char buf[4096];
+  // The output ends when the program exits, not when the pipe closes: a start
+  // command that detaches a daemon leaves the daemon holding the pipe.
+  auto pidfd = openPidfd(pid);
+  Socket exited(pidfd ? *pidfd : -1);
+  bool gone = false;
   for (;;) {
-    pollfd p{read_end.fd(), POLLIN, 0};
-    const int n = ::poll(&p, 1, remainingMs(deadline));
+    pollfd p[2] = {{read_end.fd(), POLLIN, 0}, {exited.fd(), POLLIN, 0}};
+    const int n = ::poll(p, exited.fd() >= 0 && !gone ? 2 : 1, gone ? 0 : remainingMs(deadline));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;  // deadline: waitChild kills the group
+    if (n <= 0) break;  // deadline: waitChild kills the group; or exited and drained
+    if (p[1].revents & POLLIN) gone = true;
+    if (!(p[0].revents & (POLLIN | POLLHUP))) continue;
     const ssize_t got = ::read(read_end.fd(), buf, sizeof buf);
     if (got < 0 && errno == EINTR) continue;
     if (got <= 0) break;
