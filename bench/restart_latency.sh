@@ -118,7 +118,8 @@ sed -e 's|^argv = .*|pidfile = "'"$WORK"'/svc.pid"|' \
 python3 "$(dirname "$0")/reaper.py" "$AGENT" run --config "$WORK/agent-pidfile.toml" > "$WORK/agent-pidfile.out" 2>&1 &
 PIDS+=($!)
 measure hale-pidfile "$WORK/pidfile.log"
-kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true
+kill "${PIDS[-1]}"; kill "$(cat "$WORK/svc.pid")" 2>/dev/null || true  # the reaper waits for its orphans too
+wait "${PIDS[-1]}" 2>/dev/null || true
 
 # --- bare shell loop ----------------------------------------------------------
 bash -c "while true; do '$CHILD' '$WORK/loop.log'; done" 2> /dev/null &

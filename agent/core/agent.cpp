@@ -111,6 +111,7 @@ void Agent::runCheckNow(const std::string& name, std::function<void(const wire::
     // Cheap kinds run on the loop, as the scheduler runs them: never two runs of one check at once.
     asio::post(io_, [this, check, done = std::move(done)] {
       auto record = runWithDeadline(*check);
+      check->afterRun(record);  // as after a scheduled run: e.g. watch the restarted process's exit
       onResult(record);
       done(record);
     });
@@ -118,7 +119,8 @@ void Agent::runCheckNow(const std::string& name, std::function<void(const wire::
   }
   asio::post(*verify_pool_, [this, check, done = std::move(done)] {
     auto record = runWithDeadline(*check);
-    asio::post(io_, [this, record = std::move(record), done] {
+    asio::post(io_, [this, check, record = std::move(record), done] {
+      check->afterRun(record);
       onResult(record);
       done(record);
     });
@@ -249,6 +251,9 @@ void Agent::onResult(const wire::ResultRecord& observed) {
       flushBatch();  // the result that caused the event goes first
       enqueue([&](uint64_t seq) { return wire::buildIssueEvent(header(seq), *event); });
       engine_->onIssue(*event, record.kind);
+    } else if (record.status != wire::Status::Ok) {
+      if (auto open = tracker_.open().find(record.check); open != tracker_.open().end())
+        engine_->onRelapse(open->second, record.kind);
     }
   } catch (const std::exception& e) {
     log::error("agent", "cannot track issue", {{"check", record.check}, {"error", e.what()}});

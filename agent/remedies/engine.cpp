@@ -123,6 +123,7 @@ std::vector<size_t> Engine::orderOf(const Plan& plan, const std::string& kind, c
 
 void Engine::onIssue(const wire::IssueRecord& issue, const std::string& check_kind) {
   if (issue.state != wire::IssueState::Opened) {
+    if (issue.state == wire::IssueState::Closed) healed_.erase({issue.check, issue.issue_id});
     // Closed on its own (or by the last step): a parked plan has nothing left to do.
     if (auto it = runs_.find(issue.check); it != runs_.end() && it->second->waiting) {
       attempts_.setState(it->second->attempt_id, "cancelled");
@@ -130,6 +131,14 @@ void Engine::onIssue(const wire::IssueRecord& issue, const std::string& check_ki
     }
     return;
   }
+  if (auto run = startRun(issue, check_kind))
+    asio::post(io_, [this, run, alive = std::weak_ptr<bool>(alive_)] {
+      if (auto a = alive.lock(); a && *a) advance(run);
+    });
+}
+
+void Engine::onRelapse(const wire::IssueRecord& issue, const std::string& check_kind) {
+  if (runs_.count(issue.check) || !healed_.erase({issue.check, issue.issue_id})) return;
   if (auto run = startRun(issue, check_kind))
     asio::post(io_, [this, run, alive = std::weak_ptr<bool>(alive_)] {
       if (auto a = alive.lock(); a && *a) advance(run);

@@ -21,6 +21,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 
@@ -54,6 +55,10 @@ class Engine {
   /// steps already tried for it (from the attempts table), within the
   /// persisted budgets; a step that awaited approval awaits it again.
   void resumeOpen(const wire::IssueRecord& issue, const std::string& check_kind);
+  /// A failing result while the issue is still open after its plan healed it
+  /// (the tracker closes an issue only after pass_after good results): the
+  /// fault came back, so the plan runs again, within the same limits.
+  void onRelapse(const wire::IssueRecord& issue, const std::string& check_kind);
   /// Runs the plan for an open issue now (a signed TriggerRemediation): every
   /// policy and limit applies except the auto-remediation switch, since a
   /// person asked. Refuses a check without a plan or with a plan in progress.
@@ -112,6 +117,7 @@ class Engine {
   Strategy strategy_;
   std::map<std::string, std::shared_ptr<Plan>> plans_;
   std::map<std::string, RunPtr> runs_;  ///< by check: one plan at a time per check
+  std::set<std::pair<std::string, uint64_t>> healed_;  ///< (check, issue) healed, issue not yet closed
   std::unique_ptr<asio::thread_pool> pool_;
   asio::steady_timer poll_timer_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -185,7 +185,10 @@ void Engine::finish(const RunPtr& run, bool healed, const std::string& why) {
     return;  // dry runs and refusals say nothing about whether remedies work
   }
   const bool opened = limiter_.finished(run->issue.check, healed, policy_.settings().limits);
-  if (healed) return;
+  if (healed) {
+    healed_.insert({run->issue.check, run->issue.issue_id});
+    return;
+  }
   decide(*run, "plan", Outcome::Failed, why);
   notify(run, opened ? "circuit breaker opened: remediation stopped for this check; " + why : why);
 }
