@@ -217,6 +217,12 @@ Response Api::handle(const Request& request) {
     }
     if (auto fleet = routeFleet(*q, read)) return std::move(*fleet);
     if (auto write = routeWrites(*q, request)) return std::move(*write);
+    for (const auto& extra : options_.extra) {
+      if (!extra.handle || q->path.rfind(extra.prefix, 0) != 0) continue;
+      if (!read)
+        if (auto refused = refuseWrite(request)) return std::move(*refused);
+      return extra.handle(*q, request);
+    }
     if (q->path.rfind(std::string(kNodes) + "/", 0) == 0) {
       if (!read) return errorResponse(405, "use GET");
       const std::string id = q->path.substr(kNodes.size() + 1);
@@ -319,6 +325,8 @@ Response Api::metrics() {
   counter("hale_ingest_batches_total", "SQLite transactions written by ingest.", {{"", counters_.batches.load()}});
   counter("hale_ingest_store_errors_total", "Failed ingest writes (retried).", {{"", counters_.store_errors.load()}});
   appendHealthMetrics(out);
+  for (const auto& extra : options_.extra)
+    if (extra.metrics) extra.metrics(out);
   return Response{200, out, "text/plain; version=0.0.4", {}};
 }
 

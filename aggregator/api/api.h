@@ -37,6 +37,16 @@ struct Response {
   std::vector<std::pair<std::string, std::string>> headers = {};  ///< extra headers (WWW-Authenticate)
 };
 
+struct Query;
+
+/// Routes served by another part of the aggregator (failover) under a path
+/// prefix; writes (POST) there pass the same bearer check and rate limit first.
+struct ExtraRoutes {
+  std::string prefix;
+  std::function<Response(const Query&, const Request&)> handle;
+  std::function<void(std::string&)> metrics;  ///< appends Prometheus series to /metrics
+};
+
 struct ApiOptions {
   health::Params health;
   /// When set, every read but /health, /ready and the dashboard page needs
@@ -53,6 +63,7 @@ struct ApiOptions {
   const health::ScoreCache* score_cache = nullptr;
   /// Older cached scores than this are not served (the worker is stuck or slow).
   std::chrono::milliseconds score_max_age{std::chrono::seconds(5)};
+  std::vector<ExtraRoutes> extra = {};
 };
 
 struct Query {
@@ -82,6 +93,8 @@ class Api {
   std::optional<Response> routeFleet(const Query& q, bool read);
   std::optional<Response> routeWrites(const Query& q, const Request& request);
   Response sendCommand(wire::CommandSpec spec, const std::string& what);
+  /// The bearer check and rate limit of every write; nullopt: go ahead.
+  std::optional<Response> refuseWrite(const Request& request);
   double write_tokens_ = 20;  ///< token bucket for writes: 20 burst, 5 per second
   std::chrono::steady_clock::time_point write_refill_ = std::chrono::steady_clock::now();
   std::shared_ptr<const health::ScoredFleet> currentHealth(int64_t now_ms);

@@ -2,6 +2,7 @@
 
 #include "aggregator/core/aggregator.h"
 #include "aggregator/core/aggregator_config.h"
+#include "aggregator/failover/failover_config.h"
 #include "shared/app/mqtt_settings.h"
 #include "shared/util/log.h"
 
@@ -57,10 +58,10 @@ int cmdCheckConfig(const std::vector<std::string>& args) {
 }
 
 int cmdHelpConfig(const std::vector<std::string>&) {
-  fmt::print("[aggregator]\n{}\n[http]\n{}\n[mqtt]\n{}\n[commands]\n{}\n[log]\n{}",
+  fmt::print("[aggregator]\n{}\n[http]\n{}\n[mqtt]\n{}\n[commands]\n{}\n[log]\n{}\n[[region]] (failover; repeat per region)\n{}",
              config::describeFields(aggregatorFields()), config::describeFields(httpFields()),
              config::describeFields(app::mqttFields()), config::describeFields(commandFields()),
-             config::describeFields(app::logFields()));
+             config::describeFields(app::logFields()), config::describeFields(failover::regionFields()));
   return kExitOk;
 }
 

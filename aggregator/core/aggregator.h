@@ -3,6 +3,7 @@
 #include "aggregator/api/api.h"
 #include "aggregator/api/http_server.h"
 #include "aggregator/core/aggregator_config.h"
+#include "aggregator/failover/failover_service.h"
 #include "aggregator/ingest/ingestor.h"
 #include "aggregator/storage/store.h"
 #include "shared/crypto/crypto.h"
@@ -25,8 +26,16 @@ class Aggregator {
   /// Runs until SIGINT or SIGTERM; returns the exit code.
   int run();
 
+  /// Notification hook for region failover: called on the I/O thread each time
+  /// the active region changes (failover, auto failback, manual promotion),
+  /// after the decision is stored. Set it before run(); e.g. a Notifier's
+  /// regionFailover(d.from, d.to, d.epoch, d.reason).
+  std::function<void(const failover::Decision&)> on_region_failover;
+
  private:
   Status publishCommand(const wire::CommandSpec& spec);
+  api::ExtraRoutes failoverRoutes();
+  std::vector<failover::Observation> failoverSample(int64_t now_ms);
 
   void scheduleSnapshot();
 
@@ -40,6 +49,7 @@ class Aggregator {
   std::unique_ptr<api::HttpServer> http_;
   std::unique_ptr<mqtt::Client> mqtt_;
   std::optional<crypto::Key> signing_key_;  ///< signs commands for the write endpoints
+  std::unique_ptr<failover::Service> failover_;  ///< when [[region]] is configured
   asio::signal_set signals_;
   asio::steady_timer snapshot_timer_;
 };

@@ -133,6 +133,17 @@ CREATE INDEX remediations_by_time ON remediations(at_ms);
     R"sql(
 CREATE INDEX remediations_by_issue ON remediations(node, issue_id, outcome);
 )sql",
+    // 8: region failover decisions (aggregator/failover); the highest epoch is
+    // the current state, so a restarted aggregator continues the epoch.
+    R"sql(
+CREATE TABLE failover_decisions(
+  epoch INTEGER PRIMARY KEY,
+  at_ms INTEGER NOT NULL,
+  from_region TEXT NOT NULL,
+  to_region TEXT NOT NULL,
+  reason TEXT NOT NULL
+);
+)sql",
 };
 }  // namespace
 
