@@ -28,7 +28,7 @@ constexpr config::FieldSpec kCommandFields[] = {
     {"public_key_files", config::FieldType::StringArray, "",
      "PEM public keys of the aggregator that may sign commands (list two while rotating)"},
 };
-constexpr std::string_view kTopLevel[] = {"agent", "mqtt", "log", "commands", "remediation", "check"};
+constexpr std::string_view kTopLevel[] = {"agent", "mqtt", "log", "commands", "remediation", "check", "failover"};
 
 std::string hostName() {
   char buf[256] = {};
@@ -92,6 +92,7 @@ AgentConfig loadAgentConfig(const toml::table& root, const std::string& path) {
   cfg.remediation = limits::policyFrom(config::readFields(app::sectionOf(root, "remediation", path),
                                                           limits::remediationFields(), path, "[remediation]"));
 
+  cfg.failover = readFailoverSettings(root, path);
   checks::CheckEnv env{RealClock::instance(), cfg.state_dir};
   const remedies::ActionEnv action_env{RealClock::instance(), cfg.state_dir};
   std::set<std::string> names;

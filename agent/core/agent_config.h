@@ -1,4 +1,5 @@
 #pragma once
+#include "agent/core/failover_hooks.h"
 // hale-agent's configuration file: [agent], [mqtt], [log] and [[check]] tables.
 #include "agent/checks/check.h"
 #include "agent/limits/policy.h"
@@ -31,6 +32,7 @@ struct AgentConfig {
   std::map<std::string, remedies::Plan> plans;   ///< by check name, from [[check.remedy]]
   /// Public keys that may sign commands (several during a key rotation); none: commands are refused.
   std::vector<crypto::Key> command_keys;
+  FailoverSettings failover;  ///< [failover] hooks
 };
 
 /// Loads and validates everything, building the checks. Throws config::ConfigError.
