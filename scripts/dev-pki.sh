@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Development PKI for Hale: a CA, the broker's server certificate, the
-# aggregator's client certificate and one client certificate per node.
+# aggregator's and the broker bridge's client certificates and one client certificate per node.
 # The certificate's CN is the MQTT identity (use_identity_as_username), so a
 # node's CN must be its node id. Idempotent: existing files are kept.
 #
@@ -38,6 +38,8 @@ issue() {
 issue broker localhost "subjectAltName=DNS:localhost,IP:127.0.0.1
 extendedKeyUsage=serverAuth"
 issue aggregator hale-aggregator "extendedKeyUsage=clientAuth"
+# Region brokers bridge to each other with this one (config/mosquitto/bridge.conf.in).
+issue bridge hale-bridge "extendedKeyUsage=clientAuth"
 for node in "$@"; do
   [[ "$node" =~ ^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$ ]] || { echo "dev-pki: bad node id '$node'" >&2; exit 2; }
   issue "node-$node" "$node" "extendedKeyUsage=clientAuth"
