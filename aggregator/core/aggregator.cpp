@@ -56,7 +56,9 @@ Aggregator::Aggregator(AggregatorConfig config)
         [this](const std::string& payload) {
           if (!mqtt_ || !mqtt_->connected()) return false;
           // Retained: an agent that connects later learns the active region at once.
-          mqtt_->publish(std::string(wire::kFailoverTopic), payload, 1, true);
+          mqtt_->publish(std::string(wire::kFailoverTopic), payload, 1, true, [this](const Status& done) {
+            if (!done && failover_) failover_->republish();
+          });
           return true;
         });
     failover_->onDecision([this](const failover::Decision& d) {

@@ -40,6 +40,8 @@ class Service {
 
   /// Builds the signed command for the current state (issued now).
   std::vector<uint8_t> signedDecision(int64_t now_ms) const;
+  /// The broker did not take the last publication: publish again on the next tick.
+  void republish() { published_epoch_ = 0; }
   /// Runs one evaluation (the timer calls it; tests may too).
   void tick(int64_t now_ms);
   /// The API routes and metrics, to register with api::ApiOptions::extra.
