@@ -148,6 +148,7 @@ void Agent::reload() {
     // Limiter state lives in SQLite, so a reload changes the rules, never the spent budgets.
     engine_->configure(next.remediation, std::move(next.plans));
     cfg_.command_keys = std::move(next.command_keys);
+    cfg_.failover = std::move(next.failover);
     // A rotated node certificate (new files, or new content at the same paths)
     // takes effect by reconnecting; TLS files are read at every connect.
     if (mqtt_ && next.mqtt_enabled && next.mqtt.url == cfg_.mqtt.url) mqtt_->reconnect();
