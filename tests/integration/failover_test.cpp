@@ -96,7 +96,7 @@ struct FailoverRig {
 };
 }  // namespace
 
-TEST_CASE("failover: region a failing moves work to b over bridged brokers; hooks run once; oscillation does not flap") {
+TEST_CASE("failover: region a failing moves work to b over bridged brokers with hooks once and no flapping") {
   FailoverRig rig;
   // Both regions report through their own broker; b's node reaches the aggregator over the bridge.
   REQUIRE(waitFor([&] { return rig.regionScore("a") == 100 && rig.regionScore("b") == 100; }, 10s));

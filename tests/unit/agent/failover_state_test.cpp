@@ -20,7 +20,7 @@ wire::CommandSpec decision(uint64_t epoch, const std::string& active, uint8_t no
 }
 }  // namespace
 
-TEST_CASE("failover state: promote and demote once per transition; re-deliveries and refreshes are no-ops") {
+TEST_CASE("failover state: promote and demote once per transition while re-deliveries and refreshes are no-ops") {
   test::TempDir dir;
   std::optional<state::StateStore> store(std::in_place, dir.file("state"));
   std::optional<FailoverState> fs(std::in_place, *store, "b");
@@ -81,7 +81,7 @@ TEST_CASE("failover state: only SetRegionRole Active decisions are accepted") {
   CHECK(fs.epoch() == 0);
 }
 
-TEST_CASE("failover config: hooks need an absolute argv[0]") {
+TEST_CASE("failover config: hooks need an absolute program path") {
   auto root = config::parseText("[failover]\non_promote = [\"/bin/echo\", \"up\"]\nhook_timeout = \"5s\"\n", "t.toml");
   const auto s = readFailoverSettings(root, "t.toml");
   CHECK(s.on_promote == std::vector<std::string>{"/bin/echo", "up"});

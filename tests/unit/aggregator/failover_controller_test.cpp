@@ -50,7 +50,7 @@ auto healthy = [](const std::string&, int) -> std::optional<double> { return 100
 auto aSick = [](const std::string& r, int) -> std::optional<double> { return r == "a" ? 40.0 : 100.0; };
 }  // namespace
 
-TEST_CASE("failover: the preferred region is active first, with epoch 1") {
+TEST_CASE("failover: the preferred region is active first with epoch 1") {
   Rig rig({region("b", 2), region("a", 1)});
   rig.run(5s, healthy);
   REQUIRE(rig.decisions.size() == 1);
@@ -60,7 +60,7 @@ TEST_CASE("failover: the preferred region is active first, with epoch 1") {
   CHECK(rig.decisions[0].reason == "initial");
 }
 
-TEST_CASE("failover: three bad windows demote a and promote b, the next healthy region by priority") {
+TEST_CASE("failover: three bad windows demote a and promote b as the next healthy region by priority") {
   Rig rig({region("a", 1), region("b", 2), region("c", 3)});
   rig.run(60s, healthy);  // dwell served
   REQUIRE(rig.decisions.size() == 1);
@@ -79,7 +79,7 @@ TEST_CASE("failover: three bad windows demote a and promote b, the next healthy 
   CHECK(d.at_ms - sick_from <= 40'000);
 }
 
-TEST_CASE("failover: two bad windows are not enough; a good one resets the count") {
+TEST_CASE("failover: two bad windows are not enough and a good one resets the count") {
   Rig rig({region("a", 1), region("b", 2)});
   rig.run(60s, healthy);
   rig.run(20s, aSick);
@@ -89,7 +89,7 @@ TEST_CASE("failover: two bad windows are not enough; a good one resets the count
   CHECK(rig.decisions.size() == 1);
 }
 
-TEST_CASE("failover: a window's mean decides, so health oscillating each sample does not flap") {
+TEST_CASE("failover: a window's mean decides so health oscillating each sample does not flap") {
   Rig rig({region("a", 1), region("b", 2)});
   rig.run(60s, healthy);
   // 100, 30, 100, 30 ...: mean 65 < 70: bad windows, one failover, then nothing more.
@@ -159,7 +159,7 @@ TEST_CASE("failover: hold_while_remediating keeps a region active while Hale is 
   CHECK(rig.decisions[1].to == "b");
 }
 
-TEST_CASE("failover: manual failback waits for an operator; auto fails back after a stable period") {
+TEST_CASE("failover: manual failback waits for an operator while auto fails back after a stable period") {
   for (Failback policy : {Failback::Manual, Failback::Auto}) {
     CAPTURE(failbackName(policy));
     auto a = region("a", 1);

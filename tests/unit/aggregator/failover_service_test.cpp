@@ -33,7 +33,7 @@ std::string regionError(const std::string& toml) {
 }
 }  // namespace
 
-TEST_CASE("failover config: [[region]] keys, defaults and errors") {
+TEST_CASE("failover config: region tables with keys defaults and errors") {
   const auto regions = twoRegions();
   REQUIRE(regions.size() == 2);
   CHECK(regions[0].name == "a");
@@ -61,7 +61,7 @@ TEST_CASE("failover config: [[region]] keys, defaults and errors") {
   }
 }
 
-TEST_CASE("failover service: decisions are stored, published signed and retained, and continue after a restart") {
+TEST_CASE("failover service: decisions are stored and published signed and retained and continue after a restart") {
   test::TempDir dir;
   const auto key = crypto::Key::generate();
   std::vector<std::string> published;
