@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Diagnosis throughput vs `LC_ALL=C grep -E -c -f` over the same patterns, peak
-# RSS, and the wall-time overhead `exec` adds to a step printing 100 MB.
+# Diagnosis throughput vs `LC_ALL=C grep -E -c -f` over the same patterns and
+# peak RSS. (The overhead of `exec`: bench/exec_overhead_bench.sh.)
 #   usage: bench/diagnose_bench.sh [BINARY] [LOG_MB]
-# BINARY needs the `diagnose`, `exec` and `patterns` subcommands (default:
+# BINARY needs the `diagnose` and `patterns` subcommands (default:
 # build/hale-agent). Runs are interleaved and repeated; the best
 # of each is reported, since the machine may be shared.
 set -euo pipefail
@@ -43,26 +43,8 @@ printf "hale diagnose : %5.2f s wall (%4s MB/s), %5.2f s user (%4s MB/s), peak R
 printf "grep -E -c -f : %5.2f s wall (%4s MB/s), %5.2f s user (%4s MB/s), peak RSS %d MB\n" "$gw" "$(mbps "$gw")" "$gu" "$(mbps "$gu")" $((grss / 1024))
 awk -v a="$gw" -v b="$hw" -v c="$gu" -v d="$hu" 'BEGIN { printf "speed-up vs grep: %.2fx wall, %.2fx user CPU\n", a / b, c / d }'
 
-# exec overhead: the same 100 MB step run directly and under `exec`.
-step=("$root/bench/gen_build_log.sh" 100)
-: >"$work/direct.t"; : >"$work/exec.t"; : >"$work/cat-direct.t"; : >"$work/cat-exec.t"
-head -c 104857600 "$log" >"$work/100mb.log"
-for _ in $(seq "$runs"); do
-  measure "${step[@]}" >>"$work/direct.t"
-  measure "$bin" exec --patterns "$patterns" -- "${step[@]}" >>"$work/exec.t"
-  measure cat "$work/100mb.log" >>"$work/cat-direct.t"
-  measure "$bin" exec --patterns "$patterns" -- cat "$work/100mb.log" >>"$work/cat-exec.t"
-done
-read -r dw _ _ < <(best <"$work/direct.t")
-read -r ew _ erss < <(best <"$work/exec.t")
-read -r cdw _ _ < <(best <"$work/cat-direct.t")
-read -r cew _ _ < <(best <"$work/cat-exec.t")
-awk -v d="$dw" -v e="$ew" -v r="$erss" 'BEGIN { printf "exec, step generating 100 MB of log: %.2f s direct, %.2f s under exec: %+.1f%% wall, peak RSS %d MB\n", d, e, (e - d) / d * 100, r / 1024 }'
-awk -v d="$cdw" -v e="$cew" 'BEGIN { printf "exec, cat of a 100 MB file (worst case): %.2f s direct, %.2f s under exec: %+.1f%% wall\n", d, e, (e - d) / (d > 0 ? d : 0.01) * 100 }'
 # Rows for bench/run's report: figure | Hale | baseline | ratio | goal
 awk -v hw="$hw" -v gw="$gw" -v b="$bytes" -v r="$hrss" -v n="$npat" 'BEGIN {
   printf "REPORT|diagnosis throughput, %d patterns, full diagnosis (MB/s)|%.0f|%.0f (LC_ALL=C grep -E -c -f)|%.2fx|>= 1.5x grep\n", n, b/1048576/hw, b/1048576/gw, gw/hw
   printf "REPORT|diagnosis peak RSS (MB)|%d|-|-|< 64 MB\n", r/1024 }'
-awk -v d="$dw" -v e="$ew" 'BEGIN {
-  printf "REPORT|exec wall time, step printing 100 MB (s)|%.2f|%.2f (step run directly)|%+.1f%%|< 5%% overhead\n", e, d, (e-d)/d*100 }'
 [[ -n "${BENCH_DIR:-}" ]] || rm -rf "$work"

@@ -4,6 +4,7 @@
 #include <re2/re2.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 
 namespace hale::agent::build {
@@ -34,12 +35,26 @@ bool usesTool(const std::vector<std::string>& argv, std::initializer_list<std::s
   return false;
 }
 
+// Go writes its module cache read-only, so it cannot be removed as it is.
+void makeTreeWritable(const fs::path& root) {
+  std::error_code ec;
+  fs::permissions(root, fs::perms::owner_all, fs::perm_options::add, ec);
+  for (fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec), end;
+       !ec && it != end; it.increment(ec)) {
+    std::error_code e2;
+    if (it->is_directory(e2) && !it->is_symlink(e2)) fs::permissions(it->path(), fs::perms::owner_all, fs::perm_options::add, e2);
+  }
+}
+
 }  // namespace
 
 std::string cacheKindForCommand(const std::vector<std::string>& argv) {
   if (argv.empty()) return {};
   const std::string tool = baseName(argv[0]);
   if (tool == "npm" || tool == "npx") return "npm";
+  if (tool == "yarn" || tool == "yarnpkg") return "yarn";
+  if (tool == "pnpm" || tool == "pnpx") return "pnpm";
+  if (tool == "go") return "go";
   if (tool.starts_with("pip") || ((tool.starts_with("python")) && argv.size() > 2 && argv[1] == "-m" &&
                                   argv[2].starts_with("pip")))
     return "pip";
@@ -52,6 +67,25 @@ std::string cacheKindForCommand(const std::vector<std::string>& argv) {
 std::vector<std::string> cacheDirs(const std::string& kind, const std::string& home) {
   const fs::path h(home);
   if (kind == "npm") return {(h / ".npm" / "_cacache").string()};
+  if (kind == "yarn") return {(h / ".cache" / "yarn").string(), (h / ".yarn" / "berry" / "cache").string()};
+  if (kind == "pnpm")
+    return {(h / ".local" / "share" / "pnpm" / "store").string(), (h / ".pnpm-store").string(),
+            (h / ".cache" / "pnpm").string()};
+  if (kind == "go") {
+    // GOMODCACHE and GOCACHE often live outside $HOME on CI images (/go/pkg/mod):
+    // taken from the environment when they have Go's own layout.
+    std::vector<std::string> dirs = {(h / "go" / "pkg" / "mod").string(), (h / ".cache" / "go-build").string()};
+    const auto fromEnv = [&](const char* name, std::string_view suffix) {
+      const char* v = std::getenv(name);
+      if (!v || *v != '/') return;
+      const std::string p = fs::path(v).lexically_normal().string();
+      if (p.ends_with(suffix) && p.size() > suffix.size() + 1 && std::find(dirs.begin(), dirs.end(), p) == dirs.end())
+        dirs.push_back(p);
+    };
+    fromEnv("GOMODCACHE", "/pkg/mod");
+    fromEnv("GOCACHE", "/go-build");
+    return dirs;
+  }
   if (kind == "pip") return {(h / ".cache" / "pip").string()};
   if (kind == "cargo") return {(h / ".cargo" / "registry" / "cache").string(), (h / ".cargo" / "registry" / "src").string()};
   if (kind == "maven") return {(h / ".m2" / "repository").string()};
@@ -67,6 +101,7 @@ std::vector<std::string> clearPackageCache(const std::string& kind, const std::s
     std::error_code ec;
     // symlink_status: a cache that is a link to elsewhere is not ours to empty.
     if (!fs::is_directory(fs::symlink_status(dir, ec))) continue;
+    if (kind == "go") makeTreeWritable(dir);
     fs::remove_all(dir, ec);
     if (!ec) removed.push_back(dir);
   }

@@ -8,11 +8,12 @@
 
 namespace hale::agent::build {
 
-/// The package-manager cache a command uses: "npm", "pip", "cargo", "maven",
-/// "gradle", or empty when the command is not a known package manager.
+/// The package-manager cache a command uses: "npm", "yarn", "pnpm", "pip",
+/// "cargo", "go", "maven", "gradle", or empty when the command is not a known package manager.
 std::string cacheKindForCommand(const std::vector<std::string>& argv);
 
-/// The directories clearPackageCache() empties for `kind` under `home`.
+/// The directories clearPackageCache() empties for `kind` under `home` (for
+/// "go" also $GOMODCACHE ending in /pkg/mod and $GOCACHE ending in /go-build).
 std::vector<std::string> cacheDirs(const std::string& kind, const std::string& home);
 
 /// Removes the known cache directories of `kind` under `home` (absolute, not

@@ -19,13 +19,16 @@ namespace {
 constexpr std::string_view kUsage =
     "usage: hale-agent diagnose [--json] [--patterns DIR|FILE]... [--junit REPORT.xml]... FILE|-\n"
     "       hale-agent diagnose --learn CATEGORY [--confirm --local FILE] [--patterns DIR|FILE]... FILE\n"
+    "       hale-agent diagnose --watch DIR... [--json] [--poll DUR] [--run-gap DUR] [--config FILE]\n"
     "\n"
     "Diagnoses a finished build log: category, confidence, the lines it rests on,\n"
     "an explanation and the suggested remedy. --patterns may be repeated; later\n"
     "files override entries with the same id. Default: $HALE_PATTERNS_DIR, else\n"
     "/etc/hale/patterns. --learn proposes a pattern from the log's most distinctive\n"
     "failure line; --confirm appends it to the --local knowledge base file.\n"
-    "--junit adds test reports: failed test names, and flaky tests (failed, then passed).\n";
+    "--junit adds test reports: failed test names, and flaky tests (failed, then passed).\n"
+    "--watch classifies logs and JUnit reports as they are completed in DIR\n"
+    "(hale-agent diagnose --watch DIR --help for details).\n";
 
 struct Options {
   bool json = false;

@@ -23,9 +23,13 @@ namespace hale::agent::build {
 namespace {
 
 constexpr std::string_view kUsage =
-    "usage: hale-agent exec [--policy auto|dry-run|off] [--timeout DUR] [--max-attempts N]\n"
+    "usage: hale-agent exec [--policy auto|dry-run|off|NAME] [--timeout DUR] [--max-attempts N]\n"
     "                       [--patterns DIR|FILE]... [--retry-delay DUR] [--kill-grace DUR]\n"
-    "                       [--free-disk-cmd PROGRAM] [--junit REPORT.xml]... -- CMD ARGS...\n";
+    "                       [--free-disk-cmd PROGRAM] [--junit REPORT.xml]... [--config FILE] -- CMD ARGS...\n"
+    "\n"
+    "--policy NAME uses a [[build_policy]] of the agent configuration: its remedy\n"
+    "budget (remedies per hour per step and category) is kept in the agent's state,\n"
+    "so separate exec runs of one step on this runner share it.\n";
 
 void say(const ExecOptions& o, const std::string& message) {
   const std::string line = "hale-agent exec: " + message + "\n";
@@ -37,7 +41,15 @@ struct Plan {
   Remedy remedy = Remedy::None;
   std::vector<std::string> next_command;
   std::string note;
+  Remedy refused = Remedy::None;  // the policy's budget said no
+  std::string refusal;
 };
+
+Plan noPlan(std::string note) {
+  Plan p;
+  p.note = std::move(note);
+  return p;
+}
 
 struct Budget {
   bool cache_cleared = false;  // clearing twice cannot help more than once
@@ -47,17 +59,35 @@ struct Budget {
 Plan planRemedy(const ExecOptions& o, const Diagnosis& d, const std::vector<std::string>& command, Budget& budget) {
   Plan p;
   p.next_command = command;
+  // Asked right before a remedy takes effect, so a refusal leaves no trace but the record.
+  const auto admitted = [&](Remedy r) {
+    if (!o.budget || o.policy != ExecPolicy::Auto) return true;
+    p.refusal = o.budget->admit(command, d.category, r);
+    if (p.refusal.empty()) return true;
+    p.refused = r;
+    return false;
+  };
+  const auto refused = [&] {
+    Plan none;
+    none.refused = p.refused;
+    none.refusal = p.refusal;
+    return none;
+  };
   switch (d.remedy) {
-    case Remedy::Retry: p.remedy = Remedy::Retry; break;
+    case Remedy::Retry:
+      if (!admitted(Remedy::Retry)) return refused();
+      p.remedy = Remedy::Retry;
+      break;
     case Remedy::ClearCache: {
       const std::string kind = d.cache.empty() ? cacheKindForCommand(command) : d.cache;
-      if (budget.cache_cleared || kind.empty()) return {Remedy::None, {}, "no known cache to clear"};
+      if (budget.cache_cleared || kind.empty()) return noPlan("no known cache to clear");
       const char* env_home = std::getenv("HOME");
       const std::string home = !o.cache_home.empty() ? o.cache_home : env_home ? env_home : "";
+      if (!admitted(Remedy::ClearCache)) return refused();
       if (o.policy == ExecPolicy::Auto) {
         const auto removed = clearPackageCache(kind, home);
         budget.cache_cleared = true;
-        if (removed.empty()) return {Remedy::None, {}, fmt::format("no {} cache found under {}", kind, home)};
+        if (removed.empty()) return noPlan(fmt::format("no {} cache found under {}", kind, home));
         p.note = fmt::format("cleared {}", fmt::join(removed, ", "));
       }
       p.remedy = Remedy::ClearCache;
@@ -65,20 +95,22 @@ Plan planRemedy(const ExecOptions& o, const Diagnosis& d, const std::vector<std:
     }
     case Remedy::RerunFailedTests: {
       auto rerun = rerunFailedTestsCommand(command, d.failed_tests);
-      if (!rerun) return {Remedy::None, {}, "the test runner cannot rerun only the failed tests"};
+      if (!rerun) return noPlan("the test runner cannot rerun only the failed tests");
+      if (!admitted(Remedy::RerunFailedTests)) return refused();
       p.remedy = Remedy::RerunFailedTests;
       p.next_command = std::move(*rerun);
       break;
     }
     case Remedy::FreeDisk: {
-      if (o.free_disk_command.empty() || budget.disk_freed) return {Remedy::None, {}, "no free-disk hook configured"};
+      if (o.free_disk_command.empty() || budget.disk_freed) return noPlan("no free-disk hook configured");
+      if (!admitted(Remedy::FreeDisk)) return refused();
       if (o.policy == ExecPolicy::Auto) {
         StepOptions hook;
         hook.timeout = std::chrono::minutes(10);
         hook.stdout_fd = hook.stderr_fd = o.stderr_fd;
         const StepResult r = runStep(o.free_disk_command, hook, nullptr);
         budget.disk_freed = true;
-        if (r.exit_code != 0) return {Remedy::None, {}, fmt::format("free-disk hook failed ({})", r.exit_code)};
+        if (r.exit_code != 0) return noPlan(fmt::format("free-disk hook failed ({})", r.exit_code));
       }
       p.remedy = Remedy::FreeDisk;
       break;
@@ -186,6 +218,11 @@ int runExec(const ExecOptions& o, const KnowledgeBase* kb, BuildObserver* observ
     say(o, fmt::format("attempt {} failed (exit {}): {} ({:.2f}) - {}", attempt, r.exit_code, categoryName(d.category),
                        d.confidence, d.explanation));
     if (!plan.note.empty()) say(o, plan.note);
+    if (plan.refused != Remedy::None) {
+      say(o, fmt::format("policy {}: not applying {}: {}", o.policy_name, remedyName(plan.refused), plan.refusal));
+      a.refused = plan.refused;
+      a.refusal = plan.refusal;
+    }
     if (o.policy == ExecPolicy::DryRun && plan.remedy != Remedy::None) {
       say(o, fmt::format("dry-run: would apply {}", remedyName(plan.remedy)));
       plan.remedy = Remedy::None;
@@ -217,7 +254,8 @@ std::string parseExecArgs(const std::vector<std::string>& args, ExecOptions& o) 
       if (v == "auto") o.policy = ExecPolicy::Auto;
       else if (v == "dry-run") o.policy = ExecPolicy::DryRun;
       else if (v == "off") o.policy = ExecPolicy::Off;
-      else return "unknown policy " + v + " (auto, dry-run, off)";
+      else if (!v.empty() && v[0] != '-') o.policy_name = v;
+      else return "bad policy " + v + " (auto, dry-run, off or a [[build_policy]] name)";
     } else if (a == "--timeout") {
       std::chrono::milliseconds t{0};
       if (!duration(t)) return "bad --timeout " + v;
@@ -238,7 +276,8 @@ std::string parseExecArgs(const std::vector<std::string>& args, ExecOptions& o) 
   return {};
 }
 
-int runExecCommand(const std::vector<std::string>& args, BuildObserver* observer) {
+int runExecCommand(const std::vector<std::string>& args, BuildObserver* observer,
+                   const std::function<std::string(ExecOptions&)>& resolve_policy) {
   if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
     std::fputs(kUsage.data(), stdout);
     return 0;
@@ -249,12 +288,26 @@ int runExecCommand(const std::vector<std::string>& args, BuildObserver* observer
     std::fprintf(stderr, "hale-agent exec: %s\n%s", error.c_str(), kUsage.data());
     return 2;
   }
+  if (!o.policy_name.empty()) {
+    const std::string error = resolve_policy ? resolve_policy(o)
+                                             : "policy " + o.policy_name + " needs an agent configuration (--config)";
+    if (!error.empty()) {
+      std::fprintf(stderr, "hale-agent exec: %s\n", error.c_str());
+      return 2;
+    }
+  }
   if (const char* hook = std::getenv("HALE_FREE_DISK_CMD"); hook && *hook && o.free_disk_command.empty())
     o.free_disk_command = {hook};
   if (o.pattern_paths.empty()) o.pattern_paths = defaultPatternDirs();
   std::optional<KnowledgeBase> kb;
   try {
-    if (!o.pattern_paths.empty()) kb = loadKnowledgeBase(o.pattern_paths);
+    // Patterns are checked now; the automata are built while the step starts
+    // (about 20 ms of CPU that would otherwise delay every step).
+    if (!o.pattern_paths.empty()) {
+      kb.emplace();
+      for (const auto& path : o.pattern_paths) kb->load(path);
+      kb->compileInBackground();
+    }
   } catch (const config::ConfigError& e) {
     std::fprintf(stderr, "hale-agent exec: %s\n", e.what());
     return 2;

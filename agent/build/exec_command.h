@@ -5,6 +5,7 @@
 // within limits (retry with backoff, clear cache then retry, rerun only the
 // failed tests, free disk then retry); compile and test failures are not retried.
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,6 +29,8 @@ struct BuildAttempt {
   std::chrono::milliseconds duration{0};
   std::vector<EvidenceLine> evidence;
   std::string tail;  ///< the last bytes of the output (ANSI-stripped, at most 16 KiB, not UTF-8-checked)
+  Remedy refused = Remedy::None;  ///< a remedy the policy's budget did not allow
+  std::string refusal;            ///< why
 };
 
 /// Receives every attempt (the agent stores them and sends BuildEvent telemetry).
@@ -35,6 +38,15 @@ class BuildObserver {
  public:
   virtual ~BuildObserver() = default;
   virtual void onAttempt(const BuildAttempt& attempt) = 0;
+};
+
+/// A remedy budget that may outlive one `exec` (see build_policy.h).
+class RemedyBudget {
+ public:
+  virtual ~RemedyBudget() = default;
+  /// Takes one token for applying `remedy` after `command` failed with
+  /// `category`; returns empty when allowed, else why not.
+  virtual std::string admit(const std::vector<std::string>& command, Category category, Remedy remedy) = 0;
 };
 
 enum class ExecPolicy {
@@ -46,6 +58,8 @@ enum class ExecPolicy {
 struct ExecOptions {
   std::vector<std::string> command;
   ExecPolicy policy = ExecPolicy::Auto;
+  std::string policy_name;        ///< a [[build_policy]] name; empty: auto, dry-run or off given directly
+  RemedyBudget* budget = nullptr;  ///< consulted before every remedy when set
   std::optional<std::chrono::milliseconds> timeout;  ///< per attempt
   std::chrono::milliseconds kill_grace{5000};
   int max_attempts = 3;
@@ -64,7 +78,10 @@ struct ExecOptions {
 /// `args` are the words after "exec". Exit status: the step's (128+N for a
 /// signal, 124 on timeout, 127 when it cannot start); 2 on usage/config error.
 /// `observer` may be null.
-int runExecCommand(const std::vector<std::string>& args, BuildObserver* observer);
+/// `resolve_policy` turns options.policy_name into settings (mode, budget); it
+/// returns an error message, or empty. Without it, named policies are refused.
+int runExecCommand(const std::vector<std::string>& args, BuildObserver* observer,
+                   const std::function<std::string(ExecOptions&)>& resolve_policy = {});
 
 /// Parses `args` into `options`; returns an error message or empty.
 std::string parseExecArgs(const std::vector<std::string>& args, ExecOptions& options);

@@ -110,6 +110,10 @@ void JUnitParser::openElement(std::string_view name, std::string_view attrs, boo
     if (self_closing) finishCase();
     return;
   }
+  if (name == "testsuite") {
+    pytest_suite_ = attribute(attrs, "name") == "pytest";
+    return;
+  }
   if (!case_) return;
   if (name == "failure" || name == "error" || name == "rerunFailure" || name == "rerunError") {
     case_->failed = true;
@@ -131,6 +135,10 @@ void JUnitParser::finishCase() {
                     : c.skipped ? TestOutcome::Skipped
                     : c.flaky   ? TestOutcome::Flaky
                                 : TestOutcome::Passed;
+  // pytest-rerunfailures (16.6.1 and later) writes one record per attempt,
+  // the failed ones empty: a repeat within one pytest report is a rerun.
+  const bool repeated = pytest_suite_ && !in_report_.insert(c.name).second;
+  if (in_report_.size() > limits_.max_tests) in_report_.clear();
   auto it = outcomes_.find(c.name);
   if (it == outcomes_.end()) {
     if (outcomes_.size() >= limits_.max_tests) {
@@ -140,9 +148,18 @@ void JUnitParser::finishCase() {
     it = outcomes_.emplace(c.name, now).first;
   } else if (now == TestOutcome::Passed && (it->second == TestOutcome::Failed || it->second == TestOutcome::Flaky)) {
     now = TestOutcome::Flaky;  // failed in an earlier run, passed now
+  } else if (now == TestOutcome::Passed && repeated) {
+    now = TestOutcome::Flaky;
   }
   it->second = now;
   if ((now == TestOutcome::Failed || now == TestOutcome::Flaky) && !c.message.empty()) messages_[c.name] = c.message;
+}
+
+void JUnitParser::startReport() {
+  mode_ = Mode::Text;
+  case_.reset();
+  pytest_suite_ = false;
+  in_report_.clear();
 }
 
 JUnitSummary JUnitParser::summary() const {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,8 +37,12 @@ class JUnitParser {
  public:
   explicit JUnitParser(JUnitLimits limits = {}) : limits_(limits) {}
   /// Feeds XML bytes; files may be fed in pieces of any size, and several
-  /// reports (reruns) may be fed one after the other.
+  /// reports (reruns) may be fed one after the other, each after startReport().
   void feed(std::string_view xml);
+  /// Marks the start of another report file of the same run. Within one
+  /// report, a test pytest-rerunfailures recorded more than once (a record
+  /// per attempt, the earlier ones empty) and that passed last is flaky.
+  void startReport();
   JUnitSummary summary() const;
 
  private:
@@ -60,6 +65,8 @@ class JUnitParser {
   std::optional<Case> case_;
   uint64_t cases_ = 0;
   bool truncated_ = false;
+  bool pytest_suite_ = false;          // inside <testsuite name="pytest">
+  std::set<std::string> in_report_;    // test names seen in the current report
   std::map<std::string, TestOutcome> outcomes_;
   std::map<std::string, std::string> messages_;
 };

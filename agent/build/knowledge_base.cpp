@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -26,7 +27,7 @@ constexpr std::array<std::string_view, kCategoryCount> kCategoryNames = {
     "resource-disk", "permission", "infrastructure", "flaky"};
 constexpr std::array<std::string_view, 5> kRemedyNames = {"none", "retry", "clear-cache",
                                                           "rerun-failed-tests", "free-disk"};
-constexpr std::array<std::string_view, 5> kCacheNames = {"npm", "pip", "cargo", "maven", "gradle"};
+constexpr std::array<std::string_view, 8> kCacheNames = {"npm", "yarn", "pnpm", "pip", "cargo", "go", "maven", "gradle"};
 
 constexpr FieldSpec kEntrySpec[] = {
     {"id", FieldType::String, "", "unique name; a later file with the same id replaces the entry", true},
@@ -36,7 +37,7 @@ constexpr FieldSpec kEntrySpec[] = {
     {"explanation", FieldType::String, "", "one sentence shown with the diagnosis", true},
     {"remedy", FieldType::String, "none", "retry, clear-cache, rerun-failed-tests, free-disk, none"},
     {"secondary", FieldType::String, "", "category often co-occurring (optional)"},
-    {"cache", FieldType::String, "", "npm, pip, cargo, maven or gradle: the cache clear-cache empties"},
+    {"cache", FieldType::String, "", "npm, yarn, pnpm, pip, cargo, go, maven or gradle: the cache clear-cache empties"},
     {"suppress", FieldType::Bool, "false", "matching lines are notices of a handled problem; other matches on them count 30%"},
 };
 
@@ -97,7 +98,7 @@ PatternEntry readEntry(const toml::table& table, const std::string& file) {
   }
   e.cache = f.optStr("cache").value_or("");
   if (!e.cache.empty() && indexOf(kCacheNames, e.cache) < 0)
-    f.fail("cache", fmt::format("unknown cache \"{}\" (npm, pip, cargo, maven, gradle)", e.cache));
+    f.fail("cache", fmt::format("unknown cache \"{}\" (npm, yarn, pnpm, pip, cargo, go, maven, gradle)", e.cache));
   e.suppress = f.boolean("suppress");
   e.patterns = f.strings("patterns");
   if (e.patterns.empty()) f.fail("patterns", "at least one pattern is required");
@@ -149,9 +150,34 @@ std::optional<Remedy> parseRemedy(std::string_view name) {
 }
 
 KnowledgeBase::KnowledgeBase() = default;
-KnowledgeBase::KnowledgeBase(KnowledgeBase&&) noexcept = default;
-KnowledgeBase& KnowledgeBase::operator=(KnowledgeBase&&) noexcept = default;
-KnowledgeBase::~KnowledgeBase() = default;
+// A background build refers to `this`: it must end before the object moves or goes.
+KnowledgeBase::KnowledgeBase(KnowledgeBase&& other) noexcept {
+  other.waitCompiled();
+  entries_ = std::move(other.entries_);
+  compiled_ = std::move(other.compiled_);
+  set_ = std::move(other.set_);
+  any_ = std::move(other.any_);
+  building_ = std::move(other.building_);
+  union_text_ = std::move(other.union_text_);
+}
+KnowledgeBase& KnowledgeBase::operator=(KnowledgeBase&& other) noexcept {
+  if (this == &other) return *this;
+  waitCompiled();
+  other.waitCompiled();
+  entries_ = std::move(other.entries_);
+  compiled_ = std::move(other.compiled_);
+  set_ = std::move(other.set_);
+  any_ = std::move(other.any_);
+  building_ = std::move(other.building_);
+  union_text_ = std::move(other.union_text_);
+  return *this;
+}
+KnowledgeBase::~KnowledgeBase() { waitCompiled(); }
+
+void KnowledgeBase::finishPending() const {
+  pending_.wait();
+  pending_ = {};
+}
 
 void KnowledgeBase::load(const std::string& path) {
   std::error_code ec;
@@ -172,6 +198,7 @@ void KnowledgeBase::loadText(std::string_view text, const std::string& name) {
 }
 
 void KnowledgeBase::add(PatternEntry entry) {
+  waitCompiled();
   set_.reset();
   any_.reset();
   for (auto& e : entries_) {
@@ -184,40 +211,70 @@ void KnowledgeBase::add(PatternEntry entry) {
 }
 
 void KnowledgeBase::compile() {
-  auto set = std::make_unique<RE2::Set>(lineOptions(), RE2::UNANCHORED);
+  waitCompiled();
+  prepare();
+  buildMatchers();
+}
+
+void KnowledgeBase::compileInBackground() {
+  waitCompiled();
+  prepare();
+  pending_ = std::async(std::launch::async, [this] {
+    try {
+      buildMatchers();
+    } catch (const std::exception& e) {  // only RE2's memory budget gets here: diagnosis is off
+      std::fprintf(stderr, "hale-agent: knowledge base: %s; failures will not be diagnosed\n", e.what());
+    }
+  });
+}
+
+// Parsing every pattern (cheap) finds every invalid one, with its file and line.
+void KnowledgeBase::prepare() {
+  set_.reset();
+  any_.reset();
+  building_ = std::make_unique<RE2::Set>(lineOptions(), RE2::UNANCHORED);
   compiled_.clear();
-  std::string any;
+  union_text_.clear();
   for (size_t i = 0; i < entries_.size(); ++i) {
     for (const auto& written : entries_[i].patterns) {
       const std::string p = prefixTolerant(written);
       std::string error;
-      if (set->Add(p, &error) < 0)
+      if (building_->Add(p, &error) < 0)
         throw ConfigError(config::SourcePos{entries_[i].source_file, entries_[i].source_line, 1},
                           fmt::format("pattern entry '{}': invalid RE2 pattern '{}': {}", entries_[i].id, written, error));
       compiled_.push_back({i, specificityOf(written)});
-      any += any.empty() ? "(?m:" : "|(?m:";
-      any += p + ")";
+      union_text_ += union_text_.empty() ? "(?m:" : "|(?m:";
+      union_text_ += p + ")";
     }
   }
+}
+
+// Building the automata is the expensive part (about 20 ms for 440 patterns).
+void KnowledgeBase::buildMatchers() {
+  auto set = std::move(building_);
   if (!compiled_.empty() && !set->Compile()) throw ConfigError("pattern set too large for RE2 (raise max_mem)");
   // never_nl keeps every match of the union inside one line, like the per-line Set.
   RE2::Options options = lineOptions();
   options.set_never_nl(true);
   options.set_max_mem(32 << 20);
-  auto union_re = std::make_unique<RE2>(any.empty() ? "[^\\x00-\\x{10FFFF}]" : any, options);
+  auto union_re = std::make_unique<RE2>(union_text_.empty() ? "[^\\x00-\\x{10FFFF}]" : union_text_, options);
   if (!union_re->ok()) throw ConfigError("pattern union does not compile: " + union_re->error());
+  union_text_.clear();
+  union_text_.shrink_to_fit();
   set_ = std::move(set);
   any_ = std::move(union_re);
 }
 
 void KnowledgeBase::matchLine(std::string_view line, std::vector<int>* hits) const {
   hits->clear();
-  if (compiled_.empty()) return;
+  waitCompiled();
+  if (compiled_.empty() || !set_) return;
   set_->Match(re2::StringPiece(line.data(), line.size()), hits);
 }
 
 size_t KnowledgeBase::findFirst(std::string_view text, size_t from) const {
-  if (compiled_.empty() || from >= text.size()) return std::string_view::npos;
+  waitCompiled();
+  if (compiled_.empty() || !any_ || from >= text.size()) return std::string_view::npos;
   re2::StringPiece match;
   if (!any_->Match(re2::StringPiece(text.data(), text.size()), from, text.size(), RE2::UNANCHORED, &match, 1))
     return std::string_view::npos;

@@ -18,6 +18,7 @@
 #include <re2/set.h>
 
 #include <cstdint>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -47,7 +48,7 @@ struct PatternEntry {
   std::string explanation;
   Remedy remedy = Remedy::None;
   std::optional<Category> secondary;
-  std::string cache;        ///< "npm", "pip", "cargo", "maven", "gradle" or empty
+  std::string cache;        ///< "npm", "yarn", "pnpm", "pip", "cargo", "go", "maven", "gradle" or empty
   bool suppress = false;    ///< matching lines are notices of a handled problem (retrying):
                             ///< other entries' matches on them count for little
   std::string source_file;  ///< where the entry was (last) defined
@@ -77,7 +78,15 @@ class KnowledgeBase {
 
   /// Builds the RE2::Set; throws ConfigError if a pattern does not compile.
   void compile();
-  bool compiled() const { return set_ != nullptr; }
+  /// The same, but only the checks (every pattern parses) happen now; the
+  /// automata are built on a thread and the first match waits for them.
+  /// `exec` starts the step meanwhile. The object must not be moved before
+  /// that first use returns.
+  void compileInBackground();
+  bool compiled() const {
+    waitCompiled();
+    return set_ != nullptr;
+  }
 
   const std::vector<PatternEntry>& entries() const { return entries_; }
   const std::vector<CompiledPattern>& patterns() const { return compiled_; }
@@ -91,8 +100,18 @@ class KnowledgeBase {
  private:
   std::vector<PatternEntry> entries_;
   std::vector<CompiledPattern> compiled_;
+  void prepare();
+  void buildMatchers();
+  void waitCompiled() const {
+    if (pending_.valid()) finishPending();
+  }
+  void finishPending() const;
+
   std::unique_ptr<RE2::Set> set_;
   std::unique_ptr<RE2> any_;  // union of all patterns in multi-line mode
+  std::unique_ptr<RE2::Set> building_;  // between prepare() and buildMatchers()
+  std::string union_text_;
+  mutable std::future<void> pending_;  // compileInBackground() in progress
 };
 
 /// Loads and compiles every path (file or directory) in order.

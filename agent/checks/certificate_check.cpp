@@ -18,7 +18,7 @@
 #include "agent/checks/check.h"
 #include "agent/checks/deadline.h"
 #include "agent/platform/file_read.h"
-#include "agent/platform/net.h"
+#include "shared/net/net.h"
 
 #include <fmt/format.h>
 
@@ -51,7 +51,7 @@ class CertificateCheck final : public Check {
     const auto endpoint = f.optStr("endpoint");
     if (file_.has_value() == endpoint.has_value()) f.fail("file", "give exactly one of file, endpoint");
     if (endpoint) {
-      auto hp = platform::splitHostPort(*endpoint);
+      auto hp = net::splitHostPort(*endpoint);
       if (!hp) f.fail("endpoint", hp.error().message);
       host_ = hp->first;
       port_ = hp->second;
@@ -64,7 +64,7 @@ class CertificateCheck final : public Check {
     expect_hostname_ = f.optStr("expect_hostname");
     if (!expect_hostname_ && endpoint) {
       const std::string name = server_name_.empty() ? host_ : server_name_;
-      if (!platform::isIpLiteral(name)) expect_hostname_ = name;
+      if (!net::isIpLiteral(name)) expect_hostname_ = name;
     }
     if (ca_file_) {
       auto bytes = platform::readFileCapped(*ca_file_);
@@ -100,10 +100,10 @@ class CertificateCheck final : public Check {
     return cert::Chain::parse(asBytes(*bytes));
   }
 
-  Result<cert::Chain> fetchRemote(platform::Deadline deadline) const {
-    platform::TlsOptions options;
+  Result<cert::Chain> fetchRemote(net::Deadline deadline) const {
+    net::TlsOptions options;
     options.server_name = server_name_;
-    auto session = platform::TlsSession::connect(host_, port_, options, deadline);
+    auto session = net::TlsSession::connect(host_, port_, options, deadline);
     if (!session) return session.error();
     return cert::Chain::fromDerList((*session)->peerChainDer());
   }

@@ -82,6 +82,11 @@ class Check {
   /// for an immediate run instead of waiting for the next interval.
   virtual void watch(asio::io_context& /*io*/, std::function<void()> /*trigger*/) {}
 
+  /// Called by the scheduler on the io thread after each of its runs, with
+  /// what the run reported: event-driven kinds re-arm their watches here
+  /// (a process found again under a new pid).
+  virtual void afterRun(const wire::ResultRecord& /*record*/) {}
+
  private:
   CommonSettings common_;
 };

@@ -2,9 +2,12 @@
 
 #include "shared/crypto/crypto.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include <algorithm>
 #include <charconv>
@@ -110,6 +113,114 @@ Drift diff(const std::vector<Entry>& baseline, const std::vector<Entry>& current
   }
   for (const auto& [path, e] : before) d.removed.push_back(path);
   return d;
+}
+
+std::string objectsDir(const std::string& state_dir) { return state_dir + "/baseline/objects"; }
+
+namespace {
+bool isHexDigest(std::string_view s) {
+  return s.size() == 64 && s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
+
+Result<std::string> readBounded(const std::string& path, uint64_t max_bytes) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return Error{fmt::format("cannot open '{}': {}", path, std::strerror(errno)), errno};
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      return Error{fmt::format("cannot read '{}': {}", path, std::strerror(err)), err};
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    if (out.size() > max_bytes) {
+      ::close(fd);
+      return Error{fmt::format("'{}' is larger than {} bytes", path, max_bytes), EFBIG};
+    }
+  }
+  ::close(fd);
+  return out;
+}
+}  // namespace
+
+Status writeAtomic(const std::string& path, std::string_view data, uint32_t mode, int64_t uid, int64_t gid) {
+  const std::filesystem::path target(path);
+  const std::string dir = target.parent_path().empty() ? "." : target.parent_path().string();
+  std::string tmp = dir + "/.hale-tmp-" + target.filename().string() + "-XXXXXX";
+  const int fd = ::mkstemp(tmp.data());
+  if (fd < 0) return Error{fmt::format("cannot create a temporary file in '{}': {}", dir, std::strerror(errno)), errno};
+  auto fail = [&](const char* what) {
+    const int err = errno;
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return Error{fmt::format("{} '{}': {}", what, tmp, std::strerror(err)), err};
+  };
+  for (size_t done = 0; done < data.size();) {
+    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail("cannot write");
+    done += static_cast<size_t>(n);
+  }
+  if (uid >= 0 && ::fchown(fd, static_cast<uid_t>(uid), gid >= 0 ? static_cast<gid_t>(gid) : static_cast<gid_t>(-1)) != 0)
+    return fail("cannot chown");
+  // After chown: chown clears setuid/setgid bits.
+  if (::fchmod(fd, mode & 07777) != 0) return fail("cannot chmod");
+  if (::fsync(fd) != 0) return fail("cannot fsync");
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    return Error{fmt::format("cannot rename onto '{}': {}", path, std::strerror(err)), err};
+  }
+  if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
+    ::fsync(dfd);  // the rename itself must survive a crash
+    ::close(dfd);
+  }
+  return {};
+}
+
+Result<std::string> loadObject(const std::string& objects_dir, const std::string& sha256, uint64_t max_bytes) {
+  if (!isHexDigest(sha256)) return Error{fmt::format("'{}' is not a content hash", sha256.substr(0, 80)), EINVAL};
+  auto data = readBounded(objects_dir + "/" + sha256, max_bytes);
+  if (!data) return data.error();
+  if (crypto::toHex(crypto::sha256(*data)) != sha256)
+    return Error{fmt::format("stored copy {} is corrupt (its hash differs)", sha256.substr(0, 12)), EIO};
+  return data;
+}
+
+Result<StoreStats> storeObjects(const std::string& root, const std::vector<Entry>& entries,
+                                const std::string& objects_dir, uint64_t max_bytes) {
+  std::error_code ec;
+  std::filesystem::create_directories(objects_dir, ec);
+  if (ec) return Error{fmt::format("cannot create '{}': {}", objects_dir, ec.message()), ec.value()};
+  ::chmod(objects_dir.c_str(), 0700);  // copies of /etc files may be secrets
+  StoreStats stats;
+  for (const auto& e : entries) {
+    const std::string full = e.path == "." ? root : root + "/" + e.path;
+    struct stat st {};
+    if (!isHexDigest(e.sha256) || ::lstat(full.c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
+        static_cast<uint64_t>(st.st_size) > max_bytes) {
+      ++stats.skipped;
+      continue;
+    }
+    const std::string object = objects_dir + "/" + e.sha256;
+    if (::access(object.c_str(), F_OK) == 0) {
+      ++stats.stored;
+      continue;
+    }
+    auto data = readBounded(full, max_bytes);
+    if (!data || crypto::toHex(crypto::sha256(*data)) != e.sha256) {
+      ++stats.skipped;  // grew past the bound or changed since it was hashed
+      continue;
+    }
+    if (auto ok = writeAtomic(object, *data, 0600); !ok) return ok.error();
+    ++stats.stored;
+  }
+  return stats;
 }
 
 }  // namespace hale::agent::checks::baseline

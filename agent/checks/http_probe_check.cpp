@@ -15,7 +15,7 @@
 #include "agent/checks/check.h"
 #include "agent/checks/deadline.h"
 #include "agent/checks/probe_window.h"
-#include "agent/platform/http_client.h"
+#include "shared/net/http_client.h"
 
 #include <fmt/format.h>
 
@@ -39,7 +39,7 @@ class HttpProbeCheck final : public Check {
         body_contains_(f.optStr("body_contains")),
         slo_(SloRule::read(f)),
         window_(f.duration("window")) {
-    auto url = platform::parseUrl(f.str("url"));
+    auto url = net::parseUrl(f.str("url"));
     if (!url) f.fail("url", url.error().message);
     url_ = std::move(url).value();
     url_text_ = f.str("url");
@@ -48,7 +48,7 @@ class HttpProbeCheck final : public Check {
     if (url_.https && f.boolean("tls_verify")) {
       // Loaded once here, not per run: parsing the system bundle costs milliseconds.
       const auto ca_file = f.optStr("ca_file");
-      auto trust = platform::TlsTrust::load(ca_file.value_or(platform::TlsTrust::kSystemBundle));
+      auto trust = net::TlsTrust::load(ca_file.value_or(net::TlsTrust::kSystemBundle));
       if (!trust) f.fail(ca_file ? "ca_file" : "tls_verify", trust.error().message + " (set ca_file, or tls_verify = false)");
       tls_.verify_with = std::move(trust).value();
     }
@@ -58,7 +58,7 @@ class HttpProbeCheck final : public Check {
 
   Outcome run() override {
     const auto t0 = std::chrono::steady_clock::now();
-    auto response = platform::httpGet(url_, tls_, ownDeadline(common(), t0));
+    auto response = net::httpGet(url_, tls_, ownDeadline(common(), t0));
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     Outcome out;
     bool ok = false;
@@ -82,9 +82,9 @@ class HttpProbeCheck final : public Check {
 
  private:
   const Clock& clock_;
-  platform::Url url_;
+  net::Url url_;
   std::string url_text_;
-  platform::TlsOptions tls_;
+  net::TlsOptions tls_;
   int64_t expect_status_;
   std::optional<std::string> body_contains_;
   SloRule slo_;

@@ -13,11 +13,18 @@
 //   kind = "process"
 //   argv = ["/usr/local/bin/worker", "--foreground"]   # supervised: restart it with action "restart"
 #include "agent/checks/check.h"
+#include "agent/platform/pid_watch.h"
 #include "agent/platform/process_table.h"
 #include "agent/platform/supervisor.h"
 
+#include "shared/util/log.h"
+
 #include <fmt/format.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <map>
 
 namespace hale::agent::checks {
 namespace {
@@ -63,7 +70,12 @@ class ProcessCheck final : public Check {
   }
 
   void watch(asio::io_context& io, std::function<void()> trigger) override {
-    if (!child_spec_) return;
+    if (!child_spec_) {
+      // Found processes are watched through pidfds armed after each run (afterRun).
+      exit_io_ = &io;
+      exit_trigger_ = std::move(trigger);
+      return;
+    }
     bool created = false;
     child_ = platform::adoptSupervisedChild(name(), io, *child_spec_, created);
     child_->onExit([trigger](const platform::ChildExit&) { trigger(); });
@@ -107,6 +119,60 @@ class ProcessCheck final : public Check {
   }
 
  private:
+  // Event-driven exit detection for processes the agent did not start: after
+  // each run, a pidfd per found pid; its exit asks for a run at once, so a
+  // crash is seen in milliseconds rather than at the next interval.
+  void afterRun(const wire::ResultRecord& record) override {
+    if (!exit_io_ || child_spec_) return;
+    double count = 0, pid = 0;
+    for (const auto& m : record.metrics) {
+      if (m.name == "count") count = m.value;
+      if (m.name == "pid") pid = m.value;
+    }
+    std::vector<int> wanted;
+    if (count >= 1 && pid > 0) {
+      const auto n = static_cast<size_t>(count);
+      if (n == 1) {
+        wanted.push_back(static_cast<int>(pid));
+      } else if (exit_watches_.size() == n && exit_watches_.contains(static_cast<int>(pid))) {
+        return;  // the same matches as last time: no rescan
+      } else {
+        wanted = matchingPids();
+      }
+    }
+    std::erase_if(exit_watches_,
+                  [&](const auto& w) { return std::find(wanted.begin(), wanted.end(), w.first) == wanted.end(); });
+    for (const int p : wanted) {
+      if (exit_watches_.contains(p)) continue;
+      auto w = platform::PidWatch::open(*exit_io_, p, exit_trigger_);
+      if (w) {
+        exit_watches_.emplace(p, std::move(*w));
+      } else if (w.error().code == ESRCH) {
+        exit_trigger_();  // gone between the run and now
+      } else if (!exit_watch_warned_) {
+        exit_watch_warned_ = true;  // e.g. a kernel without pidfd_open: the interval still catches exits
+        log::warn("process", "cannot watch process exits; relying on the interval",
+                  {{"check", name()}, {"error", w.error().message}});
+      }
+    }
+  }
+
+  std::vector<int> matchingPids() const {
+    std::vector<int> pids;
+    if (pidfile_) return pids;
+    for (const auto& p : table_.list()) {
+      if (p.state == 'Z' || p.pid == self_) continue;
+      if (match_name_ ? p.comm == *match_name_ : p.cmdline.find(*match_cmdline_) != std::string::npos)
+        pids.push_back(p.pid);
+    }
+    return pids;
+  }
+
+  asio::io_context* exit_io_ = nullptr;
+  std::function<void()> exit_trigger_;
+  std::map<int, std::unique_ptr<platform::PidWatch>> exit_watches_;
+  bool exit_watch_warned_ = false;
+
   Outcome runSupervised() const {
     Outcome out;
     if (!child_) return Outcome{Status::Unknown, "supervised child not started yet", {}};

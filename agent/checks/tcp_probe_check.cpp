@@ -12,7 +12,7 @@
 #include "agent/checks/check.h"
 #include "agent/checks/deadline.h"
 #include "agent/checks/probe_window.h"
-#include "agent/platform/net.h"
+#include "shared/net/net.h"
 
 #include <fmt/format.h>
 
@@ -27,7 +27,7 @@ class TcpProbeCheck final : public Check {
  public:
   TcpProbeCheck(CommonSettings common, const config::Fields& f, const Clock& clock)
       : Check(std::move(common)), clock_(clock), slo_(SloRule::read(f)), window_(f.duration("window")) {
-    auto hp = platform::splitHostPort(f.str("endpoint"));
+    auto hp = net::splitHostPort(f.str("endpoint"));
     if (!hp) f.fail("endpoint", hp.error().message);
     host_ = hp->first;
     port_ = hp->second;
@@ -37,7 +37,7 @@ class TcpProbeCheck final : public Check {
 
   Outcome run() override {
     const auto t0 = std::chrono::steady_clock::now();
-    auto sock = platform::connectTcp(host_, port_, ownDeadline(common(), t0));
+    auto sock = net::connectTcp(host_, port_, ownDeadline(common(), t0));
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     Outcome out;
     if (sock) {

@@ -1,6 +1,8 @@
 // `hale-agent diagnose`, `exec` and `patterns`: the CI-runner side of Hale.
 // exec records every attempt in the agent's state and queues it as BuildEvent
 // telemetry, which the running agent sends with the rest of its outbox.
+#include "agent/build/build_policy.h"
+#include "agent/build/build_watch.h"
 #include "agent/build/diagnose_command.h"
 #include "agent/build/exec_command.h"
 #include "agent/build/knowledge_base.h"
@@ -14,6 +16,8 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <charconv>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -31,34 +35,16 @@ void preferPatternsFromSource() {
 #endif
 }
 
-std::string joinCommand(const std::vector<std::string>& argv) {
-  std::string out;
-  for (const auto& a : argv) out += (out.empty() ? "" : " ") + a;
-  return out;
-}
-
 class BuildRecorder final : public build::BuildObserver {
  public:
-  BuildRecorder(const AgentConfig& cfg) : cfg_(cfg), store_(cfg.state_dir, cfg.outbox_max_messages) {
-    build_id_ = store_.increment("build_id");
-  }
+  BuildRecorder(const AgentConfig& cfg) : cfg_(cfg), store_(cfg.state_dir, cfg.outbox_max_messages) { newBuild(); }
+
+  /// Watch mode: every file is a build of its own.
+  void newBuild() { build_id_ = store_.increment("build_id"); }
+  state::StateStore& store() { return store_; }
 
   void onAttempt(const build::BuildAttempt& a) override {
-    wire::BuildRecord r;
-    r.build_id = build_id_;
-    r.attempt = static_cast<uint32_t>(a.attempt);
-    r.command = sanitizeUtf8(joinCommand(a.command));
-    r.exit_code = a.exit_code;
-    r.category = std::string(build::categoryName(a.category));
-    r.secondary_category = a.secondary ? std::string(build::categoryName(*a.secondary)) : "";
-    r.confidence = static_cast<float>(a.confidence);
-    r.remedy = std::string(build::remedyName(a.remedy));
-    r.duration_ms = static_cast<uint32_t>(a.duration.count());
-    for (const auto& e : a.evidence) {
-      if (r.evidence.size() >= 16) break;
-      r.evidence.push_back(fmt::format("line {}: {}", e.line, e.text));
-    }
-    r.at_ms = unixMillisNow();
+    const wire::BuildRecord r = build::toBuildRecord(a, build_id_, unixMillisNow());
     try {
       store_.recordBuild(r);
       const uint64_t seq = store_.nextSeq();
@@ -75,19 +61,17 @@ class BuildRecorder final : public build::BuildObserver {
   uint64_t build_id_ = 0;
 };
 
-}  // namespace
+// --config FILE (before `--`) is ours; everything else belongs to the subcommand.
+struct Recording {
+  std::unique_ptr<AgentConfig> cfg;  // the recorder refers to it: must not move
+  std::unique_ptr<BuildRecorder> recorder;
+  std::vector<std::string> rest;
+};
 
-int cmdDiagnose(const std::vector<std::string>& args) {
-  preferPatternsFromSource();
-  return build::runDiagnoseCommand(args);
-}
-
-int cmdExec(const std::vector<std::string>& args) {
-  preferPatternsFromSource();
-  // --config FILE (before `--`) is ours; everything else belongs to exec.
+Recording openRecording(const std::vector<std::string>& args, std::string_view command) {
+  Recording r;
   std::string config_path = "/etc/hale/agent.toml";
   bool explicit_config = false;
-  std::vector<std::string> rest;
   bool after_dashes = false;
   for (size_t i = 0; i < args.size(); ++i) {
     if (!after_dashes && args[i] == "--") after_dashes = true;
@@ -96,20 +80,49 @@ int cmdExec(const std::vector<std::string>& args) {
       explicit_config = true;
       continue;
     }
-    rest.push_back(args[i]);
+    r.rest.push_back(args[i]);
   }
-  std::optional<AgentConfig> cfg;
-  std::unique_ptr<BuildRecorder> recorder;
   if (explicit_config || std::filesystem::exists(config_path)) {
     try {
-      cfg = loadAgentConfig(config_path);
-      recorder = std::make_unique<BuildRecorder>(*cfg);
+      r.cfg = std::make_unique<AgentConfig>(loadAgentConfig(config_path));
+      r.recorder = std::make_unique<BuildRecorder>(*r.cfg);
     } catch (const std::exception& e) {
       // The CI step still runs; only its record is lost, and the user is told why.
-      fmt::print(stderr, "hale-agent exec: not recording this step: {}\n", e.what());
+      fmt::print(stderr, "hale-agent {}: not recording: {}\n", command, e.what());
+      r.recorder.reset();
     }
   }
-  return build::runExecCommand(rest, recorder.get());
+  return r;
+}
+
+}  // namespace
+
+int cmdDiagnose(const std::vector<std::string>& args) {
+  preferPatternsFromSource();
+  if (std::find(args.begin(), args.end(), "--watch") == args.end()) return build::runDiagnoseCommand(args);
+  Recording r = openRecording(args, "diagnose");
+  BuildRecorder* recorder = r.recorder.get();
+  return build::runWatchCommand(r.rest, [recorder](const build::BuildAttempt& a) {
+    if (!recorder) return;
+    recorder->newBuild();
+    recorder->onAttempt(a);
+  });
+}
+
+int cmdExec(const std::vector<std::string>& args) {
+  preferPatternsFromSource();
+  Recording r = openRecording(args, "exec");
+  std::unique_ptr<build::LimiterBudget> budget;
+  const auto resolve = [&](build::ExecOptions& o) -> std::string {
+    if (!r.recorder) return fmt::format("policy {} needs a readable agent configuration (--config FILE)", o.policy_name);
+    const auto it = r.cfg->build_policies.find(o.policy_name);
+    if (it == r.cfg->build_policies.end())
+      return fmt::format("no [[build_policy]] named '{}' in {}", o.policy_name, r.cfg->file);
+    budget = std::make_unique<build::LimiterBudget>(r.recorder->store().db(), RealClock::instance(), it->second);
+    build::applyPolicy(it->second, budget.get(), o);
+    return {};
+  };
+  return build::runExecCommand(r.rest, r.recorder.get(), resolve);
 }
 
 int cmdPatterns(const std::vector<std::string>& args) {
@@ -149,23 +162,63 @@ int cmdPatterns(const std::vector<std::string>& args) {
 }
 
 int cmdBaseline(const std::vector<std::string>& args) {
-  std::string path, out;
+  constexpr const char* kUsage =
+      "usage: hale-agent baseline PATH [--out FILE] [--state-dir DIR | --config FILE] [--max-copy BYTES] "
+      "[--no-copy]\n";
+  std::string path, out, state_dir, config_file;
+  uint64_t max_copy = 1024 * 1024;
+  bool copy = true;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--out" && i + 1 < args.size()) out = args[++i];
-    else if (path.empty() && !args[i].empty() && args[i][0] != '-') path = args[i];
+    else if (args[i] == "--state-dir" && i + 1 < args.size()) state_dir = args[++i];
+    else if (args[i] == "--config" && i + 1 < args.size()) config_file = args[++i];
+    else if (args[i] == "--no-copy") copy = false;
+    else if (args[i] == "--max-copy" && i + 1 < args.size()) {
+      const std::string& v = args[++i];
+      const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), max_copy);
+      if (ec != std::errc() || end != v.data() + v.size()) {
+        fmt::print(stderr, "{}", kUsage);
+        return kExitUsage;
+      }
+    } else if (path.empty() && !args[i].empty() && args[i][0] != '-') path = args[i];
     else {
-      fmt::print(stderr, "usage: hale-agent baseline PATH [--out FILE]\n");
+      fmt::print(stderr, "{}", kUsage);
       return kExitUsage;
     }
   }
   if (path.empty()) {
-    fmt::print(stderr, "usage: hale-agent baseline PATH [--out FILE]\n");
+    fmt::print(stderr, "{}", kUsage);
     return kExitUsage;
   }
   auto entries = checks::baseline::scan(path, 1'000'000);
   if (!entries) {
     fmt::print(stderr, "hale-agent baseline: {}\n", entries.error().message);
     return kExitCrit;
+  }
+  if (copy) {
+    // Only [agent] state_dir is read: the config's own file check may name the
+    // baseline this very command is about to write.
+    if (state_dir.empty()) {
+      if (config_file.empty() && std::filesystem::exists("/etc/hale/agent.toml")) config_file = "/etc/hale/agent.toml";
+      state_dir = "/var/lib/hale";
+      if (!config_file.empty()) {
+        try {
+          const auto root = config::parseFile(config_file);
+          if (auto dir = root["agent"]["state_dir"].value<std::string>()) state_dir = *dir;
+        } catch (const std::exception& e) {
+          fmt::print(stderr, "hale-agent baseline: {}\n", e.what());
+          return kExitCrit;
+        }
+      }
+    }
+    auto stored = checks::baseline::storeObjects(path, *entries, checks::baseline::objectsDir(state_dir), max_copy);
+    if (!stored) {
+      fmt::print(stderr, "hale-agent baseline: cannot keep content copies: {} (--no-copy: hashes only)\n",
+                 stored.error().message);
+      return kExitCrit;
+    }
+    fmt::print(stderr, "kept {} content copies in {} ({} larger than {} bytes or not regular files: no copy)\n",
+               stored->stored, checks::baseline::objectsDir(state_dir), stored->skipped, max_copy);
   }
   const std::string text = checks::baseline::format(*entries);
   if (out.empty()) {

@@ -3,12 +3,14 @@
 
 #include "agent/checks/check.h"
 #include "agent/core/agent.h"
+#include "agent/drills/drill.h"
 #include "agent/core/agent_config.h"
 #include "agent/core/scheduler.h"
 #include "agent/state/audit_log.h"
 #include "agent/state/state_store.h"
 #include "shared/app/mqtt_settings.h"
 #include "shared/util/log.h"
+#include "shared/util/manpage.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -180,14 +182,16 @@ const std::vector<Command>& commands() {
       {"check-config", "validate a configuration file: exit 0 valid, 2 invalid", "hale-agent check-config FILE",
        cmdCheckConfig},
       {"exec", "run a CI step; on failure diagnose it and retry, clear caches or rerun failed tests within limits",
-       "hale-agent exec [--config FILE] [--policy auto|dry-run|off] [--timeout DUR] [--max-attempts N] "
+       "hale-agent exec [--config FILE] [--policy auto|dry-run|off|NAME] [--timeout DUR] [--max-attempts N] "
        "[--patterns DIR]... [--junit REPORT]... -- CMD ARGS...",
        cmdExec},
-      {"diagnose", "classify a finished CI log: category, confidence, evidence lines, remedy",
-       "hale-agent diagnose [--json] [--patterns DIR|FILE]... [--junit XML]... FILE|-  |  --learn CATEGORY [--confirm --local FILE] FILE",
+      {"diagnose", "classify a finished CI log (or watch directories for logs and JUnit reports): category, evidence, remedy",
+       "hale-agent diagnose [--json] [--patterns DIR|FILE]... [--junit XML]... FILE|-  |  --learn CATEGORY [--confirm --local FILE] FILE  |  "
+       "--watch DIR... [--json] [--poll DUR] [--config FILE]",
        cmdDiagnose},
-      {"baseline", "record hashes, modes and owners of a file or tree for a `file` check",
-       "hale-agent baseline PATH [--out FILE]", cmdBaseline},
+      {"baseline", "record hashes, modes and owners of a file or tree (and content copies for `restore`)",
+       "hale-agent baseline PATH [--out FILE] [--state-dir DIR | --config FILE] [--max-copy BYTES] [--no-copy]",
+       cmdBaseline},
       {"patterns", "list the failure patterns, or export/import a knowledge base",
        "hale-agent patterns [DIR...] | --export FILE [DIR...] | --import FILE --into LOCAL.toml", cmdPatterns},
       {"audit", "verify the hash-chained audit log (exit 2 if tampered) or show its tail",
@@ -198,7 +202,10 @@ const std::vector<Command>& commands() {
       {"approve", "approve a pending remediation step", "hale-agent approve ID [--config FILE]", cmdApprove},
       {"stats", "learned success rates behind the order of alternative steps",
        "hale-agent stats [--config FILE] [--json]", cmdStats},
-      {"help", "describe the check kinds and their keys", "hale-agent help [KIND|config]", cmdHelp},
+      {"drill", "inject a check's failure, let its remedy plan heal it: exit 0 healed, 1 not, 2 invalid, 3 not drillable",
+       "hale-agent drill CHECK|--all [--config FILE] [--json] [--timeout DUR] [--state DIR]", cmdDrill},
+      {"help", "describe the check kinds and their keys, or print this manual page as roff",
+       "hale-agent help [KIND|config|man]", cmdHelp},
   };
   return list;
 }
@@ -217,6 +224,10 @@ void printOverview() {
 }
 
 int cmdHelp(const std::vector<std::string>& args) {
+  if (!args.empty() && args[0] == "man") {
+    fmt::print("{}", manPage());
+    return kExitOk;
+  }
   if (args.empty()) {
     printOverview();
     fmt::print("\ncheck kinds (hale-agent help KIND for keys):\n");
@@ -225,11 +236,15 @@ int cmdHelp(const std::vector<std::string>& args) {
   }
   if (args[0] == "config") {
     fmt::print("[agent]\n{}\n[mqtt]\n{}\n[log]\n{}\n[commands]\n{}\n[remediation]\n{}\n[[check]] (every kind)\n{}"
-               "\n[[check.remedy]] (every action; see docs/remediation.md)\n{}\n[failover] (hooks; see docs/aggregator.md)\n{}",
+               "\n[[check.remedy]] (every action; see docs/remediation.md)\n{}\n[check.drill] (hale-agent drill)\n{}"
+               "\n[[build_policy]] (hale-agent exec --policy NAME; see docs/builds.md)\n{}\n[builds]\n{}"
+               "\n[failover] (hooks; see docs/aggregator.md)\n{}",
                config::describeFields(agentFields()), config::describeFields(app::mqttFields()),
                config::describeFields(app::logFields()), config::describeFields(commandFields()),
                config::describeFields(limits::remediationFields()), config::describeFields(checks::commonFields()),
-               config::describeFields(remedies::stepFields()), config::describeFields(failoverFields()));
+               config::describeFields(remedies::stepFields()), config::describeFields(drills::drillFields()),
+               config::describeFields(build::buildPolicyFields()), config::describeFields(build::buildsFields()),
+               config::describeFields(failoverFields()));
     return kExitOk;
   }
   const auto* kind = checks::findKind(args[0]);
@@ -241,6 +256,59 @@ int cmdHelp(const std::vector<std::string>& args) {
 }
 
 }  // namespace
+
+std::string manPage() {
+  man::Page page{"hale-agent", "watches this node, repairs it within limits, reports to the aggregator",
+                 "COMMAND [OPTIONS]", {}};
+  page.sections.push_back(
+      {"DESCRIPTION",
+       {"hale-agent runs checks on a node or CI runner (disks, processes, certificates, system load, probes, "
+        "configuration drift), keeps their history and open issues in SQLite, repairs what it may through per-check "
+        "remedy plans within limits and an audited policy, wraps CI steps to diagnose and retry their failures, and "
+        "streams everything as FlatBuffers over MQTT v5 with mutual TLS to hale-aggregator(1).",
+        "Every command takes --help. The configuration is TOML; `hale-agent help config` lists every key and "
+        "`hale-agent help KIND` the keys of one check kind."},
+       {}});
+  man::Section cmds{"COMMANDS", {}, {}};
+  for (const auto& c : commands()) cmds.entries.push_back({std::string(c.name), std::string(c.usage), std::string(c.summary)});
+  page.sections.push_back(std::move(cmds));
+  man::Section kinds{"CHECK KINDS", {"Selected with kind = \"NAME\" in a [[check]] table."}, {}};
+  for (const auto& k : checks::allKinds()) kinds.entries.push_back({std::string(k.name), "", std::string(k.summary)});
+  page.sections.push_back(std::move(kinds));
+  man::Section actions{"REMEDY ACTIONS", {"Steps of a check's plan, [[check.remedy]] tables, tried in order."}, {}};
+  for (const auto& a : remedies::allActions())
+    actions.entries.push_back({std::string(a.name), "", std::string(a.summary)});
+  page.sections.push_back(std::move(actions));
+  man::Section drill{"DRILLS",
+                     {"hale-agent drill CHECK injects, safely, the failure the check watches for, lets the check's "
+                      "remedy plan (the same engine, limits, dry-run and audit log as the daemon) heal it, and reports "
+                      "whether it healed, which step did, the time to detect and the time to heal. drill --all is the "
+                      "self-test of a node's configuration. Exit status: 0 healed, 1 not healed, 2 invalid "
+                      "configuration or usage, 3 not drillable. A check's [check.drill] table says what a drill may do:"},
+                     {}};
+  for (const auto& f : drills::drillFields())
+    drill.entries.push_back({std::string(f.key), "", std::string(f.description)});
+  for (const auto& d : drills::allDrills())
+    drill.entries.push_back({"kind " + std::string(d.check_kind), "", std::string(d.summary)});
+  page.sections.push_back(std::move(drill));
+  page.sections.push_back({"OPTIONS",
+                           {},
+                           {{"--help, -h", "", "usage of the program or of one command"},
+                            {"--version", "", "print the version"},
+                            {"--config FILE, -c FILE", "", fmt::format("the configuration (default {})", kDefaultConfig)}}});
+  page.sections.push_back({"EXIT STATUS",
+                           {"0 ok, 1 warn, 2 crit or invalid configuration, 3 unknown or cannot start, 64 bad command "
+                            "line. audit verify exits 2 when the log was tampered with; drill as above."},
+                           {}});
+  page.sections.push_back({"FILES",
+                           {},
+                           {{kDefaultConfig, "", "the configuration"},
+                            {"/var/lib/hale/agent", "", "state: agent.db (SQLite: history, issues, outbox, limits, audit)"},
+                            {"/etc/hale/patterns", "", "the CI failure knowledge base"}}});
+  page.sections.push_back({"SEE ALSO", {"hale-aggregator(1), man(7); README.md, docs/checks.md and "
+                                        "docs/remediation.md in the source."}, {}});
+  return man::render(page);
+}
 
 int main(const std::vector<std::string>& args) {
   if (args.empty()) {

@@ -15,7 +15,10 @@ int cmdDiagnose(const std::vector<std::string>& args);
 int cmdExec(const std::vector<std::string>& args);
 int cmdPatterns(const std::vector<std::string>& args);
 int cmdBaseline(const std::vector<std::string>& args);
+int cmdDrill(const std::vector<std::string>& args);
 
+/// This program's manual page (roff), from the command and kind tables.
+std::string manPage();
 /// Entry point of `hale-agent`; args excludes argv[0].
 int main(const std::vector<std::string>& args);
 

@@ -53,9 +53,55 @@ Agent::Agent(AgentConfig config)
   engine_ = std::make_unique<remedies::Engine>(io_, store_, audit_, RealClock::instance(), *this,
                                                [this](const wire::RemediationRecord& r) { emitRemediation(r); });
   engine_->configure(cfg_.remediation, std::move(cfg_.plans));
+  if (!cfg_.builds.dirs.empty()) startBuildWatch();
+}
+
+// Read at start only: a reload does not change the watched directories.
+void Agent::startBuildWatch() {
+  const auto& w = cfg_.builds;
+  build_kb_ = std::make_unique<build::KnowledgeBase>(
+      build::loadKnowledgeBase(w.patterns.empty() ? build::defaultPatternDirs() : w.patterns));
+  build_files_ = std::make_unique<build::BuildFileClassifier>(*build_kb_, w.run_gap);
+  build_pool_ = std::make_unique<asio::thread_pool>(1);
+  if (w.poll_interval.count() == 0) {
+    if (auto inotify = platform::makeInotifyWatcher(io_)) {
+      build_watcher_ = std::move(*inotify);
+    } else {
+      log::warn("builds", "inotify unavailable; scanning every 2s", {{"error", inotify.error().message}});
+    }
+  }
+  if (!build_watcher_)
+    build_watcher_ = platform::makePollingWatcher(io_, w.poll_interval.count() ? w.poll_interval : std::chrono::seconds(2));
+  for (const auto& dir : w.dirs)
+    if (const auto st = build_watcher_->add(dir); !st)
+      log::error("builds", "cannot watch directory", {{"dir", dir}, {"error", st.error().message}});
+  build_watcher_->start([this](const std::string& path) {
+    // A big log takes a while to classify: never on the loop.
+    asio::post(*build_pool_, [this, path] {
+      auto file = build_files_->classify(path);
+      if (!file) {
+        log::warn("builds", "cannot classify file", {{"file", path}, {"error", file.error().message}});
+        return;
+      }
+      asio::post(io_, [this, f = std::move(*file)] { recordWatchedFile(f); });
+    });
+  });
+}
+
+void Agent::recordWatchedFile(const build::WatchedFile& file) {
+  try {
+    const wire::BuildRecord r = build::toBuildRecord(build::attemptFor(file), store_.increment("build_id"), unixMillisNow());
+    store_.recordBuild(r);
+    const uint64_t seq = store_.nextSeq();
+    enqueue(seq, wire::buildBuildEvent(header(seq), r));
+    log::info("builds", "diagnosed file", {{"file", file.path}, {"category", r.category}});
+  } catch (const std::exception& e) {
+    log::error("builds", "cannot record diagnosis", {{"file", file.path}, {"error", e.what()}});
+  }
 }
 
 Agent::~Agent() {
+  if (build_pool_) build_pool_->join();  // classifications in flight use the knowledge base
   engine_.reset();  // joins actions in flight before the checks and the store go
   verify_pool_->join();
   hook_pool_->join();
@@ -109,6 +155,9 @@ int Agent::run() {
   });
   scheduler_->start();
   engine_->start();
+  // Issues still open from before a restart raise no new event: their plans carry on here.
+  for (const auto& [check, issue] : tracker_.open())
+    if (const auto* settings = settingsOf(check)) engine_->resumeOpen(issue, settings->kind);
   if (mqtt_) {
     mqtt_->start();
     checkAckProgress();
@@ -163,6 +212,7 @@ void Agent::shutdown() {
   stopping_ = true;
   scheduler_->stop();
   engine_->stop();
+  if (build_watcher_) build_watcher_->stop();
   heartbeat_timer_.cancel();
   ack_timer_.cancel();
   pace_timer_.cancel();
@@ -188,11 +238,7 @@ void Agent::shutdown() {
 void Agent::onResult(const wire::ResultRecord& observed) {
   wire::ResultRecord record = observed;
   if (const auto* settings = settingsOf(record.check)) anomalies_.apply(*settings, record);
-  try {
-    store_.recordResult(record);
-  } catch (const std::exception& e) {
-    log::error("agent", "cannot store check result", {{"check", record.check}, {"error", e.what()}});
-  }
+  // Stored with its batch (flushBatch): one SQLite commit per batch, not per result.
   log::debug("check", record.message, {{"check", record.check}, {"status", std::string(wire::statusName(record.status))}});
   pending_.push_back(record);
   if (pending_.size() >= cfg_.batch_max_results) flushBatch();
@@ -235,6 +281,11 @@ void Agent::armBatchTimer() {
 
 void Agent::flushBatch() {
   if (pending_.empty()) return;
+  try {
+    store_.recordResults(pending_);
+  } catch (const std::exception& e) {
+    log::error("agent", "cannot store check results", {{"error", e.what()}});
+  }
   try {
     const uint64_t seq = store_.nextSeq();
     enqueue(seq, wire::buildCheckBatch(header(seq), pending_));
@@ -389,6 +440,23 @@ void Agent::handleCommand(const std::string& payload) {
     if (const auto* a = std::get_if<wire::ApproveAction>(&spec->action)) {
       if (auto ok = engine_->approve(a->attempt_id, "command:" + nonce); !ok) return refuse(nonce, ok.error().message);
       audit_.append(now, "command", action, nonce, "executed", "approved attempt " + std::to_string(a->attempt_id));
+      return;
+    }
+    if (const auto* a = std::get_if<wire::TriggerAction>(&spec->action)) {
+      const auto* settings = settingsOf(a->check);
+      if (!settings) return refuse(nonce, "trigger: no check '" + a->check.substr(0, 64) + "' on this agent");
+      const auto open = tracker_.open().find(a->check);
+      if (open == tracker_.open().end()) return refuse(nonce, "trigger: check '" + a->check + "' has no open issue");
+      if (auto ok = engine_->trigger(open->second, settings->kind, "command:" + nonce); !ok)
+        return refuse(nonce, "trigger: " + ok.error().message);
+      audit_.append(now, "command", action, nonce, "executed", "remediation of " + a->check + " triggered");
+      log::info("command", "remediation triggered", {{"check", a->check}});
+      return;
+    }
+    if (const auto* a = std::get_if<wire::DrillAction>(&spec->action)) {
+      auto started = startDrill(a->check, nonce);
+      if (!started) return refuse(nonce, started.error().message);
+      audit_.append(now, "command", action, nonce, "executed", *started);
       return;
     }
     // The remediation engine, drills and failover hooks act on the others; an

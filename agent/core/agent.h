@@ -1,10 +1,12 @@
 #pragma once
 // The running agent: one io_context drives the check timers, the telemetry
 // batcher, heartbeats, the MQTT connection and signals.
+#include "agent/build/build_watch.h"
 #include "agent/checks/anomaly.h"
 #include "agent/core/agent_config.h"
 #include "agent/core/scheduler.h"
 #include "agent/issues/issue_tracker.h"
+#include "agent/platform/dir_watcher.h"
 #include "agent/remedies/engine.h"
 #include "agent/state/audit_log.h"
 #include "agent/state/command_guard.h"
@@ -23,6 +25,8 @@
 #include <vector>
 
 namespace hale::agent {
+
+struct ActiveDrill;
 
 class Agent final : public remedies::CheckRunner {
  public:
@@ -52,9 +56,15 @@ class Agent final : public remedies::CheckRunner {
   void handleFailover(const std::string& payload);
   void runFailoverHook(const FailoverTransition& t);
   void emitRemediation(const wire::RemediationRecord& record);
+  void startBuildWatch();
+  void recordWatchedFile(const build::WatchedFile& file);
   void handleAck(const std::string& payload);
   void checkAckProgress();
   wire::EnvelopeHeader header(uint64_t seq) const;
+  /// A drill asked for by a signed RunDrill command (agent_drill.cpp): injects on the live target
+  /// and lets this agent's own scheduler, issue tracker and engine detect and heal it.
+  Result<std::string> startDrill(const std::string& check, const std::string& nonce);
+  void pollDrill();
   const checks::CommonSettings* settingsOf(const std::string& check) const;
 
   asio::io_context io_;
@@ -88,6 +98,12 @@ class Agent final : public remedies::CheckRunner {
   log::RateLimiter refusal_log_{std::chrono::minutes(1)};
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   bool stopping_ = false;
+  // [builds] watch_dirs: files are classified on their own thread, recorded on the loop.
+  std::unique_ptr<build::KnowledgeBase> build_kb_;
+  std::unique_ptr<build::BuildFileClassifier> build_files_;
+  std::unique_ptr<platform::DirWatcher> build_watcher_;
+  std::unique_ptr<asio::thread_pool> build_pool_;
+  std::shared_ptr<ActiveDrill> drill_;  ///< last: its timer and fault go before the io_context
 };
 
 }  // namespace hale::agent

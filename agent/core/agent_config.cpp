@@ -1,5 +1,6 @@
 #include "agent/core/agent_config.h"
 
+#include "agent/drills/drill.h"
 #include "shared/app/mqtt_settings.h"
 #include "shared/wire/topics.h"
 
@@ -28,7 +29,8 @@ constexpr config::FieldSpec kCommandFields[] = {
     {"public_key_files", config::FieldType::StringArray, "",
      "PEM public keys of the aggregator that may sign commands (list two while rotating)"},
 };
-constexpr std::string_view kTopLevel[] = {"agent", "mqtt", "log", "commands", "remediation", "check", "failover"};
+constexpr std::string_view kTopLevel[] = {"agent",        "mqtt",   "log",     "commands", "remediation",
+                                          "check",        "build_policy", "builds", "failover"};
 
 std::string hostName() {
   char buf[256] = {};
@@ -93,6 +95,10 @@ AgentConfig loadAgentConfig(const toml::table& root, const std::string& path) {
                                                           limits::remediationFields(), path, "[remediation]"));
 
   cfg.failover = readFailoverSettings(root, path);
+  cfg.build_policies = build::buildPoliciesFrom(root, path);
+  cfg.builds = build::watchSettingsFrom(
+      config::readFields(app::sectionOf(root, "builds", path), build::buildsFields(), path, "[builds]"));
+
   checks::CheckEnv env{RealClock::instance(), cfg.state_dir};
   const remedies::ActionEnv action_env{RealClock::instance(), cfg.state_dir};
   std::set<std::string> names;
@@ -104,12 +110,15 @@ AgentConfig loadAgentConfig(const toml::table& root, const std::string& path) {
       // The plan is a sub-table the check's FieldSpec reader does not know about.
       toml::table table = *item.as_table();
       const toml::node* remedy = item.as_table()->get("remedy");
+      const toml::node* drill = item.as_table()->get("drill");
       table.erase("remedy");
+      table.erase("drill");
       auto check = checks::makeCheck(table, path, env);
+      if (drill) drills::parseDrillSettings(*drill, path, check->name());  // [check.drill]: checked here, used by drills
       if (!names.insert(check->name()).second)
         throw config::ConfigError(config::positionOf(item, path),
                                   fmt::format("duplicate check name '{}'", check->name()));
-      if (remedy) cfg.plans[check->name()] = remedies::parsePlan(*remedy, path, check->name(), action_env);
+      if (remedy) cfg.plans[check->name()] = remedies::parsePlan(*remedy, path, check->name(), action_env, &table);
       cfg.checks.push_back(std::move(check));
     }
   }

@@ -164,6 +164,7 @@ void Scheduler::execute(size_t index) {
 
 void Scheduler::finish(size_t index, uint64_t /*generation*/, const wire::ResultRecord& record) {
   on_result_(record);
+  slots_[index].check->afterRun(record);
   schedule(index, slots_[index].check->common().interval);
 }
 

@@ -2,12 +2,17 @@
 // Runs a command from argv (never through a shell) with a deadline and
 // captures its combined stdout and stderr up to a cap. The child leads its
 // own process group so that a timeout kills it together with its children.
-#include "agent/platform/net.h"  // Deadline
+#include "shared/net/net.h"  // Deadline
 
 #include <string>
 #include <vector>
 
 namespace hale::agent::platform {
+
+// The socket layer moved to shared/net (the aggregator uses it too).
+using net::Deadline;
+using net::Socket;
+using net::remainingMs;
 
 struct CapturedRun {
   int exit_code = -1;     ///< valid when it exited; -1 otherwise

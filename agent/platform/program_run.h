@@ -6,6 +6,7 @@
 #include "agent/platform/command_capture.h"
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,8 @@ struct ProgramSpec {
   std::string cwd;                ///< empty: the agent's
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};
   size_t max_output = 64 * 1024;
+  int64_t uid = -1;  ///< >= 0: run as this user (the agent must be root)
+  int64_t gid = -1;
 };
 
 /// Errors are for what prevented the run (relative path, spawn failure).

@@ -3,10 +3,14 @@
 // a multi-threaded process, unlike fork + malloc), argv only (never a shell),
 // its own process group (so a timeout can kill the whole tree), default
 // signal dispositions and nothing blocked (the agent's masks are not the
-// child's business), stdin from /dev/null.
+// child's business), stdin from /dev/null. A child that must run as another
+// user is forked instead (posix_spawn cannot change credentials) and does only
+// async-signal-safe calls before exec.
 #include "shared/util/result.h"
 
 #include <sys/types.h>
+
+#include <cstdint>
 
 #include <string>
 #include <vector>
@@ -19,6 +23,10 @@ struct SpawnOptions {
   std::string cwd;               ///< empty: the agent's
   int output_fd = -1;            ///< stdout and stderr go here; -1: inherited
   bool search_path = false;      ///< look argv[0] up in PATH (posix_spawnp)
+  /// >= 0: the child drops to this uid and gid (supplementary groups: gid only)
+  /// before exec; only root can. argv[0] must then be an absolute path.
+  int64_t uid = -1;
+  int64_t gid = -1;
 };
 
 /// The child's pid, or an error "cannot run '<argv0>': <reason>".

@@ -19,7 +19,9 @@ Attempts::Attempts(sqlite::Database& db)
            "VALUES(?, ?, ?, ?, ?, ?, ?)"),
       get_(db, fmt::format("SELECT {} FROM remedy_attempts WHERE id = ?", kColumns)),
       set_(db, "UPDATE remedy_attempts SET state = ?2 WHERE id = ?1"),
-      in_state_(db, fmt::format("SELECT {} FROM remedy_attempts WHERE state = ? ORDER BY id", kColumns)) {}
+      in_state_(db, fmt::format("SELECT {} FROM remedy_attempts WHERE state = ? ORDER BY id", kColumns)),
+      for_issue_(db, fmt::format("SELECT {} FROM remedy_attempts WHERE issue_id = ? AND check_name = ? ORDER BY id",
+                                 kColumns)) {}
 
 uint64_t Attempts::add(uint64_t issue_id, const std::string& check, size_t step, const std::string& action,
                        const std::string& state, int64_t now_ms, int64_t expires_ms) {
@@ -58,6 +60,14 @@ std::optional<Attempt> Attempts::get(uint64_t id) {
   if (get_.step()) a = rowOf(get_);
   get_.reset();
   return a;
+}
+
+std::vector<Attempt> Attempts::forIssue(uint64_t issue_id, const std::string& check) {
+  std::vector<Attempt> out;
+  for_issue_.with(issue_id, check);
+  while (for_issue_.step()) out.push_back(rowOf(for_issue_));
+  for_issue_.reset();
+  return out;
 }
 
 void Attempts::setState(uint64_t id, const std::string& state) { set_.with(id, state).run(); }

@@ -36,12 +36,14 @@ class Attempts {
   std::vector<Attempt> inState(const std::string& state);
   void setState(uint64_t id, const std::string& state);
   std::optional<Attempt> get(uint64_t id);
+  /// Every attempt made for an issue, oldest first.
+  std::vector<Attempt> forIssue(uint64_t issue_id, const std::string& check);
   /// Awaiting attempts past their expiry become expired; returns them.
   std::vector<Attempt> expire(int64_t now_ms);
 
  private:
   sqlite::Database& db_;
-  sqlite::Statement add_, get_, set_, in_state_;
+  sqlite::Statement add_, get_, set_, in_state_, for_issue_;
 };
 
 }  // namespace hale::agent::remedies

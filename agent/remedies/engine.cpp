@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <set>
+
 namespace hale::agent::remedies {
 namespace {
 using Outcome = wire::RemediationOutcome;
@@ -128,8 +130,15 @@ void Engine::onIssue(const wire::IssueRecord& issue, const std::string& check_ki
     }
     return;
   }
+  if (auto run = startRun(issue, check_kind))
+    asio::post(io_, [this, run, alive = std::weak_ptr<bool>(alive_)] {
+      if (auto a = alive.lock(); a && *a) advance(run);
+    });
+}
+
+Engine::RunPtr Engine::startRun(const wire::IssueRecord& issue, const std::string& check_kind) {
   const auto plan = plans_.find(issue.check);
-  if (plan == plans_.end() || plan->second->steps.empty() || runs_.count(issue.check)) return;
+  if (plan == plans_.end() || plan->second->steps.empty() || runs_.count(issue.check)) return nullptr;
   auto run = std::make_shared<Run>();
   run->issue = issue;
   run->kind = check_kind;
@@ -137,9 +146,51 @@ void Engine::onIssue(const wire::IssueRecord& issue, const std::string& check_ki
   run->last_status = issue.status;
   run->order = orderOf(*run->plan, check_kind, std::string(wire::statusName(issue.status)));
   runs_[issue.check] = run;
+  return run;
+}
+
+void Engine::resumeOpen(const wire::IssueRecord& issue, const std::string& check_kind) {
+  auto run = startRun(issue, check_kind);
+  if (!run) return;
+  // Steps tried for this issue before the restart are not tried again; the
+  // plan carries on with the first step in its order that was not.
+  std::set<int64_t> tried;
+  std::optional<Attempt> awaiting;
+  for (const auto& a : attempts_.forIssue(issue.issue_id, issue.check)) {
+    if (a.state == "awaiting") awaiting = a;
+    else if (a.state != "cancelled" && a.state != "stale") tried.insert(a.step);
+  }
+  while (run->pos < run->order.size() && tried.count(static_cast<int64_t>(run->order[run->pos]))) ++run->pos;
+  if (run->pos >= run->order.size()) {
+    runs_.erase(issue.check);  // the plan ended before the restart: its failure was counted and paged then
+    return;
+  }
+  if (awaiting && run->pos < run->order.size() && static_cast<int64_t>(run->order[run->pos]) == awaiting->step) {
+    // Still parked: approve and expiry work on it as before the restart.
+    run->attempt_id = awaiting->id;
+    run->waiting = true;
+    return;
+  }
+  if (!tried.empty()) run->executed_any = true;
+  decide(*run, "plan", wire::RemediationOutcome::Fired,
+         fmt::format("agent restarted with the issue open: resuming at step {} of {}", run->pos + 1, run->order.size()));
   asio::post(io_, [this, run, alive = std::weak_ptr<bool>(alive_)] {
     if (auto a = alive.lock(); a && *a) advance(run);
   });
+}
+
+Status Engine::trigger(const wire::IssueRecord& issue, const std::string& check_kind, const std::string& actor) {
+  const auto plan = plans_.find(issue.check);
+  if (plan == plans_.end() || plan->second->steps.empty())
+    return makeError(fmt::format("check '{}' has no remedy plan", issue.check));
+  if (runs_.count(issue.check)) return makeError(fmt::format("a plan for '{}' is already in progress", issue.check));
+  auto run = startRun(issue, check_kind);
+  run->requested = true;
+  decide(*run, "plan", wire::RemediationOutcome::Fired, "triggered by " + actor);
+  asio::post(io_, [this, run, alive = std::weak_ptr<bool>(alive_)] {
+    if (auto a = alive.lock(); a && *a) advance(run);
+  });
+  return {};
 }
 
 void Engine::nextStep(const RunPtr& run) {

@@ -50,6 +50,14 @@ class Engine {
 
   /// Feeds an issue event: an opened issue with a plan starts remediation.
   void onIssue(const wire::IssueRecord& issue, const std::string& check_kind);
+  /// After an agent restart: an issue still open continues its plan after the
+  /// steps already tried for it (from the attempts table), within the
+  /// persisted budgets; a step that awaited approval awaits it again.
+  void resumeOpen(const wire::IssueRecord& issue, const std::string& check_kind);
+  /// Runs the plan for an open issue now (a signed TriggerRemediation): every
+  /// policy and limit applies except the auto-remediation switch, since a
+  /// person asked. Refuses a check without a plan or with a plan in progress.
+  Status trigger(const wire::IssueRecord& issue, const std::string& check_kind, const std::string& actor);
   /// Approves an awaiting step and resumes its plan. `actor`: "cli", "command:<nonce>".
   Status approve(uint64_t attempt_id, const std::string& actor);
 
@@ -57,6 +65,8 @@ class Engine {
   limits::Policy& policy() { return policy_; }
   Strategy& strategy() { return strategy_; }
   size_t activeRunsForTest() const { return runs_.size(); }
+  /// True while a plan for `check` runs or waits for approval (drills wait for the end).
+  bool busy(const std::string& check) const { return runs_.count(check) > 0; }
 
  private:
   struct Run {
@@ -70,9 +80,11 @@ class Engine {
     bool waiting = false;   ///< parked until approval or expiry
     bool executed_any = false;
     bool crash_counted = false;  ///< a quick crash was charged to the breaker once
+    bool requested = false;      ///< started by a person: the auto-remediation switch does not apply
     wire::Status last_status = wire::Status::Unknown;
   };
   using RunPtr = std::shared_ptr<Run>;
+  RunPtr startRun(const wire::IssueRecord& issue, const std::string& check_kind);
   void advance(const RunPtr& run);
   void nextStep(const RunPtr& run);
   void execute(const RunPtr& run, size_t index);

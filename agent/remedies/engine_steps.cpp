@@ -51,7 +51,7 @@ void Engine::advance(const RunPtr& run) {
   const size_t index = run->order[run->pos];
   const Step& step = run->plan->steps[index];
   const int64_t now = toUnixMillis(clock_.wallNow());
-  if (!policy_.autoEnabled(check)) {
+  if (!run->requested && !policy_.autoEnabled(check)) {
     decide(*run, step.action, Outcome::Skipped, "auto-remediation is off");
     runs_.erase(check);
     return;

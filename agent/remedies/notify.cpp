@@ -7,7 +7,7 @@
 //   action = "notify"
 //   url = "http://127.0.0.1:9000/hale"
 //   secret_env = "HALE_WEBHOOK_SECRET"   # or secret_file = "/etc/hale/webhook.key"
-#include "agent/platform/net.h"
+#include "shared/net/net.h"
 #include "agent/remedies/remedy.h"
 #include "shared/crypto/crypto.h"
 
@@ -86,13 +86,13 @@ class NotifyAction final : public Action {
         "X-Hale-Signature: sha256={}\r\nConnection: close\r\n\r\n{}",
         url_.path, url_.host, url_.port, body.size(), crypto::toHex(mac), body);
     const auto deadline = std::chrono::steady_clock::now() + timeout_;
-    auto sock = platform::connectTcp(url_.host, url_.port, deadline);
+    auto sock = net::connectTcp(url_.host, url_.port, deadline);
     if (!sock) return failed(r, sock.error().message);
-    if (auto sent = platform::sendAll(*sock, request, deadline); !sent) return failed(r, sent.error().message);
+    if (auto sent = net::sendAll(*sock, request, deadline); !sent) return failed(r, sent.error().message);
     std::string response;
     char buf[1024];
     while (response.find("\r\n") == std::string::npos) {
-      auto n = platform::recvSome(*sock, buf, sizeof buf, deadline);
+      auto n = net::recvSome(*sock, buf, sizeof buf, deadline);
       if (!n || *n == 0) break;
       response.append(buf, *n);
     }

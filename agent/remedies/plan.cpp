@@ -12,7 +12,7 @@ namespace hale::agent::remedies {
 namespace {
 
 Step parseStep(const toml::table& in, const std::string& file, const std::string& context, const ActionEnv& env,
-               bool nested) {
+               bool nested, const toml::table* check) {
   toml::table table = in;  // a copy: `rollback` is a sub-table the FieldSpec reader does not know
   const toml::node* rollback_node = in.get("rollback");
   table.erase("rollback");
@@ -28,6 +28,10 @@ Step parseStep(const toml::table& in, const std::string& file, const std::string
     throw config::ConfigError(config::positionOf(*action_node, file),
                               fmt::format("{}: unknown action '{}' (known actions: {})", context, name, known));
   }
+  // restore acts on its file check's path and baseline unless the step says otherwise.
+  if (check && name == "restore")
+    for (const char* key : {"path", "baseline"})
+      if (!table.contains(key) && check->contains(key)) table.insert(key, *check->get(key));
   std::vector<config::FieldSpec> spec(stepFields().begin(), stepFields().end());
   spec.insert(spec.end(), kind->fields.begin(), kind->fields.end());
   const auto fields = config::readFields(table, spec, file, context);
@@ -47,14 +51,15 @@ Step parseStep(const toml::table& in, const std::string& file, const std::string
     if (!t)
       throw config::ConfigError(config::positionOf(*rollback_node, file),
                                 fmt::format("{}: 'rollback' must be a table, e.g. {{ action = \"run\", ... }}", context));
-    step.rollback = std::make_unique<Step>(parseStep(*t, file, context + " rollback", env, true));
+    step.rollback = std::make_unique<Step>(parseStep(*t, file, context + " rollback", env, true, check));
   }
   return step;
 }
 
 }  // namespace
 
-Plan parsePlan(const toml::node& remedy, const std::string& file, const std::string& check, const ActionEnv& env) {
+Plan parsePlan(const toml::node& remedy, const std::string& file, const std::string& check, const ActionEnv& env,
+               const toml::table* check_table) {
   const toml::array* arr = remedy.as_array();
   if (!arr || !arr->is_array_of_tables())
     throw config::ConfigError(config::positionOf(remedy, file),
@@ -62,7 +67,8 @@ Plan parsePlan(const toml::node& remedy, const std::string& file, const std::str
   Plan plan;
   size_t i = 0;
   for (const auto& item : *arr) {
-    Step step = parseStep(*item.as_table(), file, fmt::format("check '{}' remedy {}", check, ++i), env, false);
+    Step step = parseStep(*item.as_table(), file, fmt::format("check '{}' remedy {}", check, ++i), env, false,
+                          check_table);
     if (step.action == "notify") {
       plan.notify.push_back(std::move(step));
     } else {

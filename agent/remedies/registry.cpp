@@ -17,6 +17,8 @@ extern const ActionKind kCleanAction;
 extern const ActionKind kRotateLogsAction;
 extern const ActionKind kClearCacheAction;
 extern const ActionKind kNotifyAction;
+extern const ActionKind kRestoreAction;
+extern const ActionKind kRenewCertAction;
 
 namespace {
 const ActionKind* const kActions[] = {
@@ -28,6 +30,8 @@ const ActionKind* const kActions[] = {
     &kRotateLogsAction,
     &kClearCacheAction,
     &kNotifyAction,
+    &kRestoreAction,
+    &kRenewCertAction,
 };
 
 std::vector<ActionKind> materialize() {

@@ -95,7 +95,9 @@ struct Plan {
 };
 
 /// Builds the plan from a check's `remedy` array of tables; throws config::ConfigError.
-Plan parsePlan(const toml::node& remedy, const std::string& file, const std::string& check, const ActionEnv& env);
+/// `check_table`: the check's own keys, which a restore step inherits (path, baseline).
+Plan parsePlan(const toml::node& remedy, const std::string& file, const std::string& check, const ActionEnv& env,
+               const toml::table* check_table = nullptr);
 
 /// Shared helpers for actions.
 std::string tail(const std::string& text, size_t max = 512);
@@ -111,6 +113,8 @@ namespace hale::agent::remedies {
 /// Runs a program (run, hook, restart's start command) and reports it: ok when
 /// it exited 0 within its timeout.
 ActionResult runAndReport(const platform::ProgramSpec& spec);
+/// argv, env, cwd, timeout and user of run-like actions (run, hook, renew_cert); throws config::ConfigError.
+platform::ProgramSpec programSpecFrom(const config::Fields& fields);
 /// HALE_* variables describing the issue, for hooks and start commands.
 std::vector<std::string> contextEnv(const ActionContext& ctx);
 }  // namespace hale::agent::remedies

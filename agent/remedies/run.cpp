@@ -7,10 +7,13 @@
 //   env = ["QUEUE=builds"]
 //   cwd = "/var/lib/queue"
 //   timeout = "30s"
+//   user = "nobody"        # only when the agent runs as root
 #include "agent/platform/program_run.h"
 #include "agent/remedies/remedy.h"
 
 #include <fmt/format.h>
+#include <pwd.h>
+#include <unistd.h>
 
 namespace hale::agent::remedies {
 
@@ -48,6 +51,31 @@ std::vector<std::string> contextEnv(const ActionContext& ctx) {
           "HALE_REASON=" + ctx.reason};
 }
 
+platform::ProgramSpec programSpecFrom(const config::Fields& f) {
+  platform::ProgramSpec spec;
+  spec.argv = f.strings("argv");
+  if (spec.argv.empty() || spec.argv[0].empty() || spec.argv[0][0] != '/')
+    f.fail("argv", "argv[0] must be an absolute path");
+  if (f.has("env")) spec.env = f.strings("env");
+  for (const auto& kv : spec.env)
+    if (kv.find('=') == std::string::npos || kv.front() == '=') f.fail("env", "expected KEY=VALUE, got '" + kv + "'");
+  spec.cwd = f.optStr("cwd").value_or("");
+  spec.timeout = f.duration("timeout");
+  if (spec.timeout.count() <= 0) f.fail("timeout", "must be positive");
+  if (auto user = f.optStr("user")) {
+    // Resolved once, at load: a typo is a config error, not a failed repair at 3 am.
+    const passwd* pw = ::getpwnam(user->c_str());
+    if (!pw) f.fail("user", fmt::format("no user '{}' on this system", *user));
+    if (::geteuid() != 0) f.fail("user", "running as another user needs the agent to run as root");
+    spec.uid = pw->pw_uid;
+    spec.gid = pw->pw_gid;
+    std::vector<std::string> env{"HOME=" + std::string(pw->pw_dir), "USER=" + *user, "LOGNAME=" + *user};
+    env.insert(env.end(), spec.env.begin(), spec.env.end());
+    spec.env = std::move(env);
+  }
+  return spec;
+}
+
 namespace {
 
 constexpr config::FieldSpec kFields[] = {
@@ -55,21 +83,12 @@ constexpr config::FieldSpec kFields[] = {
     {"env", config::FieldType::StringArray, "", "extra environment, KEY=VALUE"},
     {"cwd", config::FieldType::String, "", "working directory"},
     {"timeout", config::FieldType::Duration, "60s", "the program's process group is killed after this"},
+    {"user", config::FieldType::String, "", "run as this user (the agent must run as root)"},
 };
 
 class RunAction final : public Action {
  public:
-  RunAction(const config::Fields& f, bool hook) : hook_(hook) {
-    spec_.argv = f.strings("argv");
-    if (spec_.argv.empty() || spec_.argv[0].empty() || spec_.argv[0][0] != '/')
-      f.fail("argv", "argv[0] must be an absolute path");
-    if (f.has("env")) spec_.env = f.strings("env");
-    for (const auto& kv : spec_.env)
-      if (kv.find('=') == std::string::npos || kv.front() == '=') f.fail("env", "expected KEY=VALUE, got '" + kv + "'");
-    spec_.cwd = f.optStr("cwd").value_or("");
-    spec_.timeout = f.duration("timeout");
-    if (spec_.timeout.count() <= 0) f.fail("timeout", "must be positive");
-  }
+  RunAction(const config::Fields& f, bool hook) : spec_(programSpecFrom(f)), hook_(hook) {}
 
   ActionResult execute(const ActionContext& ctx) override {
     platform::ProgramSpec spec = spec_;

@@ -216,6 +216,13 @@ void StateStore::recordResult(const wire::ResultRecord& r) {
       .run();
 }
 
+void StateStore::recordResults(std::span<const wire::ResultRecord> results) {
+  if (results.empty()) return;
+  sqlite::Transaction tx(db_);
+  for (const auto& r : results) recordResult(r);
+  tx.commit();
+}
+
 void StateStore::outboxPut(uint64_t seq, std::span<const uint8_t> payload) {
   sqlite::Transaction tx(db_);
   outbox_insert_.reset();

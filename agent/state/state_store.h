@@ -33,6 +33,8 @@ class StateStore {
   void recordBuild(const wire::BuildRecord& build);
 
   void recordResult(const wire::ResultRecord& result);
+  /// Many results in one transaction: the agent stores a batch at a time, one commit rather than one per result.
+  void recordResults(std::span<const wire::ResultRecord> results);
   /// Stores a message until it is acknowledged; evicts the oldest beyond the bound.
   void outboxPut(uint64_t seq, std::span<const uint8_t> payload);
   void outboxRemove(uint64_t seq);

@@ -132,7 +132,9 @@ json nodeJson(const storage::NodeRow& n, int64_t now_ms, const health::Params& p
 }
 
 bool isPublic(const std::string& path) {
-  return path == "/health" || path == "/ready" || path == "/" || path == "/dashboard";
+  // Webhooks carry their own signature or token instead of the read token.
+  return path == "/health" || path == "/ready" || path == "/" || path == "/dashboard" ||
+         path.starts_with("/api/v1/webhooks/");
 }
 }  // namespace
 
@@ -216,6 +218,7 @@ Response Api::handle(const Request& request) {
       return builds(*q);
     }
     if (auto fleet = routeFleet(*q, read)) return std::move(*fleet);
+    if (auto hook = routeWebhooks(*q, request)) return std::move(*hook);
     if (auto write = routeWrites(*q, request)) return std::move(*write);
     for (const auto& extra : options_.extra) {
       if (!extra.handle || q->path.rfind(extra.prefix, 0) != 0) continue;
@@ -327,6 +330,8 @@ Response Api::metrics() {
   appendHealthMetrics(out);
   for (const auto& extra : options_.extra)
     if (extra.metrics) extra.metrics(out);
+  appendWebhookMetrics(out);
+  if (options_.extra_metrics) options_.extra_metrics(out);
   return Response{200, out, "text/plain; version=0.0.4", {}};
 }
 

@@ -7,6 +7,7 @@
 #include "aggregator/health/snapshots.h"
 #include "aggregator/ingest/ingestor.h"
 #include "aggregator/storage/store.h"
+#include "aggregator/webhooks/ci_webhooks.h"
 #include "shared/wire/command.h"
 
 #include <chrono>
@@ -28,7 +29,19 @@ struct Request {
   std::string target;  ///< path and query, as received
   std::string body;
   std::string authorization = {};  ///< the Authorization header, if any
+  /// The few other headers routes read (webhook signatures and event names), names in lower case.
+  std::vector<std::pair<std::string, std::string>> headers = {};
+
+  std::string_view header(std::string_view lower_name) const {
+    for (const auto& [name, value] : headers)
+      if (name == lower_name) return value;
+    return {};
+  }
 };
+
+/// Headers http_server.cpp copies into Request::headers.
+inline constexpr std::string_view kForwardedHeaders[] = {"x-github-event", "x-hub-signature-256", "x-github-delivery",
+                                                         "x-gitlab-event", "x-gitlab-token"};
 
 struct Response {
   int status = 200;
@@ -63,6 +76,10 @@ struct ApiOptions {
   const health::ScoreCache* score_cache = nullptr;
   /// Older cached scores than this are not served (the worker is stuck or slow).
   std::chrono::milliseconds score_max_age{std::chrono::seconds(5)};
+  /// Incoming CI webhooks (webhook_routes.cpp); each unset secret turns its endpoint off.
+  webhooks::Secrets webhooks = {};
+  /// Appends more series to /metrics (the notifier's queue and counters).
+  std::function<void(std::string&)> extra_metrics = {};
   std::vector<ExtraRoutes> extra = {};
 };
 
@@ -95,6 +112,14 @@ class Api {
   Response sendCommand(wire::CommandSpec spec, const std::string& what);
   /// The bearer check and rate limit of every write; nullopt: go ahead.
   std::optional<Response> refuseWrite(const Request& request);
+  // webhook_routes.cpp: incoming CI webhooks and the runs they recorded.
+  std::optional<Response> routeWebhooks(const Query& q, const Request& request);
+  Response ciRuns(const Query& q);
+  void appendWebhookMetrics(std::string& out);
+  struct WebhookCounters {
+    uint64_t accepted = 0, duplicate = 0, ignored = 0, rejected = 0, malformed = 0, too_large = 0;
+  };
+  std::map<std::string, WebhookCounters> webhook_counters_;  ///< by source; the io thread only
   double write_tokens_ = 20;  ///< token bucket for writes: 20 burst, 5 per second
   std::chrono::steady_clock::time_point write_refill_ = std::chrono::steady_clock::now();
   std::shared_ptr<const health::ScoredFleet> currentHealth(int64_t now_ms);

@@ -247,8 +247,16 @@ Response Api::statistics(const Query& q) {
     for (const auto& [k, v] : m) out[k] = v.toJson();
     return out;
   };
+  // CI runs received by webhook in the window, by conclusion (status while running).
+  json ci_runs = json::object();
+  uint64_t ci_total = 0;
+  for (const auto& [outcome, n] : webhooks::ciRunOutcomes(store_.db(), since)) {
+    ci_runs[outcome] = n;
+    ci_total += n;
+  }
   return jsonResponse(200, json{{"window", w->name},
                                 {"since_ms", since},
+                                {"ci_runs", json{{"total", ci_total}, {"by_outcome", ci_runs}}},
                                 {"issues", total.toJson()},
                                 {"remediations", json{{"outcomes", outcomes},
                                                       {"healed", healed},

@@ -28,6 +28,8 @@ HttpServer::HttpServer(asio::io_context& io, const std::string& address, uint16_
               Request r{std::string(req->header().method().c_str()),
                         std::string(req->header().request_target()), req->body(),
                         req->header().get_field_or(restinio::http_field::authorization, "")};
+              for (std::string_view name : kForwardedHeaders)
+                if (req->header().has_field(name)) r.headers.emplace_back(name, req->header().get_field(name));
               Response out = api.handle(r);
               auto response = req->create_response(restinio::http_status_line_t{
                   restinio::http_status_code_t{static_cast<std::uint16_t>(out.status)}, ""});

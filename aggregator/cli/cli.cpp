@@ -5,6 +5,7 @@
 #include "aggregator/failover/failover_config.h"
 #include "shared/app/mqtt_settings.h"
 #include "shared/util/log.h"
+#include "shared/util/manpage.h"
 
 #include <fmt/format.h>
 
@@ -57,11 +58,18 @@ int cmdCheckConfig(const std::vector<std::string>& args) {
   }
 }
 
-int cmdHelpConfig(const std::vector<std::string>&) {
-  fmt::print("[aggregator]\n{}\n[http]\n{}\n[mqtt]\n{}\n[commands]\n{}\n[log]\n{}\n[[region]] (failover; repeat per region)\n{}",
+int cmdHelpConfig(const std::vector<std::string>& args) {
+  if (!args.empty() && args[0] == "man") {
+    fmt::print("{}", manPage());
+    return kExitOk;
+  }
+  fmt::print("[aggregator]\n{}\n[http]\n{}\n[mqtt]\n{}\n[commands]\n{}\n[log]\n{}",
              config::describeFields(aggregatorFields()), config::describeFields(httpFields()),
              config::describeFields(app::mqttFields()), config::describeFields(commandFields()),
-             config::describeFields(app::logFields()), config::describeFields(failover::regionFields()));
+             config::describeFields(app::logFields()));
+  fmt::print("[webhooks]\n{}\n[[notify]] (one per target)\n{}", config::describeFields(webhooks::webhookFields()),
+             config::describeFields(notify::notifyFields()));
+  fmt::print("[[region]] (failover; one per region)\n{}", config::describeFields(failover::regionFields()));
   return kExitOk;
 }
 
@@ -77,7 +85,8 @@ const std::vector<Command>& commands() {
        "hale-aggregator backup [--config FILE] BACKUP.db", cmdBackup},
       {"restore", "replace the database with a backup (aggregator stopped)",
        "hale-aggregator restore [--config FILE] BACKUP.db", cmdRestore},
-      {"help", "describe the configuration keys", "hale-aggregator help config", cmdHelpConfig},
+      {"help", "describe the configuration keys, or print this manual page as roff", "hale-aggregator help config|man",
+       cmdHelpConfig},
   };
   return list;
 }
@@ -92,6 +101,35 @@ void printOverview() {
              kDefaultConfig);
 }
 }  // namespace
+
+std::string manPage() {
+  man::Page page{"hale-aggregator", "fleet telemetry, health and API for Hale agents", "COMMAND [OPTIONS]", {}};
+  page.sections.push_back(
+      {"DESCRIPTION",
+       {"hale-aggregator subscribes to the telemetry of hale-agent(1) nodes over MQTT v5 with mutual TLS, verifies and "
+        "stores every message exactly once in SQLite, scores the health of every node, component, region and the "
+        "fleet, and serves a JSON API, a live dashboard and Prometheus metrics. It acts on agents only through "
+        "commands signed with ECDSA P-256.",
+        "Every command takes --help; `hale-aggregator help config` lists every configuration key."},
+       {}});
+  man::Section cmds{"COMMANDS", {}, {}};
+  for (const auto& c : commands()) cmds.entries.push_back({std::string(c.name), std::string(c.usage), std::string(c.summary)});
+  page.sections.push_back(std::move(cmds));
+  page.sections.push_back({"OPTIONS",
+                           {},
+                           {{"--help, -h", "", "usage of the program or of one command"},
+                            {"--version", "", "print the version"},
+                            {"--config FILE", "", fmt::format("the configuration (default {})", kDefaultConfig)}}});
+  page.sections.push_back(
+      {"EXIT STATUS", {"0 ok, 1 runtime failure, 2 invalid configuration, 64 bad command line."}, {}});
+  page.sections.push_back({"FILES",
+                           {},
+                           {{kDefaultConfig, "", "the configuration"},
+                            {"/var/lib/hale/aggregator.db", "", "the database (SQLite, WAL)"}}});
+  page.sections.push_back(
+      {"SEE ALSO", {"hale-agent(1); README.md and docs/aggregator.md in the source."}, {}});
+  return man::render(page);
+}
 
 int main(const std::vector<std::string>& args) {
   if (args.empty()) {

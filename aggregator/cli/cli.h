@@ -14,6 +14,8 @@ int cmdCommand(const std::vector<std::string>& args);
 int cmdBackup(const std::vector<std::string>& args);
 int cmdRestore(const std::vector<std::string>& args);
 
+/// This program's manual page (roff), from the command table.
+std::string manPage();
 /// Entry point of `hale-aggregator`; args excludes argv[0].
 int main(const std::vector<std::string>& args);
 

@@ -5,6 +5,8 @@
 #include "shared/wire/topics.h"
 
 #include <algorithm>
+#include <fmt/format.h>
+
 #include <csignal>
 #include <filesystem>
 
@@ -38,11 +40,12 @@ Aggregator::Aggregator(AggregatorConfig config)
       store_(prepareDatabasePath(cfg_.database)),
       ingestor_(io_, store_, cfg_.ingest),
       score_cache_(makeScoreCache(cfg_)),
+      notifier_(cfg_.database, notify::Settings{cfg_.notify, fmt::format("http://{}:{}", cfg_.http_address, cfg_.http_port)}),
       api_(store_, ingestor_.counters(), [this] { return !mqtt_ || mqtt_->ready(); },
            api::ApiOptions{cfg_.health, cfg_.read_token, &snapshot_counters_, cfg_.write_token,
                            [this](const wire::CommandSpec& spec) { return publishCommand(spec); }, cfg_.epoch,
-                           std::chrono::minutes(5), score_cache_.get(), std::chrono::seconds(5),
-                           {failoverRoutes()}}),
+                           std::chrono::minutes(5), score_cache_.get(), std::chrono::seconds(5), cfg_.webhooks,
+                           [this](std::string& out) { notifier_.appendMetrics(out); }, {failoverRoutes()}}),
       signals_(io_, SIGINT, SIGTERM),
       snapshot_timer_(io_) {
   if (!cfg_.signing_key_file.empty()) {
@@ -62,6 +65,7 @@ Aggregator::Aggregator(AggregatorConfig config)
           return true;
         });
     failover_->onDecision([this](const failover::Decision& d) {
+      notifier_.regionFailover(d.from, d.to, d.epoch, d.reason);
       if (on_region_failover) on_region_failover(d);
     });
   }
@@ -133,9 +137,11 @@ int Aggregator::run() {
   });
   if (mqtt_) mqtt_->start();
   if (failover_) failover_->start();
+  notifier_.start();
   scheduleSnapshot();
   io_.run();
   ingestor_.flush();
+  notifier_.stop();
   log::info("aggregator", "stopped");
   return 0;
 }

@@ -26,11 +26,12 @@ class Aggregator {
   /// Runs until SIGINT or SIGTERM; returns the exit code.
   int run();
 
-  /// Notification hook for region failover: called on the I/O thread each time
-  /// the active region changes (failover, auto failback, manual promotion),
-  /// after the decision is stored. Set it before run(); e.g. a Notifier's
-  /// regionFailover(d.from, d.to, d.epoch, d.reason).
+  /// Extra hook for region failover, besides notifier().regionFailover(), which
+  /// is always called: on the I/O thread each time the active region changes
+  /// (failover, auto failback, manual promotion), after the decision is stored.
   std::function<void(const failover::Decision&)> on_region_failover;
+  /// Outgoing notifications; the failover logic calls notifier().regionFailover().
+  notify::Notifier& notifier() { return notifier_; }
 
  private:
   Status publishCommand(const wire::CommandSpec& spec);
@@ -45,6 +46,7 @@ class Aggregator {
   ingest::Ingestor ingestor_;
   health::SnapshotCounters snapshot_counters_;
   std::unique_ptr<health::ScoreCache> score_cache_;  ///< before api_, which reads it
+  notify::Notifier notifier_;                         ///< before api_, whose /metrics reads it
   api::Api api_;
   std::unique_ptr<api::HttpServer> http_;
   std::unique_ptr<mqtt::Client> mqtt_;

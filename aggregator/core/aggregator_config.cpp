@@ -38,7 +38,7 @@ constexpr config::FieldSpec kCommandFields[] = {
     {"signing_key_file", config::FieldType::String, "", "PEM private key that signs commands (hale-aggregator keygen)"},
     {"epoch", config::FieldType::Integer, "1", "command epoch; raise it to invalidate every older command"},
 };
-constexpr std::string_view kTopLevel[] = {"aggregator", "http", "mqtt", "log", "commands", "region"};
+constexpr std::string_view kTopLevel[] = {"aggregator", "http", "mqtt", "log", "commands", "webhooks", "notify", "region"};
 
 // Surrounding whitespace (a trailing newline from `echo > file`) is not part of a token.
 std::string trimToken(std::string t) {
@@ -122,6 +122,9 @@ AggregatorConfig loadAggregatorConfig(const std::string& path) {
   }
   if (c.integer("epoch") < 1) c.fail("epoch", "must be at least 1");
   cfg.epoch = static_cast<uint64_t>(c.integer("epoch"));
+
+  cfg.webhooks = webhooks::readSecrets(root, path);
+  cfg.notify = notify::readTargets(root, path);
 
   app::applyLogSettings(config::readFields(app::sectionOf(root, "log", path), app::logFields(), path, "[log]"));
 

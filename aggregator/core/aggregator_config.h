@@ -3,6 +3,8 @@
 #include "aggregator/health/health.h"
 #include "aggregator/health/snapshots.h"
 #include "aggregator/ingest/ingestor.h"
+#include "aggregator/notify/notifier.h"
+#include "aggregator/webhooks/ci_webhooks.h"
 #include "shared/config/config.h"
 #include "shared/mqtt/client.h"
 
@@ -26,6 +28,8 @@ struct AggregatorConfig {
   std::optional<std::string> read_token;   ///< from [http] read_token_file or read_token_env
   std::optional<std::string> write_token;  ///< from [http] write_token_file or write_token_env
   std::vector<failover::RegionPolicy> regions;  ///< [[region]]; empty: failover is off
+  webhooks::Secrets webhooks;              ///< [webhooks]: incoming CI webhooks
+  std::vector<notify::Target> notify;      ///< [[notify]]: outgoing notifications
 };
 
 /// Loads and validates; throws config::ConfigError with file:line:col.

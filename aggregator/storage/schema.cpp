@@ -133,7 +133,41 @@ CREATE INDEX remediations_by_time ON remediations(at_ms);
     R"sql(
 CREATE INDEX remediations_by_issue ON remediations(node, issue_id, outcome);
 )sql",
-    // 8: region failover decisions (aggregator/failover); the highest epoch is
+    // 8: CI build outcomes received by webhook, the outgoing notification
+    // queue (survives restarts) and the notifier's scan watermark.
+    R"sql(
+CREATE TABLE ci_runs(
+  source TEXT NOT NULL,
+  run_id TEXT NOT NULL,
+  status TEXT NOT NULL,
+  repository TEXT NOT NULL,
+  pipeline TEXT NOT NULL,
+  conclusion TEXT NOT NULL,
+  branch TEXT NOT NULL,
+  commit_sha TEXT NOT NULL,
+  url TEXT NOT NULL,
+  started_at_ms INTEGER NOT NULL,
+  finished_at_ms INTEGER NOT NULL,
+  received_at_ms INTEGER NOT NULL,
+  PRIMARY KEY(source, run_id, status)
+) WITHOUT ROWID;
+CREATE INDEX ci_runs_by_time ON ci_runs(received_at_ms);
+CREATE TABLE notifications(
+  id INTEGER PRIMARY KEY,
+  dedup_key TEXT NOT NULL UNIQUE,
+  target TEXT NOT NULL,
+  event TEXT NOT NULL,
+  body TEXT NOT NULL,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  next_attempt_ms INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL,
+  last_error TEXT NOT NULL
+);
+CREATE INDEX notifications_due ON notifications(state, next_attempt_ms);
+CREATE TABLE notify_state(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+)sql",
+    // 9: region failover decisions (aggregator/failover); the highest epoch is
     // the current state, so a restarted aggregator continues the epoch.
     R"sql(
 CREATE TABLE failover_decisions(

@@ -25,13 +25,14 @@ const char* levelName(Level level) {
 
 std::string timestamp() {
   const auto now = std::chrono::system_clock::now();
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  // Microseconds: benchmarks time events (a crash seen, an issue opened) against these stamps.
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
+  const std::time_t secs = static_cast<std::time_t>(us / 1000000);
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  return fmt::format("{}.{:03d}Z", buf, static_cast<int>(ms % 1000));
+  return fmt::format("{}.{:06d}Z", buf, static_cast<int>(us % 1000000));
 }
 
 bool needsQuotes(std::string_view v) {

@@ -12,6 +12,7 @@
 
 #include <signal.h>
 
+#include <filesystem>
 #include <thread>
 
 using namespace hale;
@@ -32,7 +33,7 @@ struct CommandRig {
            identity + ".crt\"\nkey_file = \"" + pki + "/" + identity + ".key\"\n";
   }
 
-  CommandRig() {
+  explicit CommandRig(const std::string& extra_agent_config = "") {
     REQUIRE(runCommand({binaryDir() + "/hale-aggregator", "keygen", dir.file("keys")}) == 0);
     writeFile(dir.file("write.token"), "integration-write-token-42\n");
     writeFile(dir.file("aggregator.toml"), "[aggregator]\ndatabase = \"" + dir.file("agg.db") +
@@ -45,7 +46,8 @@ struct CommandRig {
                                        "\"\nheartbeat_interval = \"300ms\"\nbatch_interval = \"20ms\"\nack_timeout = \"1s\"\n" +
                                        "[commands]\npublic_key_files = [\"" + dir.file("keys/command-signing.pub") +
                                        "\"]\n" + mqtt("node-n1") +
-                                       "[[check]]\nname = \"d\"\nkind = \"disk\"\npath = \"/\"\ninterval = \"200ms\"\n");
+                                       "[[check]]\nname = \"d\"\nkind = \"disk\"\npath = \"/\"\ninterval = \"200ms\"\n" +
+                                       extra_agent_config);
     aggregator.emplace(std::vector<std::string>{binaryDir() + "/hale-aggregator", "run", "--config",
                                                 dir.file("aggregator.toml")},
                        dir.file("aggregator.log"));
@@ -216,4 +218,91 @@ TEST_CASE("backup: hale-aggregator backup copies the live database; restore need
   rig.agent->stop(SIGTERM);
   REQUIRE(rig.aggregator->stop(SIGTERM).has_value());
   CHECK(runCommand({binaryDir() + "/hale-aggregator", "restore", "--config", cfg, rig.dir.file("backup.db")}) == 0);
+}
+
+TEST_CASE("commands: TriggerRemediation runs a check's plan now; an unknown check is refused and audited") {
+  TempDir files;
+  const std::string flag = files.file("flag");
+  // Automatic remediation is off: only the signed command makes the plan run.
+  CommandRig rig("[remediation]\nauto_remediation = false\nallowlist = [\"/usr/bin/touch\"]\ncooldown = \"0s\"\n"
+                 "[[check]]\nname = \"flag\"\nkind = \"file\"\npath = \"" + flag +
+                 "\"\ninterval = \"200ms\"\nfail_after = 1\n"
+                 "  [[check.remedy]]\n  action = \"run\"\n  argv = [\"/usr/bin/touch\", \"" + flag +
+                 "\"]\n  settle = \"0s\"\n");
+  auto rowWith = [&](const json& audit, const std::string& outcome, const std::string& part) {
+    if (!audit.is_array()) return false;
+    for (const auto& e : audit)
+      if (e["outcome"] == outcome && e["detail"].get<std::string>().find(part) != std::string::npos) return true;
+    return false;
+  };
+  json audit;
+  REQUIRE(waitFor([&] { return rowWith(audit = rig.auditTail(), "skipped", "auto-remediation is off"); },
+                  std::chrono::seconds(10)));
+  CHECK_FALSE(std::filesystem::exists(flag));
+  for (const char* check : {"nope", "flag"})
+    REQUIRE(runCommand({binaryDir() + "/hale-aggregator", "command", "--config", rig.dir.file("aggregator.toml"),
+                        "--region", "eu", "--node", "n1", "trigger", check},
+                       rig.dir.file("cli.log")) == 0);
+  REQUIRE(waitFor([&] { return rowWith(audit = rig.auditTail(), "healed", "check ok"); }, std::chrono::seconds(10)));
+  CHECK(std::filesystem::exists(flag));
+  CHECK(rowWith(audit, "refused", "trigger: no check 'nope'"));
+  CHECK(rowWith(audit, "executed", "remediation of flag triggered"));
+  CHECK(rowWith(audit, "fired", "triggered by command:"));
+  CHECK(runCommand({binaryDir() + "/hale-agent", "audit", "verify", "--config", rig.dir.file("n1.toml")}) == 0);
+}
+
+TEST_CASE("commands: a signed RunDrill kills the agent's supervised child; its plan restarts it; the verdict reaches the aggregator") {
+  CommandRig rig(
+      "[remediation]\nbackoff_initial = \"50ms\"\n"
+      "[[check]]\nname = \"worker\"\nkind = \"process\"\nargv = [\"/usr/bin/sleep\", \"600\"]\n"
+      "interval = \"200ms\"\nfail_after = 1\n"
+      "[[check.remedy]]\naction = \"restart\"\nsupervised = true\nsettle = \"100ms\"\n"
+      "[[check]]\nname = \"tls\"\nkind = \"certificate\"\nfile = \"/nonexistent.pem\"\n");
+  const auto command = [&](const std::string& check) {
+    return runCommand({binaryDir() + "/hale-aggregator", "command", "--config", rig.dir.file("aggregator.toml"),
+                       "--region", "eu", "--node", "n1", "drill", check},
+                      rig.dir.file("cli.log"));
+  };
+  REQUIRE(command("worker") == 0);
+  json drill;
+  REQUIRE(waitFor(
+      [&] {
+        for (const auto& e : rig.auditTail())
+          if (e["actor"] == "drill") drill = e;
+        return drill.is_object();
+      },
+      std::chrono::seconds(15)));
+  CHECK(drill["outcome"] == "healed");
+  const auto report = json::parse(drill["detail"].get<std::string>());
+  CHECK(report["healed_by"] == "restart");
+  CHECK(report["fault"].get<std::string>().find("SIGKILL") != std::string::npos);
+  // Results go to the aggregator like any remediation.
+  json items;
+  REQUIRE(waitFor(
+      [&] {
+        const auto r = httpGet(rig.http_port, "/api/v1/remediations?node=n1");
+        items = json::parse(r.body, nullptr, false);
+        if (!items.is_object()) return false;
+        for (const auto& it : items["remediations"])
+          if (it["action"] == "drill") return true;
+        return false;
+      },
+      std::chrono::seconds(15)));
+  bool healed_restart = false, drill_healed = false;
+  for (const auto& it : items["remediations"]) {
+    healed_restart = healed_restart || (it["action"] == "restart" && it["outcome"] == "Healed");
+    drill_healed = drill_healed || (it["action"] == "drill" && it["outcome"] == "Healed");
+  }
+  CHECK(healed_restart);
+  CHECK(drill_healed);
+  // A certificate is drilled with `hale-agent drill`, not through the daemon: refused and audited.
+  REQUIRE(command("tls") == 0);
+  REQUIRE(waitFor(
+      [&] {
+        for (const auto& e : rig.auditTail())
+          if (e["outcome"] == "refused" && e["detail"].get<std::string>().find("live targets only") != std::string::npos)
+            return true;
+        return false;
+      },
+      std::chrono::seconds(10)));
 }

@@ -14,6 +14,7 @@ agent_deb=$(ls hale-agent_*.deb) aggregator_deb=$(ls hale-aggregator_*.deb)
 info=$(dpkg-deb --info "$agent_deb") contents=$(dpkg-deb --contents "$agent_deb")
 grep -q "Depends:.*libpaho" <<<"$info" || { echo "deb_test: no shared-library dependencies"; exit 1; }
 grep -q "./etc/hale/patterns/" <<<"$contents" || { echo "deb_test: patterns missing"; exit 1; }
+grep -q "./usr/share/man/man1/hale-agent.1.gz" <<<"$contents" || { echo "deb_test: man page missing"; exit 1; }
 
 cleanup() { dpkg --purge hale-agent hale-aggregator >/dev/null 2>&1 || true; }
 trap cleanup EXIT
@@ -28,11 +29,14 @@ grep -q network <<<"$diagnosis"
 getent passwd hale >/dev/null
 [[ -d /var/lib/hale/agent && -f /lib/systemd/system/hale-agent.service && -f /lib/systemd/system/hale-aggregator.service ]]
 grep -qx /etc/hale/agent.toml /var/lib/dpkg/info/hale-agent.conffiles
+zcat /usr/share/man/man1/hale-agent.1.gz | grep -q '^\.B drill$'
+[[ -f /usr/share/man/man1/hale-aggregator.1.gz ]]
 
 dpkg --purge hale-agent hale-aggregator >/dev/null
 trap - EXIT
 for path in /usr/bin/hale-agent /usr/bin/hale-aggregator /etc/hale /var/lib/hale \
-            /lib/systemd/system/hale-agent.service /lib/systemd/system/hale-aggregator.service; do
+            /lib/systemd/system/hale-agent.service /lib/systemd/system/hale-aggregator.service \
+            /usr/share/man/man1/hale-agent.1.gz /usr/share/man/man1/hale-aggregator.1.gz; do
   if [[ -e $path ]]; then echo "deb_test: $path left behind after purge"; exit 1; fi
 done
 echo "deb_test: installed, ran, purged cleanly"

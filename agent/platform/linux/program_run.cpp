@@ -45,6 +45,8 @@ Result<CapturedRun> runProgram(const ProgramSpec& spec) {
   options.env = spec.env;
   options.cwd = spec.cwd;
   options.output_fd = fds[1];
+  options.uid = spec.uid;
+  options.gid = spec.gid;
   auto spawned = spawnProcess(options);
   ::close(fds[1]);
   if (!spawned) return spawned.error();

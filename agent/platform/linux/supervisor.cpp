@@ -1,8 +1,8 @@
 #include "agent/platform/supervisor.h"
+#include "agent/platform/pid_watch.h"
 #include "agent/platform/spawn.h"
 
 #include <asio/post.hpp>
-#include <asio/posix/stream_descriptor.hpp>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <signal.h>
@@ -55,11 +55,11 @@ Status SupervisedChild::start() {
   if (old > 0) ::kill(old, SIGKILL);  // its watcher reaps it and sees it is no longer current
   auto pid = spawnChild(spec_);
   if (!pid) return pid.error();
-  const int fd = static_cast<int>(::syscall(SYS_pidfd_open, *pid, 0));
-  if (fd < 0) {
+  const auto fd = openPidfd(*pid);
+  if (!fd) {
     ::kill(*pid, SIGKILL);
     ::waitpid(*pid, nullptr, 0);
-    return makeError(fmt::format("pidfd_open: {}", std::strerror(errno)), errno);
+    return fd.error();
   }
   const MonoTime now = std::chrono::steady_clock::now();
   {
@@ -68,36 +68,33 @@ Status SupervisedChild::start() {
     started_ = now;
     ++starts_;
   }
-  watch(*pid, fd, now);
+  watch(*pid, *fd, now);
   return {};
 }
 
 void SupervisedChild::watch(int pid, int pidfd, MonoTime started) {
-  auto sd = std::make_shared<asio::posix::stream_descriptor>(io_, pidfd);
-  sd->async_wait(asio::posix::stream_descriptor::wait_read,
-                 [self = weak_from_this(), sd, pid, started](std::error_code ec) {
-                   if (ec) return;
-                   int status = 0;
-                   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-                   }
-                   auto me = self.lock();
-                   if (!me) return;
-                   ChildExit exit;
-                   exit.uptime = std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - started);
-                   if (WIFEXITED(status)) exit.exit_code = WEXITSTATUS(status);
-                   if (WIFSIGNALED(status)) exit.signal = WTERMSIG(status);
-                   std::function<void(const ChildExit&)> fn;
-                   {
-                     std::lock_guard lock(me->mu_);
-                     if (me->pid_ != pid) return;  // an old child replaced by a restart
-                     me->pid_ = -1;
-                     me->last_exit_ = exit;
-                     me->exits_.push_back(std::chrono::steady_clock::now());
-                     if (me->exits_.size() > kExitHistory) me->exits_.pop_front();
-                     fn = me->on_exit_;
-                   }
-                   if (fn) fn(exit);
-                 });
+  whenExited(io_, pidfd, [self = weak_from_this(), pid, started] {
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    auto me = self.lock();
+    if (!me) return;
+    ChildExit exit;
+    exit.uptime = std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - started);
+    if (WIFEXITED(status)) exit.exit_code = WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) exit.signal = WTERMSIG(status);
+    std::function<void(const ChildExit&)> fn;
+    {
+      std::lock_guard lock(me->mu_);
+      if (me->pid_ != pid) return;  // an old child replaced by a restart
+      me->pid_ = -1;
+      me->last_exit_ = exit;
+      me->exits_.push_back(std::chrono::steady_clock::now());
+      if (me->exits_.size() > kExitHistory) me->exits_.pop_front();
+      fn = me->on_exit_;
+    }
+    if (fn) fn(exit);
+  });
 }
 
 Status SupervisedChild::startFromWorker(std::chrono::milliseconds timeout) {

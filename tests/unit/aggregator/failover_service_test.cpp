@@ -111,7 +111,7 @@ TEST_CASE("failover service: decisions are stored and published signed and retai
     ingest::Counters counters;
     api::Api api(store, counters, [] { return true; },
                  api::ApiOptions{{}, std::nullopt, nullptr, std::string("write-token-0123456789"), {}, 1,
-                                 std::chrono::minutes(5), nullptr, std::chrono::seconds(5), {svc.routes()}});
+                                 std::chrono::minutes(5), nullptr, std::chrono::seconds(5), {}, {}, {svc.routes()}});
     auto get = api.handle({"GET", "/api/v1/failover", ""});
     REQUIRE(get.status == 200);
     const auto body = json::parse(get.body);

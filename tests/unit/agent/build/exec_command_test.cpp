@@ -212,7 +212,11 @@ TEST_CASE("exec_command: argument parsing") {
   CHECK(o.command == std::vector<std::string>{"make", "-j2"});
   ExecOptions bad;
   CHECK(parseExecArgs({"--max-attempts", "0", "--", "x"}, bad) == "--max-attempts must be 1..10");
-  CHECK(parseExecArgs({"--policy", "yolo", "--", "x"}, bad).find("unknown policy") == 0);
+  ExecOptions named;
+  CHECK(parseExecArgs({"--policy", "ci", "--", "x"}, named).empty());
+  CHECK(named.policy_name == "ci");
+  CHECK(parseExecArgs({"--policy", "-x", "--", "x"}, bad).find("bad policy") == 0);
+  CHECK(runExecCommand({"--policy", "ci", "--", "true"}, nullptr) == 2);  // no agent configuration to find it in
   CHECK(parseExecArgs({"--timeout", "soon", "--", "x"}, bad) == "bad --timeout soon");
   CHECK(parseExecArgs({"make"}, bad).find("missing value") != std::string::npos);
   CHECK(parseExecArgs({"--"}, bad) == "no command given after --");
@@ -235,6 +239,9 @@ TEST_CASE("build_remedies: cache clearing refuses unsafe homes and symlinks") {
   CHECK(cacheKindForCommand({"python3", "-m", "pip", "install", "x"}) == "pip");
   CHECK(cacheKindForCommand({"./gradlew", "build"}) == "gradle");
   CHECK(cacheKindForCommand({"make"}).empty());
+  CHECK(cacheKindForCommand({"yarn", "install"}) == "yarn");
+  CHECK(cacheKindForCommand({"/usr/local/bin/pnpm", "i"}) == "pnpm");
+  CHECK(cacheKindForCommand({"go", "build", "./..."}) == "go");
   CHECK(clearPackageCache("npm", "/").empty());
   CHECK(clearPackageCache("npm", "relative/home").empty());
   CHECK(clearPackageCache("unknown", "/tmp").empty());
@@ -319,4 +326,66 @@ TEST_CASE("exec_command: an interrupt during the backoff sleep ends the loop at 
   CHECK(rc == 128 + SIGTERM);
   CHECK(std::chrono::steady_clock::now() - start < 5s);
   CHECK(r.recorder.attempts.size() == 1);
+}
+
+TEST_CASE("build_remedies: yarn, pnpm and go corruption signatures name their cache") {
+  const std::pair<const char*, const char*> cases[] = {
+      {"cache_yarn.log", "yarn"},   {"cache_yarn_berry.log", "yarn"}, {"cache_pnpm.log", "pnpm"},
+      {"cache_pnpm_store.log", "pnpm"}, {"cache_go.log", "go"},     {"cache_go_build.log", "go"},
+      {"cache_go_checksum.log", "go"}};
+  for (const auto& c : cases) {
+    const std::string file = c.first, cache = c.second;
+    CAPTURE(file);
+    const Diagnosis d = diagnoseText(readAll(fixture(file)));
+    CHECK(d.category == Category::Dependency);
+    CHECK(d.remedy == Remedy::ClearCache);
+    CHECK(d.cache == cache);
+  }
+  // npm's own corruption still clears npm's cache, not yarn's.
+  CHECK(diagnoseText("npm ERR! code EINTEGRITY\nnpm ERR! sha512-abc integrity checksum failed when using sha512\n").cache == "npm");
+}
+
+TEST_CASE("build_remedies: the yarn, pnpm and go caches are cleared, Go's read-only module tree included") {
+  TempDir dir;
+  const std::string home = dir.file("home");
+  for (const char* d : {".cache/yarn/v6/npm-left-pad", ".yarn/berry/cache", ".local/share/pnpm/store/v3/files/00",
+                        "go/pkg/mod/github.com/acme/lib@v1.0.0", ".cache/go-build/3c"})
+    std::filesystem::create_directories(home + "/" + d);
+  writeFile(home + "/go/pkg/mod/github.com/acme/lib@v1.0.0/lib.go", "package lib\n");
+  // Go leaves module directories read-only.
+  std::filesystem::permissions(home + "/go/pkg/mod/github.com/acme/lib@v1.0.0", std::filesystem::perms::owner_read |
+                                                                              std::filesystem::perms::owner_exec);
+  std::filesystem::permissions(home + "/go/pkg/mod/github.com/acme", std::filesystem::perms::owner_read |
+                                                                     std::filesystem::perms::owner_exec);
+  ::unsetenv("GOMODCACHE");
+  ::unsetenv("GOCACHE");
+  CHECK(clearPackageCache("yarn", home) == std::vector<std::string>{home + "/.cache/yarn", home + "/.yarn/berry/cache"});
+  CHECK(clearPackageCache("pnpm", home) == std::vector<std::string>{home + "/.local/share/pnpm/store"});
+  CHECK(clearPackageCache("go", home) == std::vector<std::string>{home + "/go/pkg/mod", home + "/.cache/go-build"});
+  CHECK_FALSE(std::filesystem::exists(home + "/go/pkg/mod"));
+  CHECK(std::filesystem::exists(home + "/.local/share"));
+
+  // CI images keep GOMODCACHE outside $HOME (/go/pkg/mod): honoured when it has Go's layout.
+  ::setenv("GOMODCACHE", dir.file("ci/go/pkg/mod").c_str(), 1);
+  ::setenv("GOCACHE", dir.file("precious").c_str(), 1);  // not go-build: left alone
+  const auto dirs = cacheDirs("go", home);
+  CHECK(std::find(dirs.begin(), dirs.end(), dir.file("ci/go/pkg/mod")) != dirs.end());
+  CHECK(std::find(dirs.begin(), dirs.end(), dir.file("precious")) == dirs.end());
+  ::unsetenv("GOMODCACHE");
+  ::unsetenv("GOCACHE");
+}
+
+TEST_CASE("exec_command: a corrupt yarn cache is cleared and the step run again") {
+  ExecRun r("if [ -e \"$MARK\" ]; then echo 'Done in 1.2s.'; exit 0; fi; touch \"$MARK\"; "
+            "echo 'error https://registry.yarnpkg.com/lodash/-/lodash-4.17.21.tgz: Integrity check failed for \"lodash\" "
+            "(computed integrity doesn'\\''t match our records, got \"sha512-x\")' >&2; exit 1");
+  ::setenv("MARK", r.dir.file("mark").c_str(), 1);
+  std::filesystem::create_directories(r.dir.file("home/.cache/yarn/v6"));
+  r.options.cache_home = r.dir.file("home");
+  CHECK(r.run() == 0);
+  ::unsetenv("MARK");
+  REQUIRE(r.recorder.attempts.size() == 2);
+  CHECK(r.recorder.attempts[0].remedy == Remedy::ClearCache);
+  CHECK_FALSE(std::filesystem::exists(r.dir.file("home/.cache/yarn")));
+  CHECK(r.err().find("cleared " + r.dir.file("home/.cache/yarn")) != std::string::npos);
 }

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 
+#include "agent/build/exec_command.h"
 #include "build_test_support.h"
 #include "shared/config/config.h"
 
@@ -137,4 +138,27 @@ TEST_CASE("knowledge_base: defaultPatternDirs honours HALE_PATTERNS_DIR") {
   ::unsetenv("HALE_PATTERNS_DIR");
   if (!std::filesystem::exists("/etc/hale/patterns"))
     CHECK(defaultPatternDirs("/src/config/patterns") == std::vector<std::string>{"/src/config/patterns"});
+}
+
+TEST_CASE("knowledge_base: a background compile matches like a plain one; exec still refuses bad patterns first") {
+  KnowledgeBase kb;
+  kb.load(sourcePath("config/patterns"));
+  kb.compileInBackground();
+  CHECK(kb.entries().size() == shippedKb().entries().size());
+  const std::string log = readAll(fixture("network_npm.log"));
+  Classifier c(kb);
+  c.feed(log);
+  const Diagnosis d = c.diagnose();
+  const Diagnosis plain = diagnoseText(log);
+  CHECK(d.category == plain.category);
+  CHECK(d.entry_id == plain.entry_id);
+  CHECK(d.evidence.size() == plain.evidence.size());
+  KnowledgeBase moved = std::move(kb);  // after the build finished: safe to move
+  CHECK(moved.compiled());
+
+  // exec still refuses an invalid knowledge base before the step runs.
+  TempDir dir;
+  writeFile(dir.file("bad.toml"), "[[pattern]]\nid = \"x\"\ncategory = \"network\"\npatterns = ['bad((']\nexplanation = \"e\"\n");
+  CHECK(runExecCommand({"--patterns", dir.file("bad.toml"), "--", "/bin/sh", "-c", "touch " + dir.file("ran")}, nullptr) == 2);
+  CHECK_FALSE(std::filesystem::exists(dir.file("ran")));
 }

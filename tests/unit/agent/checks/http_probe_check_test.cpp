@@ -1,5 +1,5 @@
 #include "agent/checks/check.h"
-#include "agent/platform/http_client.h"
+#include "shared/net/http_client.h"
 #include "tests/support/check_harness.h"
 
 #include <doctest/doctest.h>
@@ -16,7 +16,7 @@
 
 using hale::wire::Status;
 using namespace hale::agent::checks;
-namespace platform = hale::agent::platform;
+namespace net = hale::net;
 
 namespace {
 
@@ -90,35 +90,35 @@ std::optional<double> metric(const Outcome& out, const std::string& name) {
 }  // namespace
 
 TEST_CASE("http_probe_check: URL and response head parsing") {
-  auto u = platform::parseUrl("https://api.example.com/healthz?x=1#frag");
+  auto u = net::parseUrl("https://api.example.com/healthz?x=1#frag");
   REQUIRE(u);
   CHECK(u->https);
   CHECK(u->host == "api.example.com");
   CHECK(u->port == 443);
   CHECK(u->target == "/healthz?x=1");
-  auto v = platform::parseUrl("http://[::1]:8080");
+  auto v = net::parseUrl("http://[::1]:8080");
   REQUIRE(v);
   CHECK(v->host == "::1");
   CHECK(v->port == 8080);
   CHECK(v->target == "/");
   for (const char* bad : {"ftp://x", "http://", "http://h:0/", "http://u@h/", "http://h/a b", "example.com"}) {
     CAPTURE(bad);
-    CHECK_FALSE(platform::parseUrl(bad));
+    CHECK_FALSE(net::parseUrl(bad));
   }
-  auto partial = platform::parseResponseHead("HTTP/1.1 200 OK\r\nContent-Len");
+  auto partial = net::parseResponseHead("HTTP/1.1 200 OK\r\nContent-Len");
   REQUIRE(partial);
   CHECK_FALSE(*partial);
-  auto head = platform::parseResponseHead("HTTP/1.1 503 Unavailable\r\ncontent-length: 12\r\n\r\nbody");
+  auto head = net::parseResponseHead("HTTP/1.1 503 Unavailable\r\ncontent-length: 12\r\n\r\nbody");
   REQUIRE(head);
   REQUIRE(*head);
   CHECK((*head)->status == 503);
   CHECK((*head)->content_length == 12);
-  auto chunked = platform::parseResponseHead("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+  auto chunked = net::parseResponseHead("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
   REQUIRE(chunked);
   CHECK((**chunked).chunked);
-  CHECK_FALSE(platform::parseResponseHead("SSH-2.0-OpenSSH_9.2\r\n\r\n"));
-  CHECK_FALSE(platform::parseResponseHead("HTTP/1.1 abc\r\n\r\n"));
-  CHECK_FALSE(platform::parseResponseHead("HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n"));
+  CHECK_FALSE(net::parseResponseHead("SSH-2.0-OpenSSH_9.2\r\n\r\n"));
+  CHECK_FALSE(net::parseResponseHead("HTTP/1.1 abc\r\n\r\n"));
+  CHECK_FALSE(net::parseResponseHead("HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n"));
 }
 
 TEST_CASE("http_probe_check: status, body and latency against a local server") {

@@ -37,3 +37,25 @@ TEST_CASE("state_store: the outbox keeps order, acks, and evicts the oldest with
   CHECK(store.outboxAfter(10, 2).size() == 2);
   CHECK(store.outboxAfter(10, 2)[1].seq == 13);
 }
+
+TEST_CASE("state_store: a batch of results is stored in one go, and survives a restart") {
+  test::TempDir dir;
+  std::vector<wire::ResultRecord> batch(3);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    batch[i].check = "c" + std::to_string(i);
+    batch[i].status = wire::Status::Ok;
+    batch[i].metrics = {{"count", static_cast<double>(i)}};
+    batch[i].observed_at_ms = 1000 + static_cast<int64_t>(i);
+  }
+  {
+    agent::state::StateStore store(dir.path());
+    store.recordResults(batch);
+    store.recordResults({});
+  }
+  agent::state::StateStore again(dir.path());
+  sqlite::Statement count(again.db(), "SELECT count(*), min(check_name), max(observed_at_ms) FROM check_results");
+  REQUIRE(count.step());
+  CHECK(count.int64(0) == 3);
+  CHECK(count.text(1) == "c0");
+  CHECK(count.int64(2) == 1002);
+}

@@ -258,3 +258,72 @@ TEST_CASE("remedy_engine: a check flapping for two simulated hours gets exactly 
   CHECK(executed == 10 + (199 * 36) / 360);
   CHECK(executed + refused == 200);
 }
+
+TEST_CASE("remedy_engine: after a restart an open issue's plan continues after the steps already tried") {
+  Fixture f;
+  auto policy = Fixture::defaultPolicy();
+  policy.limits.max_attempts = 2;  // executed steps per issue, persisted with the other budgets
+  f.configure(touchStep(f.dir.file("one")) + touchStep(f.dir.file("two"), "approval = true\n") +
+                  touchStep(f.dir.file("three")),
+              policy);
+  f.runner.statuses = {wire::Status::Crit};
+  f.open(wire::Status::Crit, 7);
+  f.settle(300ms);  // step 1 ran; step 2 awaits approval
+  REQUIRE(std::filesystem::exists(f.dir.file("one")));
+  std::filesystem::remove(f.dir.file("one"));
+  f.engine.stop();
+
+  // The "restarted agent": a new engine on the same state.
+  std::vector<wire::RemediationRecord> events;
+  remedies::Engine again{f.io, f.store, f.audit, f.clock, f.runner,
+                         [&](const wire::RemediationRecord& r) { events.push_back(r); }, 42};
+  std::map<std::string, remedies::Plan> plans;
+  plans["web"] = f.plan(touchStep(f.dir.file("one")) + touchStep(f.dir.file("two"), "approval = true\n") +
+                        touchStep(f.dir.file("three")));
+  again.configure(policy, std::move(plans));
+  wire::IssueRecord issue;
+  issue.issue_id = 7;
+  issue.check = "web";
+  issue.state = wire::IssueState::Opened;
+  issue.status = wire::Status::Crit;
+  again.resumeOpen(issue, "process");
+  REQUIRE(again.activeRunsForTest() == 1);  // parked again on the same approval
+  const auto waiting = remedies::Attempts(f.store.db()).inState("awaiting");
+  REQUIRE(waiting.size() == 1);
+  REQUIRE(again.approve(waiting[0].id, "cli"));
+  f.runner.statuses = {wire::Status::Crit};
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  while (again.activeRunsForTest() > 0 && std::chrono::steady_clock::now() < until) {
+    f.io.restart();
+    f.io.run_for(20ms);
+  }
+  CHECK_FALSE(std::filesystem::exists(f.dir.file("one")));  // step 1 is not tried twice
+  CHECK(std::filesystem::exists(f.dir.file("two")));
+  CHECK_FALSE(std::filesystem::exists(f.dir.file("three")));  // the persisted per-issue budget (2) is spent
+  const auto rows = f.outcomes();
+  CHECK(std::vector<std::string>(rows.end() - 5, rows.end()) ==
+        std::vector<std::string>{"run:approved", "run:fired", "run:executed", "run:not_healed", "run:skipped"});
+  CHECK(f.audit.verify().ok);
+}
+
+TEST_CASE("remedy_engine: a triggered plan runs with auto-remediation off; a second trigger is refused") {
+  Fixture f;
+  f.configure(touchStep(f.dir.file("one")));
+  limits::Policy::setAuto(f.store, "web", false);
+  f.open();
+  f.settle(300ms);
+  CHECK_FALSE(std::filesystem::exists(f.dir.file("one")));  // automatic: off
+  wire::IssueRecord issue;
+  issue.issue_id = 1;
+  issue.check = "web";
+  issue.state = wire::IssueState::Opened;
+  issue.status = wire::Status::Crit;
+  f.runner.statuses = {wire::Status::Ok};
+  REQUIRE(f.engine.trigger(issue, "process", "command:n1"));
+  CHECK_FALSE(f.engine.trigger(issue, "process", "command:n2"));  // one plan per check at a time
+  f.settle();
+  CHECK(std::filesystem::exists(f.dir.file("one")));
+  CHECK(f.outcomes() == std::vector<std::string>{"run:skipped", "plan:fired", "run:fired", "run:executed", "run:healed"});
+  issue.check = "db";
+  CHECK(f.engine.trigger(issue, "process", "command:n3").error().message.find("no remedy plan") != std::string::npos);
+}

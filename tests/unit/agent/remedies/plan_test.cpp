@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 using namespace hale;
 using namespace hale::agent;
 
@@ -23,7 +25,7 @@ constexpr const char* kHead = "[agent]\nregion = \"r\"\nstate_dir = \"/tmp/hale-
 constexpr const char* kCheck = "[[check]]\nname = \"web\"\nkind = \"process\"\nmatch_name = \"web\"\n";
 }  // namespace
 
-TEST_CASE("remedy_plan: config/examples/remediation.toml loads with both example plans") {
+TEST_CASE("remedy_plan: config/examples/remediation.toml loads with every example plan") {
   const auto cfg = loadAgentConfig(std::string(HALE_SOURCE_DIR) + "/config/examples/remediation.toml");
   REQUIRE(cfg.plans.count("ci-runner") == 1);
   REQUIRE(cfg.plans.count("build-disk") == 1);
@@ -41,7 +43,26 @@ TEST_CASE("remedy_plan: config/examples/remediation.toml loads with both example
   CHECK(disk.steps[1].action == "rotate_logs");
   CHECK(disk.steps[2].action == "hook");
   CHECK(cfg.remediation.limits.resource_per_hour == 10);
-  CHECK(cfg.remediation.allowlist.size() == 4);
+  REQUIRE(cfg.plans.count("www-cert") == 1);
+  const auto& cert = cfg.plans.at("www-cert");
+  REQUIRE(cert.steps.size() == 1);
+  CHECK(cert.steps[0].action == "renew_cert");
+  CHECK(cert.steps[0].impl->programs() == std::vector<std::string>{"/usr/bin/certbot"});
+  CHECK(cert.notify.size() == 1);
+  REQUIRE(cfg.plans.count("api-slo") == 1);
+  const auto& slo = cfg.plans.at("api-slo");
+  REQUIRE(slo.steps.size() == 1);
+  CHECK(slo.steps[0].action == "hook");
+  CHECK(slo.steps[0].approval);
+  CHECK(cfg.plans.size() == 4);
+  // Every program a plan may start is on the example's allowlist.
+  for (const auto& [name, plan] : cfg.plans)
+    for (const auto& step : plan.steps)
+      for (const auto& program : step.impl->programs()) {
+        CAPTURE(program);
+        CHECK(std::find(cfg.remediation.allowlist.begin(), cfg.remediation.allowlist.end(), program) !=
+              cfg.remediation.allowlist.end());
+      }
   for (const auto& step : crashed.steps)
     for (const auto& program : step.impl->programs()) {
       CAPTURE(program);
@@ -68,4 +89,7 @@ TEST_CASE("remedy_plan: rejects bad plans with file:line:col and a useful messag
             .find("http://") != std::string::npos);
   CHECK(loadError(std::string(kHead) + "[remediation]\nallowlist = [\"bin/x\"]\n").find("not an absolute path") !=
         std::string::npos);
+  CHECK(loadError(head + "[[check.remedy]]\naction = \"run\"\nargv = [\"/bin/true\"]\nuser = \"no-such-user-x\"\n")
+            .find("no user 'no-such-user-x'") != std::string::npos);
+  CHECK(loadError(head + "[[check.remedy]]\naction = \"renew_cert\"\n").find("argv") != std::string::npos);
 }

@@ -1,4 +1,4 @@
-#include "agent/platform/http_client.h"
+#include "shared/net/http_client.h"
 
 #include <fmt/format.h>
 
@@ -6,7 +6,7 @@
 #include <cctype>
 #include <charconv>
 
-namespace hale::agent::platform {
+namespace hale::net {
 namespace {
 
 std::string lower(std::string_view s) {
@@ -116,6 +116,14 @@ Result<std::optional<ResponseHead>> parseResponseHead(std::string_view raw) {
 }
 
 Result<HttpResponse> httpGet(const Url& url, const TlsOptions& tls, Deadline deadline, size_t max_bytes) {
+  return httpRequest(url, HttpRequest{}, tls, deadline, max_bytes);
+}
+
+Result<HttpResponse> httpRequest(const Url& url, const HttpRequest& req, const TlsOptions& tls, Deadline deadline,
+                                 size_t max_bytes) {
+  for (const auto& [name, value] : req.headers)
+    for (char c : name + value)
+      if (c == '\r' || c == '\n') return makeError("header names and values must not contain line breaks");
   Connection conn;
   if (url.https) {
     auto s = TlsSession::connect(url.host, url.port, tls, deadline);
@@ -128,9 +136,13 @@ Result<HttpResponse> httpGet(const Url& url, const TlsOptions& tls, Deadline dea
   }
   const bool default_port = url.port == (url.https ? 443 : 80);
   const std::string host_header = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
-  const std::string request = fmt::format(
-      "GET {} HTTP/1.1\r\nHost: {}{}\r\nUser-Agent: hale-agent\r\nAccept: */*\r\nConnection: close\r\n\r\n",
-      url.target, host_header, default_port ? "" : fmt::format(":{}", url.port));
+  std::string request = fmt::format("{} {} HTTP/1.1\r\nHost: {}{}\r\nUser-Agent: hale\r\nAccept: */*\r\nConnection: close\r\n",
+                                    req.method, url.target, host_header,
+                                    default_port ? "" : fmt::format(":{}", url.port));
+  for (const auto& [name, value] : req.headers) request += fmt::format("{}: {}\r\n", name, value);
+  if (req.method != "GET" && req.method != "HEAD") request += fmt::format("Content-Length: {}\r\n", req.body.size());
+  request += "\r\n";
+  request += req.body;
   if (auto w = conn.write(request, deadline); !w) return w.error();
 
   std::string raw;
@@ -166,4 +178,4 @@ Result<HttpResponse> httpGet(const Url& url, const TlsOptions& tls, Deadline dea
   return response;
 }
 
-}  // namespace hale::agent::platform
+}  // namespace hale::net

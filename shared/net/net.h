@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-namespace hale::agent::platform {
+namespace hale::net {
 
 using Deadline = std::chrono::steady_clock::time_point;
 
@@ -111,4 +111,4 @@ class TlsSession {
 /// mbedTLS error code as text.
 std::string mbedtlsErrorText(int code);
 
-}  // namespace hale::agent::platform
+}  // namespace hale::net

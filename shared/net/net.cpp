@@ -1,4 +1,4 @@
-#include "agent/platform/net.h"
+#include "shared/net/net.h"
 
 #include <fmt/format.h>
 #include <mbedtls/ctr_drbg.h>
@@ -21,7 +21,7 @@
 #include <charconv>
 #include <cstring>
 
-namespace hale::agent::platform {
+namespace hale::net {
 
 int remainingMs(Deadline deadline) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
@@ -327,4 +327,4 @@ Result<size_t> TlsSession::read(char* buf, size_t cap, Deadline deadline) {
   }
 }
 
-}  // namespace hale::agent::platform
+}  // namespace hale::net

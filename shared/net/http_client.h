@@ -1,15 +1,17 @@
 #pragma once
-// A minimal HTTP/1.1 GET client for probes: one request per connection
+// A minimal HTTP/1.1 client for probes and webhooks: one request per connection
 // (Connection: close), plain or over TlsSession, bounded by a deadline and a
 // response size cap. Parsing of the response head is a pure function.
-#include "agent/platform/net.h"
+#include "shared/net/net.h"
 
 #include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
-namespace hale::agent::platform {
+namespace hale::net {
 
 struct Url {
   bool https = false;
@@ -41,4 +43,14 @@ struct HttpResponse {
 /// GETs `url` before `deadline`. `tls` applies to https URLs.
 Result<HttpResponse> httpGet(const Url& url, const TlsOptions& tls, Deadline deadline, size_t max_bytes = 256 * 1024);
 
-}  // namespace hale::agent::platform
+struct HttpRequest {
+  std::string method = "GET";
+  std::vector<std::pair<std::string, std::string>> headers;  ///< beyond Host, User-Agent, Connection
+  std::string body;  ///< sent with Content-Length when the method is not GET/HEAD
+};
+
+/// Sends one request to `url` before `deadline` and reads the response.
+Result<HttpResponse> httpRequest(const Url& url, const HttpRequest& request, const TlsOptions& tls, Deadline deadline,
+                                 size_t max_bytes = 256 * 1024);
+
+}  // namespace hale::net

@@ -1,0 +1,396 @@
+// Drills against real processes, files, sockets and the agent's real state
+// database: the injected failure is detected, the remedy plan runs through
+// the engine, and whatever the drill created is gone afterwards.
+#include "agent/drills/drill_runner.h"
+#include "agent/remedies/attempts.h"
+#include "agent/state/audit_log.h"
+#include "agent/state/state_store.h"
+#include "shared/wire/envelope.h"
+#include "tests/support/harness.h"
+
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <csignal>
+#include <filesystem>
+
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+using namespace hale;
+using namespace hale::agent;
+namespace fs = std::filesystem;
+
+namespace {
+struct DrillFixture {
+  test::TempDir dir;
+  std::string config = dir.file("agent.toml");
+
+  void write(const std::string& checks) {
+    test::writeFile(config, fmt::format("[agent]\nregion = \"r\"\nnode = \"n\"\nstate_dir = \"{}\"\n"
+                                        "[remediation]\nbackoff_initial = \"50ms\"\n\n{}",
+                                        dir.file("state"), checks));
+  }
+  drills::DrillReport drill(const std::string& check) {
+    drills::DrillOptions opts;
+    opts.timeout = std::chrono::seconds(10);
+    opts.quiet_logs = true;
+    return drills::runDrill(config, check, opts);
+  }
+  int cli(std::vector<std::string> args) {
+    args.insert(args.begin(), {test::binaryDir() + "/hale-agent", "drill"});
+    args.insert(args.end(), {"--config", config});
+    return test::runCommand(args, dir.file("out.txt"));
+  }
+  std::string out() { return test::readFile(dir.file("out.txt")); }
+};
+
+/// Space used (%) of the file system holding `path`, as the disk check computes it.
+double usedPercent(const std::string& path, uint64_t extra_bytes) {
+  struct statvfs v {};
+  REQUIRE(::statvfs(path.c_str(), &v) == 0);
+  const double total = static_cast<double>(v.f_blocks) * v.f_frsize;
+  const double avail = static_cast<double>(v.f_bavail) * v.f_frsize;
+  return 100.0 * (total - avail + static_cast<double>(extra_bytes)) / total;
+}
+
+bool emptyDir(const std::string& path) { return fs::is_empty(path); }
+}  // namespace
+
+TEST_CASE("drill: a killed supervised process is healed by its restart step") {
+  DrillFixture f;
+  f.write(R"(
+[[check]]
+name = "drill-sleeper"
+kind = "process"
+argv = ["/usr/bin/sleep", "600"]
+interval = "100ms"
+fail_after = 1
+
+  [[check.remedy]]
+  action = "restart"
+  supervised = true
+  settle = "100ms"
+)");
+  const auto r = f.drill("drill-sleeper");
+  INFO(r.reason);
+  CHECK(r.verdict == drills::Verdict::Healed);
+  CHECK(r.healed_by == "restart");
+  CHECK(r.fault.find("SIGKILL sent to the supervised child") != std::string::npos);
+  REQUIRE(r.detect_ms);
+  REQUIRE(r.heal_ms);
+  CHECK(*r.detect_ms < 2000);
+  CHECK(*r.heal_ms < 5000);
+  CHECK(r.issue_id > 0);
+  // The decisions are in the agent's hash-chained audit log, and so is the drill's summary.
+  state::StateStore store(f.dir.file("state"));
+  state::AuditLog audit(store.db());
+  CHECK(audit.verify().ok);
+  bool executed = false, summary = false;
+  for (const auto& e : audit.tail(50)) {
+    executed = executed || (e.action == "remediation" && e.outcome == "executed");
+    summary = summary || (e.actor == "drill" && e.outcome == "healed");
+  }
+  CHECK(executed);
+  CHECK(summary);
+  // The drill's issue does not stay open for the daemon to find.
+  CHECK(store.openIssues().empty());
+}
+
+TEST_CASE("drill: dry-run is honoured: the plan decides, executes nothing, and the drill says so") {
+  DrillFixture f;
+  f.write(R"(
+[[check]]
+name = "drill-dry"
+kind = "process"
+argv = ["/usr/bin/sleep", "600"]
+interval = "100ms"
+fail_after = 1
+
+  [[check.remedy]]
+  action = "restart"
+  supervised = true
+  settle = "100ms"
+)");
+  auto text = test::readFile(f.config);
+  text.replace(text.find("[remediation]\n"), 14, "[remediation]\ndry_run = true\n");
+  test::writeFile(f.config, text);
+  const auto r = f.drill("drill-dry");
+  CHECK(r.verdict == drills::Verdict::NotHealed);
+  CHECK(r.detect_ms);
+  CHECK(r.reason.find("dry run") != std::string::npos);
+  bool dry = false, executed = false;
+  for (const auto& d : r.decisions) {
+    dry = dry || d.outcome == wire::RemediationOutcome::DryRun;
+    executed = executed || d.outcome == wire::RemediationOutcome::Executed;
+  }
+  CHECK(dry);
+  CHECK_FALSE(executed);
+}
+
+TEST_CASE("drill: disk filled past crit is healed by clean; the fill file never stays") {
+  DrillFixture f;
+  const std::string sandbox = f.dir.file("sandbox");
+  fs::create_directory(sandbox);
+  // Thresholds relative to the current use: 64 MiB more is critical.
+  const double crit = usedPercent(f.dir.path(), 64ull << 20);
+  const auto checks = [&](const std::string& globs, uint64_t max_bytes) {
+    return fmt::format(R"(
+[[check]]
+name = "scratch"
+kind = "disk"
+path = "{0}"
+interval = "100ms"
+fail_after = 1
+warn_percent = {1}
+crit_percent = {1}
+
+  [check.drill]
+  dir = "{2}"
+  max_bytes = {4}
+
+  [[check.remedy]]
+  action = "clean"
+  roots = ["{2}"]
+  globs = ["{3}"]
+  settle = "100ms"
+)",
+                       f.dir.path(), crit, sandbox, globs, max_bytes);
+  };
+  SUBCASE("a clean step that matches the fill file heals") {
+    f.write(checks("*.fill", 1ull << 30));
+    const auto r = f.drill("scratch");
+    INFO(r.reason);
+    CHECK(r.verdict == drills::Verdict::Healed);
+    CHECK(r.healed_by == "clean");
+    CHECK(r.fault.find(sandbox) != std::string::npos);
+  }
+  SUBCASE("a clean step that misses it does not heal, and the drill removes the file itself") {
+    f.write(checks("*.log", 1ull << 30));
+    const auto r = f.drill("scratch");
+    CHECK(r.verdict == drills::Verdict::NotHealed);
+    CHECK(r.detect_ms);
+  }
+  SUBCASE("more than max_bytes is refused before anything is written") {
+    f.write(checks("*.fill", 1ull << 20));
+    const auto r = f.drill("scratch");
+    CHECK(r.verdict == drills::Verdict::NotDrillable);
+    CHECK(r.reason.find("max_bytes") != std::string::npos);
+  }
+  CHECK(emptyDir(sandbox));
+}
+
+TEST_CASE("drill: a disk check without a sandbox dir, or a pidfile without allow, is not drillable") {
+  DrillFixture f;
+  test::Process victim({"/usr/bin/sleep", "600"}, f.dir.file("victim.log"));
+  test::writeFile(f.dir.file("victim.pid"), std::to_string(victim.pid()) + "\n");
+  f.write(fmt::format(R"(
+[[check]]
+name = "nodir"
+kind = "disk"
+path = "/"
+  [[check.remedy]]
+  action = "clean"
+  roots = ["{0}"]
+  globs = ["*.nothing"]
+
+[[check]]
+name = "worker"
+kind = "process"
+pidfile = "{1}"
+  [[check.remedy]]
+  action = "clean"
+  roots = ["{0}"]
+  globs = ["*.nothing"]
+
+[[check]]
+name = "load"
+kind = "system"
+  [[check.remedy]]
+  action = "clean"
+  roots = ["{0}"]
+  globs = ["*.nothing"]
+)",
+                      f.dir.path(), f.dir.file("victim.pid")));
+  auto r = f.drill("nodir");
+  CHECK(r.verdict == drills::Verdict::NotDrillable);
+  CHECK(r.reason.find("[check.drill]") != std::string::npos);
+  r = f.drill("worker");
+  CHECK(r.verdict == drills::Verdict::NotDrillable);
+  CHECK(r.reason.find("allow = true") != std::string::npos);
+  CHECK(victim.running());
+  CHECK(f.cli({"load"}) == 3);
+  CHECK(f.cli({"no-such-check"}) == 2);
+  CHECK(f.cli({}) == 2);
+}
+
+TEST_CASE("drill: a certificate drill without a renew step reports not healed and leaves the real file alone") {
+  DrillFixture f;
+  const std::string real = f.dir.file("real.pem");
+  test::writeFile(real, "not touched\n");
+  f.write(fmt::format(R"(
+[[check]]
+name = "tls"
+kind = "certificate"
+file = "{0}"
+interval = "100ms"
+fail_after = 2
+
+  [[check.remedy]]
+  action = "clean"
+  roots = ["{1}"]
+  globs = ["*.nothing"]
+  settle = "50ms"
+)",
+                      real, f.dir.file("empty")));
+  fs::create_directory(f.dir.file("empty"));
+  const auto r = f.drill("tls");
+  CHECK(r.verdict == drills::Verdict::NotHealed);
+  CHECK(r.fault.find("expired 30 days ago") != std::string::npos);
+  REQUIRE(r.detect_ms);
+  CHECK(*r.detect_ms >= 100);  // two results at the check's interval
+  CHECK(test::readFile(real) == "not touched\n");
+  // The test certificate went with the drill.
+  const auto from = r.fault.find('('), to = r.fault.find("/expired.pem");
+  REQUIRE(to != std::string::npos);
+  CHECK_FALSE(fs::exists(r.fault.substr(from + 1, to - from - 1)));
+}
+
+TEST_CASE("drill: probes are pointed at a closed port or a listener that answers too late") {
+  DrillFixture f;
+  f.write(fmt::format(R"(
+[[check]]
+name = "tcp"
+kind = "tcp_probe"
+endpoint = "127.0.0.1:{0}"
+interval = "100ms"
+timeout = "300ms"
+fail_after = 1
+  [[check.remedy]]
+  action = "clean"
+  roots = ["{1}"]
+  globs = ["*.nothing"]
+  settle = "50ms"
+
+[[check]]
+name = "web"
+kind = "http_probe"
+url = "http://127.0.0.1:{0}/"
+interval = "100ms"
+timeout = "300ms"
+fail_after = 1
+  [check.drill]
+  delay = "2s"
+  [[check.remedy]]
+  action = "clean"
+  roots = ["{1}"]
+  globs = ["*.nothing"]
+  settle = "50ms"
+)",
+                      test::freePort(), f.dir.path()));
+  auto r = f.drill("tcp");
+  CHECK(r.verdict == drills::Verdict::NotHealed);
+  CHECK(r.fault.find("closed port") != std::string::npos);
+  CHECK(r.detect_ms);
+  r = f.drill("web");
+  CHECK(r.verdict == drills::Verdict::NotHealed);
+  CHECK(r.fault.find("answers after 2000 ms") != std::string::npos);
+  CHECK(r.detect_ms);
+}
+
+TEST_CASE("drill --all runs every check and summarises; --json for machines") {
+  DrillFixture f;
+  f.write(R"(
+[[check]]
+name = "drill-all-sleeper"
+kind = "process"
+argv = ["/usr/bin/sleep", "600"]
+interval = "100ms"
+fail_after = 1
+  [[check.remedy]]
+  action = "restart"
+  supervised = true
+  settle = "100ms"
+
+[[check]]
+name = "load"
+kind = "system"
+)");
+  CHECK(f.cli({"--all", "--json"}) == 0);
+  const auto j = nlohmann::json::parse(f.out());
+  CHECK(j["healed"] == 1);
+  CHECK(j["not_drillable"] == 1);
+  REQUIRE(j["drills"].size() == 2);
+  CHECK(j["drills"][0]["healed_by"] == "restart");
+  CHECK(j["drills"][0]["detect_ms"].is_number());
+  CHECK(j["drills"][1]["verdict"] == "not_drillable");
+  // Drills honour the limits like any remediation: the restart step is in its cooldown now.
+  CHECK(f.cli({"--all"}) == 1);
+  CHECK(f.out().find("NOT HEALED") != std::string::npos);
+  CHECK(f.out().find("cooldown") != std::string::npos);
+  CHECK(f.out().find("2 checks: 0 healed, 1 not healed, 1 not drillable") != std::string::npos);
+}
+
+TEST_CASE("drill: with [mqtt] configured, issue, decisions and verdict join the outbox for the daemon to send") {
+  DrillFixture f;
+  f.write(R"(
+[[check]]
+name = "drill-outbox"
+kind = "process"
+argv = ["/usr/bin/sleep", "600"]
+interval = "100ms"
+fail_after = 1
+  [[check.remedy]]
+  action = "restart"
+  supervised = true
+  settle = "100ms"
+)");
+  auto text = test::readFile(f.config);
+  text.replace(text.find("[remediation]"), 0, "[mqtt]\nurl = \"mqtt://127.0.0.1:1\"\n");
+  test::writeFile(f.config, text);
+  REQUIRE(f.drill("drill-outbox").verdict == drills::Verdict::Healed);
+  state::StateStore store(f.dir.file("state"));
+  int opened = 0, closed = 0, healed_restart = 0, verdicts = 0;
+  for (const auto& entry : store.outboxAfter(0, 100)) {
+    auto env = wire::verifyEnvelope(entry.payload);
+    REQUIRE(env.ok());
+    if (const auto* i = (*env)->payload_as_IssueEvent()) {
+      const auto issue = wire::readIssueEvent(*i);
+      opened += issue.state == wire::IssueState::Opened;
+      closed += issue.state == wire::IssueState::Closed;
+    }
+    if (const auto* r = (*env)->payload_as_RemediationEvent()) {
+      const auto rec = wire::readRemediationEvent(*r);
+      healed_restart += rec.action == "restart" && rec.outcome == wire::RemediationOutcome::Healed;
+      verdicts += rec.action == "drill" && rec.outcome == wire::RemediationOutcome::Healed;
+    }
+  }
+  CHECK(opened == 1);
+  CHECK(closed == 1);
+  CHECK(healed_restart == 1);
+  CHECK(verdicts == 1);
+}
+
+TEST_CASE("drill: a step that needs approval ends the drill as not healed and leaves nothing pending") {
+  DrillFixture f;
+  f.write(R"(
+[[check]]
+name = "drill-approval"
+kind = "process"
+argv = ["/usr/bin/sleep", "600"]
+interval = "100ms"
+fail_after = 1
+  [[check.remedy]]
+  action = "restart"
+  supervised = true
+  approval = true
+)");
+  const auto started = std::chrono::steady_clock::now();
+  const auto r = f.drill("drill-approval");
+  CHECK(r.verdict == drills::Verdict::NotHealed);
+  CHECK(r.reason.find("needs approval") != std::string::npos);
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
+  state::StateStore store(f.dir.file("state"));
+  CHECK(remedies::Attempts(store.db()).inState("awaiting").empty());
+}
