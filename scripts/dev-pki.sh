@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Development PKI for Hale: a CA, the broker's server certificate, the
-# aggregator's client certificate and one client certificate per node.
+# aggregator's and the broker bridge's client certificates and one client certificate per node.
 # The certificate's CN is the MQTT identity (use_identity_as_username), so a
 # node's CN must be its node id. A node given as NODE:REGION gets its region
 # in the certificate's OU: scripts/broker-config.sh lets it read that region's
@@ -40,6 +40,8 @@ issue() {
 issue broker "/O=Hale dev/CN=localhost" "subjectAltName=DNS:localhost,IP:127.0.0.1
 extendedKeyUsage=serverAuth"
 issue aggregator "/O=Hale dev/CN=hale-aggregator" "extendedKeyUsage=clientAuth"
+# Region brokers bridge to each other with this one (config/mosquitto/bridge.conf.in).
+issue bridge "/O=Hale dev/CN=hale-bridge" "extendedKeyUsage=clientAuth"
 id='[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}'
 for entry in "$@"; do
   [[ "$entry" =~ ^$id(:$id)?$ ]] || { echo "dev-pki: bad node id '$entry' (NODE or NODE:REGION)" >&2; exit 2; }

@@ -237,12 +237,14 @@ int cmdHelp(const std::vector<std::string>& args) {
   if (args[0] == "config") {
     fmt::print("[agent]\n{}\n[mqtt]\n{}\n[log]\n{}\n[commands]\n{}\n[remediation]\n{}\n[[check]] (every kind)\n{}"
                "\n[[check.remedy]] (every action; see docs/remediation.md)\n{}\n[check.drill] (hale-agent drill)\n{}"
-               "\n[[build_policy]] (hale-agent exec --policy NAME; see docs/builds.md)\n{}\n[builds]\n{}",
+               "\n[[build_policy]] (hale-agent exec --policy NAME; see docs/builds.md)\n{}\n[builds]\n{}"
+               "\n[failover] (hooks; see docs/aggregator.md)\n{}",
                config::describeFields(agentFields()), config::describeFields(app::mqttFields()),
                config::describeFields(app::logFields()), config::describeFields(commandFields()),
                config::describeFields(limits::remediationFields()), config::describeFields(checks::commonFields()),
                config::describeFields(remedies::stepFields()), config::describeFields(drills::drillFields()),
-               config::describeFields(build::buildPolicyFields()), config::describeFields(build::buildsFields()));
+               config::describeFields(build::buildPolicyFields()), config::describeFields(build::buildsFields()),
+               config::describeFields(failoverFields()));
     return kExitOk;
   }
   const auto* kind = checks::findKind(args[0]);

@@ -1,5 +1,6 @@
 #include "agent/core/agent.h"
 
+#include "agent/platform/program_run.h"
 #include "shared/util/clock.h"
 #include "shared/util/log.h"
 #include "shared/wire/topics.h"
@@ -27,6 +28,7 @@ Agent::Agent(AgentConfig config)
       tracker_(store_),
       audit_(store_.db()),
       guard_(store_),
+      failover_state_(store_, cfg_.region),
       signals_(io_, SIGINT, SIGTERM, SIGHUP),
       batch_timer_(io_),
       heartbeat_timer_(io_),
@@ -40,7 +42,8 @@ Agent::Agent(AgentConfig config)
     opts.will = mqtt::Will{wire::statusTopic(cfg_.region, cfg_.node), statusPayload("offline", opts.keepalive), 1, true};
     opts.subscriptions = {{wire::nodeCommandTopic(cfg_.region, cfg_.node), 1},
                           {wire::regionCommandTopic(cfg_.region), 1},
-                          {wire::ackTopic(cfg_.region, cfg_.node), 1}};
+                          {wire::ackTopic(cfg_.region, cfg_.node), 1},
+                          {std::string(wire::kFailoverTopic), 1}};
     mqtt_ = std::make_unique<mqtt::Client>(io_, std::move(opts));
     mqtt_->onConnected([this] { onConnected(); });
     mqtt_->onMessage([this](const std::string& topic, const std::string& payload) { onMessage(topic, payload); });
@@ -100,6 +103,7 @@ Agent::~Agent() {
   if (build_pool_) build_pool_->join();  // classifications in flight use the knowledge base
   engine_.reset();  // joins actions in flight before the checks and the store go
   verify_pool_->join();
+  hook_pool_->join();
 }
 
 void Agent::runCheckNow(const std::string& name, std::function<void(const wire::ResultRecord&)> done) {
@@ -193,6 +197,7 @@ void Agent::reload() {
     // Limiter state lives in SQLite, so a reload changes the rules, never the spent budgets.
     engine_->configure(next.remediation, std::move(next.plans));
     cfg_.command_keys = std::move(next.command_keys);
+    cfg_.failover = std::move(next.failover);
     // A rotated node certificate (new files, or new content at the same paths)
     // takes effect by reconnecting; TLS files are read at every connect.
     if (mqtt_ && next.mqtt_enabled && next.mqtt.url == cfg_.mqtt.url) mqtt_->reconnect();
@@ -370,6 +375,7 @@ void Agent::onMessage(const std::string& topic, const std::string& payload) {
   if (topic == wire::ackTopic(cfg_.region, cfg_.node)) return handleAck(payload);
   if (topic == wire::nodeCommandTopic(cfg_.region, cfg_.node) || topic == wire::regionCommandTopic(cfg_.region))
     return handleCommand(payload);
+  if (topic == wire::kFailoverTopic) return handleFailover(payload);
 }
 
 void Agent::handleAck(const std::string& payload) {
@@ -459,6 +465,82 @@ void Agent::handleCommand(const std::string& payload) {
   } catch (const std::exception& e) {
     log::error("command", "cannot process command", {{"error", e.what()}});
   }
+}
+
+}  // namespace hale::agent
+
+namespace hale::agent {
+
+// The failover decision is retained, so it comes again on every reconnect: a
+// decision already applied is dropped quietly, without an audit entry.
+void Agent::handleFailover(const std::string& payload) {
+  const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(payload.data()), payload.size());
+  const int64_t now = unixMillisNow();
+  auto refuse = [&](const std::string& subject, const std::string& why) {
+    audit_.append(now, "command", "failover", subject, "refused", why);
+    if (refusal_log_.allow("failover", std::chrono::steady_clock::now()) >= 0)
+      log::warn("failover", "failover decision refused", {{"reason", why}});
+  };
+  try {
+    if (payload.empty()) return;  // a cleared retained message
+    if (cfg_.command_keys.empty()) return refuse("-", "no [commands] public_key_files configured");
+    auto spec = wire::verifyCommand(bytes, cfg_.command_keys, cfg_.node, "global", now);
+    if (!spec) return refuse("-", spec.error().message);
+    const std::string nonce = crypto::toHex(spec->nonce);
+    auto verdict = failover_state_.admit(*spec);
+    if (!verdict) return refuse(nonce, verdict.error().message);
+    if (verdict->already_applied) {
+      log::debug("failover", "failover decision already applied", {{"epoch", std::to_string(spec->epoch)}});
+      return;
+    }
+    const auto& role = std::get<wire::RegionRoleAction>(spec->action);
+    if (!verdict->transition) {
+      audit_.append(now, "command", "failover", nonce, "executed",
+                    fmt::format("epoch {}: {} active; region {} keeps its role", spec->epoch, role.region, cfg_.region));
+      return;
+    }
+    const auto t = *verdict->transition;
+    audit_.append(now, "command", "failover", nonce, "executed",
+                  fmt::format("epoch {}: region {} {}", t.epoch, cfg_.region, t.promote ? "promoted" : "demoted"));
+    log::warn("failover", t.promote ? "region promoted" : "region demoted",
+              {{"region", cfg_.region}, {"active", t.active_region}, {"epoch", std::to_string(t.epoch)}});
+    runFailoverHook(t);
+  } catch (const std::exception& e) {
+    log::error("failover", "cannot process failover decision", {{"error", e.what()}});
+  }
+}
+
+void Agent::runFailoverHook(const FailoverTransition& t) {
+  const std::string name = t.promote ? "on_promote" : "on_demote";
+  const auto& argv = t.promote ? cfg_.failover.on_promote : cfg_.failover.on_demote;
+  if (argv.empty()) return;
+  platform::ProgramSpec spec;
+  spec.argv = argv;
+  spec.env = failoverHookEnv(cfg_.region, t);
+  spec.timeout = cfg_.failover.hook_timeout;
+  asio::post(*hook_pool_, [this, spec = std::move(spec), name, epoch = t.epoch] {
+    const auto started = std::chrono::steady_clock::now();
+    auto run = platform::runProgram(spec);
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    asio::post(io_, [this, run = std::move(run), name, epoch, ms] {
+      std::string outcome = "failed", detail;
+      if (!run) {
+        detail = run.error().message;
+      } else if (run->timed_out) {
+        detail = "timed out";
+      } else if (run->term_signal) {
+        detail = fmt::format("killed by signal {}", run->term_signal);
+      } else {
+        outcome = run->exit_code == 0 ? "executed" : "failed";
+        detail = fmt::format("exit {}", run->exit_code);
+      }
+      detail = fmt::format("{} epoch {}: {} in {} ms", name, epoch, detail, ms.count());
+      if (run && !run->output.empty()) detail += "; output: " + run->output.substr(run->output.size() > 512 ? run->output.size() - 512 : 0);
+      audit_.append(unixMillisNow(), "failover", name, std::to_string(epoch), outcome, detail);
+      if (outcome == "executed") log::info("failover", "hook ran", {{"hook", name}, {"epoch", std::to_string(epoch)}});
+      else log::error("failover", "hook failed", {{"hook", name}, {"detail", detail}});
+    });
+  });
 }
 
 }  // namespace hale::agent

@@ -53,6 +53,8 @@ class Agent final : public remedies::CheckRunner {
   void onConnected();
   void onMessage(const std::string& topic, const std::string& payload);
   void handleCommand(const std::string& payload);
+  void handleFailover(const std::string& payload);
+  void runFailoverHook(const FailoverTransition& t);
   void emitRemediation(const wire::RemediationRecord& record);
   void startBuildWatch();
   void recordWatchedFile(const build::WatchedFile& file);
@@ -72,9 +74,12 @@ class Agent final : public remedies::CheckRunner {
   checks::AnomalyTracker anomalies_;
   state::AuditLog audit_;
   state::CommandGuard guard_;
+  FailoverState failover_state_;
   std::unique_ptr<mqtt::Client> mqtt_;
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<asio::thread_pool> verify_pool_ = std::make_unique<asio::thread_pool>(1);
+  /// Failover hooks, one at a time and in order, off the I/O thread.
+  std::unique_ptr<asio::thread_pool> hook_pool_ = std::make_unique<asio::thread_pool>(1);
   std::unique_ptr<remedies::Engine> engine_;
   asio::signal_set signals_;
   asio::steady_timer batch_timer_;

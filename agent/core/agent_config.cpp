@@ -29,7 +29,8 @@ constexpr config::FieldSpec kCommandFields[] = {
     {"public_key_files", config::FieldType::StringArray, "",
      "PEM public keys of the aggregator that may sign commands (list two while rotating)"},
 };
-constexpr std::string_view kTopLevel[] = {"agent", "mqtt", "log", "commands", "remediation", "check", "build_policy", "builds"};
+constexpr std::string_view kTopLevel[] = {"agent",        "mqtt",   "log",     "commands", "remediation",
+                                          "check",        "build_policy", "builds", "failover"};
 
 std::string hostName() {
   char buf[256] = {};
@@ -93,6 +94,7 @@ AgentConfig loadAgentConfig(const toml::table& root, const std::string& path) {
   cfg.remediation = limits::policyFrom(config::readFields(app::sectionOf(root, "remediation", path),
                                                           limits::remediationFields(), path, "[remediation]"));
 
+  cfg.failover = readFailoverSettings(root, path);
   cfg.build_policies = build::buildPoliciesFrom(root, path);
   cfg.builds = build::watchSettingsFrom(
       config::readFields(app::sectionOf(root, "builds", path), build::buildsFields(), path, "[builds]"));

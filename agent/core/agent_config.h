@@ -1,4 +1,5 @@
 #pragma once
+#include "agent/core/failover_hooks.h"
 // hale-agent's configuration file: [agent], [mqtt], [log] and [[check]] tables.
 #include "agent/build/build_policy.h"
 #include "agent/build/build_watch.h"
@@ -35,6 +36,7 @@ struct AgentConfig {
   build::WatchSettings builds;                                ///< [builds]: directories the agent watches
   /// Public keys that may sign commands (several during a key rotation); none: commands are refused.
   std::vector<crypto::Key> command_keys;
+  FailoverSettings failover;  ///< [failover] hooks
 };
 
 /// Loads and validates everything, building the checks. Throws config::ConfigError.

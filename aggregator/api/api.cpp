@@ -220,6 +220,12 @@ Response Api::handle(const Request& request) {
     if (auto fleet = routeFleet(*q, read)) return std::move(*fleet);
     if (auto hook = routeWebhooks(*q, request)) return std::move(*hook);
     if (auto write = routeWrites(*q, request)) return std::move(*write);
+    for (const auto& extra : options_.extra) {
+      if (!extra.handle || q->path.rfind(extra.prefix, 0) != 0) continue;
+      if (!read)
+        if (auto refused = refuseWrite(request)) return std::move(*refused);
+      return extra.handle(*q, request);
+    }
     if (q->path.rfind(std::string(kNodes) + "/", 0) == 0) {
       if (!read) return errorResponse(405, "use GET");
       const std::string id = q->path.substr(kNodes.size() + 1);
@@ -332,6 +338,8 @@ Response Api::metrics() {
   out += fmt::format("hale_ingest_latency_seconds_sum {:.3f}\nhale_ingest_latency_seconds_count {}\n",
                      static_cast<double>(counters_.latency_sum_ms.load()) / 1000.0, cumulative);
   appendHealthMetrics(out);
+  for (const auto& extra : options_.extra)
+    if (extra.metrics) extra.metrics(out);
   appendWebhookMetrics(out);
   if (options_.extra_metrics) options_.extra_metrics(out);
   return Response{200, out, "text/plain; version=0.0.4", {}};

@@ -50,6 +50,16 @@ struct Response {
   std::vector<std::pair<std::string, std::string>> headers = {};  ///< extra headers (WWW-Authenticate)
 };
 
+struct Query;
+
+/// Routes served by another part of the aggregator (failover) under a path
+/// prefix; writes (POST) there pass the same bearer check and rate limit first.
+struct ExtraRoutes {
+  std::string prefix;
+  std::function<Response(const Query&, const Request&)> handle;
+  std::function<void(std::string&)> metrics;  ///< appends Prometheus series to /metrics
+};
+
 struct ApiOptions {
   health::Params health;
   /// When set, every read but /health, /ready and the dashboard page needs
@@ -70,6 +80,7 @@ struct ApiOptions {
   webhooks::Secrets webhooks = {};
   /// Appends more series to /metrics (the notifier's queue and counters).
   std::function<void(std::string&)> extra_metrics = {};
+  std::vector<ExtraRoutes> extra = {};
 };
 
 struct Query {
@@ -99,6 +110,8 @@ class Api {
   std::optional<Response> routeFleet(const Query& q, bool read);
   std::optional<Response> routeWrites(const Query& q, const Request& request);
   Response sendCommand(wire::CommandSpec spec, const std::string& what);
+  /// The bearer check and rate limit of every write; nullopt: go ahead.
+  std::optional<Response> refuseWrite(const Request& request);
   // webhook_routes.cpp: incoming CI webhooks and the runs they recorded.
   std::optional<Response> routeWebhooks(const Query& q, const Request& request);
   Response ciRuns(const Query& q);

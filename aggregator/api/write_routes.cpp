@@ -32,14 +32,7 @@ std::optional<std::string> idField(const json& body, const char* key) {
 }
 }  // namespace
 
-std::optional<Response> Api::routeWrites(const Query& q, const Request& request) {
-  const bool approve = q.path.rfind("/api/v1/remediations/", 0) == 0 && q.path.size() >= 30 &&
-                       q.path.compare(q.path.size() - 8, 8, "/approve") == 0;
-  const bool remediate = q.path.rfind("/api/v1/nodes/", 0) == 0 && q.path.size() >= 25 &&
-                         q.path.compare(q.path.size() - 10, 10, "/remediate") == 0;
-  const bool auto_switch = q.path == "/api/v1/auto-remediation";
-  if (!approve && !remediate && !auto_switch) return std::nullopt;
-  if (request.method != "POST") return errorResponse(405, "use POST");
+std::optional<Response> Api::refuseWrite(const Request& request) {
   if (!options_.write_token) return errorResponse(403, "writes are off: set [http] write_token_file or write_token_env");
   if (!bearerMatches(request.authorization, *options_.write_token)) {
     Response r = errorResponse(401, request.authorization.empty() ? "writes need a bearer token" : "invalid bearer token");
@@ -55,6 +48,18 @@ std::optional<Response> Api::routeWrites(const Query& q, const Request& request)
     return r;
   }
   write_tokens_ -= 1.0;
+  return std::nullopt;
+}
+
+std::optional<Response> Api::routeWrites(const Query& q, const Request& request) {
+  const bool approve = q.path.rfind("/api/v1/remediations/", 0) == 0 && q.path.size() >= 30 &&
+                       q.path.compare(q.path.size() - 8, 8, "/approve") == 0;
+  const bool remediate = q.path.rfind("/api/v1/nodes/", 0) == 0 && q.path.size() >= 25 &&
+                         q.path.compare(q.path.size() - 10, 10, "/remediate") == 0;
+  const bool auto_switch = q.path == "/api/v1/auto-remediation";
+  if (!approve && !remediate && !auto_switch) return std::nullopt;
+  if (request.method != "POST") return errorResponse(405, "use POST");
+  if (auto refused = refuseWrite(request)) return std::move(*refused);
   if (request.body.size() > kMaxWriteBody) return errorResponse(413, "request body over 64 KiB");
   const json body = request.body.empty() ? json::object() : json::parse(request.body, nullptr, false);
   if (!body.is_object()) return errorResponse(400, "the body must be a JSON object");

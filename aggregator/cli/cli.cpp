@@ -2,6 +2,7 @@
 
 #include "aggregator/core/aggregator.h"
 #include "aggregator/core/aggregator_config.h"
+#include "aggregator/failover/failover_config.h"
 #include "shared/app/mqtt_settings.h"
 #include "shared/util/log.h"
 #include "shared/util/manpage.h"
@@ -68,6 +69,7 @@ int cmdHelpConfig(const std::vector<std::string>& args) {
              config::describeFields(app::logFields()));
   fmt::print("[webhooks]\n{}\n[[notify]] (one per target)\n{}", config::describeFields(webhooks::webhookFields()),
              config::describeFields(notify::notifyFields()));
+  fmt::print("[[region]] (failover; one per region)\n{}", config::describeFields(failover::regionFields()));
   return kExitOk;
 }
 

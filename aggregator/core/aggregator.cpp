@@ -4,6 +4,7 @@
 #include "shared/util/log.h"
 #include "shared/wire/topics.h"
 
+#include <algorithm>
 #include <fmt/format.h>
 
 #include <csignal>
@@ -44,13 +45,29 @@ Aggregator::Aggregator(AggregatorConfig config)
            api::ApiOptions{cfg_.health, cfg_.read_token, &snapshot_counters_, cfg_.write_token,
                            [this](const wire::CommandSpec& spec) { return publishCommand(spec); }, cfg_.epoch,
                            std::chrono::minutes(5), score_cache_.get(), std::chrono::seconds(5), cfg_.webhooks,
-                           [this](std::string& out) { notifier_.appendMetrics(out); }}),
+                           [this](std::string& out) { notifier_.appendMetrics(out); }, {failoverRoutes()}}),
       signals_(io_, SIGINT, SIGTERM),
       snapshot_timer_(io_) {
   if (!cfg_.signing_key_file.empty()) {
     auto key = crypto::Key::fromFile(cfg_.signing_key_file, true);
     if (!key) throw std::runtime_error(key.error().message);
     signing_key_ = std::move(*key);
+  }
+  if (!cfg_.regions.empty()) {
+    failover_ = std::make_unique<failover::Service>(
+        io_, store_, cfg_.regions, *signing_key_, [this](int64_t now_ms) { return failoverSample(now_ms); },
+        [this](const std::string& payload) {
+          if (!mqtt_ || !mqtt_->connected()) return false;
+          // Retained: an agent that connects later learns the active region at once.
+          mqtt_->publish(std::string(wire::kFailoverTopic), payload, 1, true, [this](const Status& done) {
+            if (!done && failover_) failover_->republish();
+          });
+          return true;
+        });
+    failover_->onDecision([this](const failover::Decision& d) {
+      notifier_.regionFailover(d.from, d.to, d.epoch, d.reason);
+      if (on_region_failover) on_region_failover(d);
+    });
   }
   http_ = std::make_unique<api::HttpServer>(io_, cfg_.http_address, cfg_.http_port, api_);
   if (cfg_.mqtt_enabled) {
@@ -64,6 +81,30 @@ Aggregator::Aggregator(AggregatorConfig config)
 }
 
 Aggregator::~Aggregator() = default;
+
+api::ExtraRoutes Aggregator::failoverRoutes() {
+  return api::ExtraRoutes{"/api/v1/failover",
+                          [this](const api::Query& q, const api::Request& r) {
+                            if (!failover_) return api::errorResponse(404, "failover is not configured ([[region]])");
+                            return failover_->routes().handle(q, r);
+                          },
+                          [this](std::string& out) {
+                            if (failover_) failover_->routes().metrics(out);
+                          }};
+}
+
+std::vector<failover::Observation> Aggregator::failoverSample(int64_t now_ms) {
+  ingestor_.flush();  // what has arrived counts
+  auto scored = score_cache_->latest(now_ms, std::chrono::seconds(5));
+  const health::FleetHealth fleet =
+      scored ? scored->health
+             : health::computeHealth(store_.healthInputs(now_ms - cfg_.health.result_stale_after_ms), now_ms, cfg_.health);
+  const auto remediating = failover::Service::remediatingRegions(store_, now_ms);
+  std::vector<failover::Observation> out;
+  for (const auto& r : fleet.regions)
+    out.push_back({r.name, r.score, std::find(remediating.begin(), remediating.end(), r.name) != remediating.end()});
+  return out;
+}
 
 Status Aggregator::publishCommand(const wire::CommandSpec& spec) {
   if (!signing_key_) return Error{"no [commands] signing_key_file configured"};
@@ -91,9 +132,11 @@ int Aggregator::run() {
     ingestor_.flush();
     http_->close();
     snapshot_timer_.cancel();
+    if (failover_) failover_->stop();
     io_.stop();
   });
   if (mqtt_) mqtt_->start();
+  if (failover_) failover_->start();
   notifier_.start();
   scheduleSnapshot();
   io_.run();

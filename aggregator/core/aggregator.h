@@ -3,6 +3,7 @@
 #include "aggregator/api/api.h"
 #include "aggregator/api/http_server.h"
 #include "aggregator/core/aggregator_config.h"
+#include "aggregator/failover/failover_service.h"
 #include "aggregator/ingest/ingestor.h"
 #include "aggregator/storage/store.h"
 #include "shared/crypto/crypto.h"
@@ -25,11 +26,17 @@ class Aggregator {
   /// Runs until SIGINT or SIGTERM; returns the exit code.
   int run();
 
- /// Outgoing notifications; the failover logic calls notifier().regionFailover().
+  /// Extra hook for region failover, besides notifier().regionFailover(), which
+  /// is always called: on the I/O thread each time the active region changes
+  /// (failover, auto failback, manual promotion), after the decision is stored.
+  std::function<void(const failover::Decision&)> on_region_failover;
+  /// Outgoing notifications; the failover logic calls notifier().regionFailover().
   notify::Notifier& notifier() { return notifier_; }
 
  private:
   Status publishCommand(const wire::CommandSpec& spec);
+  api::ExtraRoutes failoverRoutes();
+  std::vector<failover::Observation> failoverSample(int64_t now_ms);
 
   void scheduleSnapshot();
 
@@ -44,6 +51,7 @@ class Aggregator {
   std::unique_ptr<api::HttpServer> http_;
   std::unique_ptr<mqtt::Client> mqtt_;
   std::optional<crypto::Key> signing_key_;  ///< signs commands for the write endpoints
+  std::unique_ptr<failover::Service> failover_;  ///< when [[region]] is configured
   asio::signal_set signals_;
   asio::steady_timer snapshot_timer_;
 };

@@ -1,5 +1,6 @@
 #include "aggregator/core/aggregator_config.h"
 
+#include "aggregator/failover/failover_config.h"
 #include "shared/app/mqtt_settings.h"
 #include "shared/crypto/crypto.h"
 
@@ -37,7 +38,7 @@ constexpr config::FieldSpec kCommandFields[] = {
     {"signing_key_file", config::FieldType::String, "", "PEM private key that signs commands (hale-aggregator keygen)"},
     {"epoch", config::FieldType::Integer, "1", "command epoch; raise it to invalidate every older command"},
 };
-constexpr std::string_view kTopLevel[] = {"aggregator", "http", "mqtt", "log", "commands", "webhooks", "notify"};
+constexpr std::string_view kTopLevel[] = {"aggregator", "http", "mqtt", "log", "commands", "webhooks", "notify", "region"};
 
 // Surrounding whitespace (a trailing newline from `echo > file`) is not part of a token.
 std::string trimToken(std::string t) {
@@ -138,6 +139,10 @@ AggregatorConfig loadAggregatorConfig(const std::string& path) {
     cfg.mqtt.log_component = "mqtt";
     cfg.mqtt_enabled = true;
   }
+  cfg.regions = failover::readRegions(root, path);
+  if (!cfg.regions.empty() && (cfg.signing_key_file.empty() || !cfg.mqtt_enabled))
+    throw config::ConfigError(config::positionOf(*root.get("region"), path),
+                              "[[region]] failover needs [commands] signing_key_file and [mqtt]");
   return cfg;
 }
 

@@ -1,4 +1,5 @@
 #pragma once
+#include "aggregator/failover/controller.h"
 #include "aggregator/health/health.h"
 #include "aggregator/health/snapshots.h"
 #include "aggregator/ingest/ingestor.h"
@@ -26,6 +27,7 @@ struct AggregatorConfig {
   health::SnapshotSettings snapshots;
   std::optional<std::string> read_token;   ///< from [http] read_token_file or read_token_env
   std::optional<std::string> write_token;  ///< from [http] write_token_file or write_token_env
+  std::vector<failover::RegionPolicy> regions;  ///< [[region]]; empty: failover is off
   webhooks::Secrets webhooks;              ///< [webhooks]: incoming CI webhooks
   std::vector<notify::Target> notify;      ///< [[notify]]: outgoing notifications
 };

@@ -167,6 +167,17 @@ CREATE TABLE notifications(
 CREATE INDEX notifications_due ON notifications(state, next_attempt_ms);
 CREATE TABLE notify_state(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 )sql",
+    // 9: region failover decisions (aggregator/failover); the highest epoch is
+    // the current state, so a restarted aggregator continues the epoch.
+    R"sql(
+CREATE TABLE failover_decisions(
+  epoch INTEGER PRIMARY KEY,
+  at_ms INTEGER NOT NULL,
+  from_region TEXT NOT NULL,
+  to_region TEXT NOT NULL,
+  reason TEXT NOT NULL
+);
+)sql",
 };
 }  // namespace
 

@@ -174,15 +174,16 @@ std::string makePki(const TempDir& dir, const std::vector<std::string>& nodes) {
   return pki;
 }
 
-Broker::Broker(const TempDir& dir, const std::string& pki, uint16_t port)
-    : dir_(dir), pki_(pki), port_(port ? port : freePort()) {
+Broker::Broker(const TempDir& dir, const std::string& pki, uint16_t port, uint16_t bridge_to)
+    : dir_(dir), pki_(pki), port_(port ? port : freePort()), bridge_to_(bridge_to) {
   start();
 }
 
 void Broker::start() {
   const std::string conf = dir_.file("mosquitto.conf");
   const std::string cmd = sourceDir() + "/scripts/broker-config.sh " + std::to_string(port_) + " " + pki_ + " " +
-                          dir_.file("broker-data") + " > " + conf;
+                          dir_.file("broker-data") +
+                          (bridge_to_ ? " 127.0.0.1:" + std::to_string(bridge_to_) : std::string()) + " > " + conf;
   if (runCommand({"/bin/sh", "-c", cmd}) != 0) throw std::runtime_error("broker-config.sh failed");
   process_.emplace(std::vector<std::string>{"mosquitto", "-c", conf}, dir_.file("mosquitto.log"));
   if (!waitFor([&] { return portAcceptsConnections(port_); }, std::chrono::seconds(10)))

@@ -66,7 +66,8 @@ std::string makePki(const TempDir& dir, const std::vector<std::string>& nodes);
 /// Mosquitto with the shipped config and ACL on a free port.
 class Broker {
  public:
-  Broker(const TempDir& dir, const std::string& pki, uint16_t port = 0);
+  /// `bridge_to`: the port of another Broker to bridge hale/v1/# with (both ways).
+  Broker(const TempDir& dir, const std::string& pki, uint16_t port = 0, uint16_t bridge_to = 0);
   uint16_t port() const { return port_; }
   std::string url() const { return "mqtts://localhost:" + std::to_string(port_); }
   void restart();
@@ -77,6 +78,7 @@ class Broker {
   const TempDir& dir_;
   std::string pki_;
   uint16_t port_;
+  uint16_t bridge_to_ = 0;
   std::optional<Process> process_;
 };
 

@@ -1,0 +1,76 @@
+#pragma once
+// Runs the failover Controller inside the aggregator: samples region scores
+// on a timer, persists every decision (failover_decisions: the epoch survives
+// a restart), publishes the active region as a signed, retained SetRegionRole
+// command on hale/v1/global/failover, and serves GET /api/v1/failover,
+// POST /api/v1/failover/promote and the hale_region_active / hale_failover_total series.
+#include "aggregator/api/api.h"
+#include "aggregator/failover/controller.h"
+#include "aggregator/storage/store.h"
+#include "shared/crypto/crypto.h"
+#include "shared/sqlite/database.h"
+
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <functional>
+#include <memory>
+
+namespace hale::aggregator::failover {
+
+/// The region the failover command is addressed to: every agent verifies it as such.
+inline constexpr std::string_view kGlobalRegion = "global";
+
+class Service {
+ public:
+  /// Region scores and remediation flags at `now_ms` (from the score cache and the store).
+  using Sampler = std::function<std::vector<Observation>(int64_t now_ms)>;
+  /// Publishes a payload retained on hale/v1/global/failover; false when it cannot now (not connected).
+  using Publisher = std::function<bool(const std::string& payload)>;
+  /// Hook for notifications (Notifier::regionFailover): called on the I/O thread after a
+  /// decision is stored, for every change of the active region (not the initial choice).
+  using Listener = std::function<void(const Decision&)>;
+
+  Service(asio::io_context& io, storage::Store& store, std::vector<RegionPolicy> regions, const crypto::Key& key,
+          Sampler sampler, Publisher publisher);
+
+  void start();
+  void stop();
+  void onDecision(Listener listener) { listener_ = std::move(listener); }
+
+  /// Builds the signed command for the current state (issued now).
+  std::vector<uint8_t> signedDecision(int64_t now_ms) const;
+  /// The broker did not take the last publication: publish again on the next tick.
+  void republish() { published_epoch_ = 0; }
+  /// Runs one evaluation (the timer calls it; tests may too).
+  void tick(int64_t now_ms);
+  /// The API routes and metrics, to register with api::ApiOptions::extra.
+  api::ExtraRoutes routes();
+
+  const State& state() const { return controller_->state(); }
+  /// Regions with a remediation in progress (latest event of an attempt is Fired,
+  /// Approved or Executed, within the last 10 minutes).
+  static std::vector<std::string> remediatingRegions(storage::Store& store, int64_t now_ms);
+
+ private:
+  void apply(const Decision& d);
+  void publish(int64_t now_ms);
+  void schedule();
+  api::Response handle(const api::Query& q, const api::Request& request);
+  void appendMetrics(std::string& out);
+
+  asio::io_context& io_;
+  storage::Store& store_;
+  const crypto::Key& key_;
+  Sampler sampler_;
+  Publisher publisher_;
+  Listener listener_;
+  std::unique_ptr<Controller> controller_;
+  asio::steady_timer timer_;
+  std::chrono::milliseconds tick_;
+  uint64_t published_epoch_ = 0;  ///< 0: not yet published by this process
+  int64_t published_at_ms_ = 0;
+  int64_t failovers_ = 0;
+};
+
+}  // namespace hale::aggregator::failover
