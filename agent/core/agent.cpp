@@ -238,7 +238,6 @@ void Agent::shutdown() {
 void Agent::onResult(const wire::ResultRecord& observed) {
   wire::ResultRecord record = observed;
   if (const auto* settings = settingsOf(record.check)) anomalies_.apply(*settings, record);
-  // Stored with its batch (flushBatch): one SQLite commit per batch, not per result.
   log::debug("check", record.message, {{"check", record.check}, {"status", std::string(wire::statusName(record.status))}});
   pending_.push_back(record);
   if (pending_.size() >= cfg_.batch_max_results) flushBatch();
@@ -283,11 +282,6 @@ void Agent::armBatchTimer() {
 
 void Agent::flushBatch() {
   if (pending_.empty()) return;
-  try {
-    store_.recordResults(pending_);
-  } catch (const std::exception& e) {
-    log::error("agent", "cannot store check results", {{"error", e.what()}});
-  }
   try {
     enqueue([&](uint64_t seq) { return wire::buildCheckBatch(header(seq), pending_); });
   } catch (const std::exception& e) {

@@ -167,7 +167,6 @@ class Session final : public remedies::CheckRunner {
   void feed(const wire::ResultRecord& r) {
     say(fmt::format("{}: {} {}", check_->name(), wire::statusName(r.status), r.message));
     try {
-      store_.recordResult(r);
       auto event = tracker_.observe(check_->common(), r);
       if (!event) return;
       if (event->state == wire::IssueState::Opened && phase_ == Phase::Detect) {

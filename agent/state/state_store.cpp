@@ -99,13 +99,15 @@ CREATE TABLE strategy_stats(
   PRIMARY KEY(check_kind, failure_kind, action)
 ) WITHOUT ROWID;
 )sql",
+    // 6: no local result history. Nothing on the node read it, it grew by
+    // every result of every check without bound, and writing it was a large
+    // share of the agent's CPU; results travel in the outbox, and the
+    // aggregator keeps the history.
+    R"sql(
+DROP INDEX check_results_by_check;
+DROP TABLE check_results;
+)sql",
 };
-
-std::string metricsJson(const std::vector<wire::MetricValue>& metrics) {
-  nlohmann::json j = nlohmann::json::object();
-  for (const auto& m : metrics) j[m.name] = m.value;
-  return j.dump();
-}
 
 // Members are prepared in the initializer list, so the schema must exist first.
 sqlite::Database& migrated(sqlite::Database& db) {
@@ -128,9 +130,6 @@ StateStore::StateStore(const std::string& state_dir, size_t outbox_max_messages)
       outbox_max_(outbox_max_messages),
       get_meta_(migrated(db_), "SELECT value FROM meta WHERE key = ?"),
       set_meta_(db_, "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
-      insert_result_(db_,
-                     "INSERT INTO check_results(check_name, status, message, metrics, observed_at_ms, duration_us) "
-                     "VALUES(?, ?, ?, ?, ?, ?)"),
       outbox_insert_(db_, "INSERT OR REPLACE INTO outbox(seq, payload, created_ms) VALUES(?, ?, ?)"),
       outbox_delete_(db_, "DELETE FROM outbox WHERE seq = ?"),
       outbox_ack_(db_, "DELETE FROM outbox WHERE seq <= ?"),
@@ -208,19 +207,6 @@ void StateStore::recordBuild(const wire::BuildRecord& b) {
                      static_cast<int64_t>(b.duration_ms),
                      evidence.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), b.at_ms)
       .run();
-}
-
-void StateStore::recordResult(const wire::ResultRecord& r) {
-  insert_result_.with(r.check, static_cast<int64_t>(r.status), r.message, metricsJson(r.metrics), r.observed_at_ms,
-                      static_cast<int64_t>(r.duration_us))
-      .run();
-}
-
-void StateStore::recordResults(std::span<const wire::ResultRecord> results) {
-  if (results.empty()) return;
-  sqlite::Transaction tx(db_);
-  for (const auto& r : results) recordResult(r);
-  tx.commit();
 }
 
 void StateStore::outboxPut(uint64_t seq, std::span<const uint8_t> payload) {

@@ -33,9 +33,6 @@ class StateStore {
   uint64_t increment(std::string_view key);
   void recordBuild(const wire::BuildRecord& build);
 
-  void recordResult(const wire::ResultRecord& result);
-  /// Many results in one transaction: the agent stores a batch at a time, one commit rather than one per result.
-  void recordResults(std::span<const wire::ResultRecord> results);
   /// Stores a message until it is acknowledged; evicts the oldest beyond the bound.
   void outboxPut(uint64_t seq, std::span<const uint8_t> payload);
   /// Takes the next sequence number and stores the message `build(seq)` in one
@@ -70,7 +67,7 @@ class StateStore {
 
   sqlite::Database db_;
   size_t outbox_max_;
-  sqlite::Statement get_meta_, set_meta_, insert_result_, outbox_insert_, outbox_delete_, outbox_ack_,
+  sqlite::Statement get_meta_, set_meta_, outbox_insert_, outbox_delete_, outbox_ack_,
       outbox_after_, outbox_count_, outbox_first_, outbox_evict_, issue_open_, insert_build_, issue_update_, issues_open_;
 };
 

@@ -52,24 +52,17 @@ TEST_CASE("state_store: outboxAppend takes a sequence number only together with 
   CHECK(store.nextSeq() == 3);
 }
 
-TEST_CASE("state_store: a batch of results is stored in one go, and survives a restart") {
+TEST_CASE("state_store: no local result history: the table is gone, also from an older database") {
   test::TempDir dir;
-  std::vector<wire::ResultRecord> batch(3);
-  for (size_t i = 0; i < batch.size(); ++i) {
-    batch[i].check = "c" + std::to_string(i);
-    batch[i].status = wire::Status::Ok;
-    batch[i].metrics = {{"count", static_cast<double>(i)}};
-    batch[i].observed_at_ms = 1000 + static_cast<int64_t>(i);
-  }
   {
-    agent::state::StateStore store(dir.path());
-    store.recordResults(batch);
-    store.recordResults({});
+    // A database as an older agent left it: migrations 1-5 only, with history rows.
+    sqlite::Database old(dir.file("agent.db"));
+    sqlite::migrate(old, agent::state::migrations().first(5));
+    sqlite::Statement(old, "INSERT INTO check_results(check_name, status, message, metrics, observed_at_ms, duration_us) "
+                           "VALUES('c', 0, 'ok', '{}', 1, 1)").run();
   }
-  agent::state::StateStore again(dir.path());
-  sqlite::Statement count(again.db(), "SELECT count(*), min(check_name), max(observed_at_ms) FROM check_results");
-  REQUIRE(count.step());
-  CHECK(count.int64(0) == 3);
-  CHECK(count.text(1) == "c0");
-  CHECK(count.int64(2) == 1002);
+  agent::state::StateStore store(dir.path());
+  sqlite::Statement tables(store.db(), "SELECT count(*) FROM sqlite_master WHERE name LIKE 'check_results%'");
+  REQUIRE(tables.step());
+  CHECK(tables.int64(0) == 0);
 }
