@@ -123,6 +123,8 @@ MONIT
 fi
 
 sleep "$WARMUP"
+# HALE_PERF_OUT=FILE: profile the agent for 30 s with perf (where does its CPU go?).
+if [[ -n ${HALE_PERF_OUT:-} ]]; then perf record -g -F 999 -p "$AGENT_PID" -o "$HALE_PERF_OUT" -- sleep 30 >/dev/null 2>&1; fi
 kill -0 "$AGENT_PID" 2>/dev/null || { echo "footprint_bench: hale-agent died:" >&2; tail -5 "$WORK/agent.out" >&2; exit 1; }
 [[ -z "$MONIT_PID" ]] || kill -0 "$MONIT_PID" 2>/dev/null || { echo "footprint_bench: monit died:" >&2; tail -5 "$WORK/monit.out" >&2; MONIT_PID=""; }
 

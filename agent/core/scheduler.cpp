@@ -104,10 +104,28 @@ void Scheduler::stop() {
   for (auto& s : slots_) s.timer->cancel();
 }
 
+// Periodic runs land on a 100 ms grid (timer slack, as systemd's
+// AccuracySec): checks due within the same 100 ms then share one wakeup of
+// the event loop instead of one each, which is most of an idle agent's CPU.
+// Event-driven runs (runNow) and sub-second intervals are not rounded.
+namespace {
+constexpr std::chrono::milliseconds kTimerSlack{100};
+
+SteadyClock::time_point onGrid(SteadyClock::time_point t) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch());
+  const auto up = (ms + kTimerSlack - std::chrono::milliseconds(1)) / kTimerSlack * kTimerSlack;
+  return SteadyClock::time_point(std::chrono::duration_cast<SteadyClock::duration>(up));
+}
+}  // namespace
+
 void Scheduler::schedule(size_t index, std::chrono::milliseconds delay) {
   if (stopped_) return;
   auto& timer = *slots_[index].timer;
-  timer.expires_after(delay);
+  if (delay >= std::chrono::seconds(1)) {
+    timer.expires_at(onGrid(SteadyClock::now() + delay));
+  } else {
+    timer.expires_after(delay);
+  }
   timer.async_wait([this, index](std::error_code ec) {
     if (ec || stopped_) return;
     execute(index);
