@@ -98,9 +98,9 @@ class RestoreAction final : public Action {
     std::map<std::string, const bl::Entry*> by_path;
     for (const auto& e : *recorded) by_path[e.path] = &e;
     std::vector<std::string> restored, problems;
-    std::set<std::string> todo(drift.changed.begin(), drift.changed.end());
-    todo.insert(drift.removed.begin(), drift.removed.end());
-    for (const auto& rel : todo) {
+    std::set<std::string> to_restore(drift.changed.begin(), drift.changed.end());
+    to_restore.insert(drift.removed.begin(), drift.removed.end());
+    for (const auto& rel : to_restore) {
       if (auto ok = restoreOne(*by_path.at(rel), single); ok) restored.push_back(rel);
       else problems.push_back(ok.error().message);
     }
@@ -109,7 +109,7 @@ class RestoreAction final : public Action {
       if (auto ok = setAside(rel, single, true); !ok) problems.push_back(ok.error().message);
     }
     r.ok = problems.empty();
-    r.detail = fmt::format("restored {} of {} drifted files of {}", restored.size(), todo.size(), path_);
+    r.detail = fmt::format("restored {} of {} drifted files of {}", restored.size(), to_restore.size(), path_);
     if (!drift.added.empty()) r.detail += fmt::format("; {} added files moved aside", drift.added.size());
     if (kept_aside_) r.detail += "; drifted versions kept in " + aside_;
     for (const auto& p : problems) r.detail += "; " + p;
