@@ -123,6 +123,9 @@ MONIT
 fi
 
 sleep "$WARMUP"
+if [[ -n ${HALE_SMAPS_OUT:-} ]]; then cat /proc/$AGENT_PID/smaps > "$HALE_SMAPS_OUT"; [[ -z "$MONIT_PID" ]] || cat /proc/$MONIT_PID/smaps > "$HALE_SMAPS_OUT.monit"; fi
+# HALE_RSS_TRACE=1: every sample on stderr (does memory settle or grow?).
+# HALE_SMAPS_OUT=FILE: the agent's (and Monit's) memory map after warm-up, and FILE.end after the window.
 # HALE_PERF_OUT=FILE: profile the agent for 30 s with perf (where does its CPU go?).
 if [[ -n ${HALE_PERF_OUT:-} ]]; then perf record -g -F 999 -p "$AGENT_PID" -o "$HALE_PERF_OUT" -- sleep 30 >/dev/null 2>&1; fi
 kill -0 "$AGENT_PID" 2>/dev/null || { echo "footprint_bench: hale-agent died:" >&2; tail -5 "$WORK/agent.out" >&2; exit 1; }
@@ -152,13 +155,17 @@ t0 = time.monotonic()
 while time.monotonic() - t0 < seconds:
     time.sleep(1)
     for n, p in procs.items():
-        peak[n] = [max(a, b) for a, b in zip(peak[n], rss(p))]
+        now = rss(p)
+        if os.environ.get("HALE_RSS_TRACE"):
+            print(f"{time.monotonic() - t0:5.0f}s {n} RSS {now[0]} kB anon {now[1]} kB", file=sys.stderr)
+        peak[n] = [max(a, b) for a, b in zip(peak[n], now)]
 elapsed = time.monotonic() - t0
 for n, p in procs.items():
     print(n, f"{(cpu(p) - start[n]) * 60 / elapsed:.3f}", *peak[n])
 PY
 }
 results=$(sample "$SECONDS_MEASURED" "hale=$AGENT_PID" ${MONIT_PID:+"monit=$MONIT_PID"})
+if [[ -n ${HALE_SMAPS_OUT:-} ]]; then cat /proc/$AGENT_PID/smaps > "$HALE_SMAPS_OUT.end"; fi
 echo "$results" | awk '{ printf "%-6s CPU %.3f s/min (%.2f%% of a core)  RSS %.1f MB (anonymous %.1f MB)\n", $1, $2, $2 / 0.6, $3 / 1024, $4 / 1024 }'
 echo "hale-agent warnings/errors logged: $(grep -c . "$WORK/agent.out" || true)"
 [[ -z "$MONIT_PID" ]] || { echo "monit errors logged: $(grep -ci error "$WORK/monit.log" || true)"; grep -i error "$WORK/monit.log" | sort -u -k3 | head -3 || true; }

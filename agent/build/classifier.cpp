@@ -16,6 +16,7 @@ namespace hale::agent::build {
 namespace {
 
 constexpr size_t kBulkSlice = 1 << 20;  // bounds the cleaning scratch buffer
+constexpr size_t kMaxWaiting = 16 << 20;  // about 0.1 s of a fast step, far more than a build takes
 constexpr double kNoticeWeight = 0.3;
 
 // Newlines counted eight bytes at a time (this runs over every byte of the
@@ -83,7 +84,22 @@ Classifier::Classifier(const KnowledgeBase& kb, ClassifierLimits limits)
 
 void Classifier::feed(std::string_view data, int stream) {
   bytes_ += data.size();
+  // While exec's automata are still being built, input waits here (bounded)
+  // instead of the step stalling on a full pipe behind the build.
+  if (waiting_bytes_ + data.size() <= kMaxWaiting && kb_.building()) {
+    waiting_.emplace_back(stream, std::string(data));
+    waiting_bytes_ += data.size();
+    return;
+  }
+  feedWaiting();
   feedStream(data, carry_[stream == 1 ? 1 : 0]);
+}
+
+void Classifier::feedWaiting() {
+  for (const auto& [stream, text] : waiting_) feedStream(text, carry_[stream == 1 ? 1 : 0]);
+  waiting_.clear();
+  waiting_.shrink_to_fit();
+  waiting_bytes_ = 0;
 }
 
 void Classifier::feedStream(std::string_view data, Carry& carry) {
@@ -118,6 +134,7 @@ void Classifier::feedStream(std::string_view data, Carry& carry) {
 }
 
 void Classifier::finish() {
+  feedWaiting();
   for (auto& carry : carry_) {
     if (carry.text.empty()) continue;
     carry.text.push_back('\n');

@@ -73,6 +73,7 @@ class Classifier {
   };
 
   void feedStream(std::string_view data, Carry& carry);
+  void feedWaiting();
   void scanBulk(std::string_view text);
   void scanClean(std::string_view text);
   void processLine(std::string_view line);
@@ -92,6 +93,8 @@ class Classifier {
   std::string tail_;
   uint64_t lines_ = 0;
   uint64_t bytes_ = 0;
+  std::vector<std::pair<int, std::string>> waiting_;  // input that arrived while the automata were built
+  size_t waiting_bytes_ = 0;
 };
 
 /// Removes ANSI escape sequences and carriage returns, keeping newlines.

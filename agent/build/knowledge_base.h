@@ -23,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace hale::agent::build {
@@ -53,6 +54,9 @@ struct PatternEntry {
                             ///< other entries' matches on them count for little
   std::string source_file;  ///< where the entry was (last) defined
   uint32_t source_line = 0;
+  /// Where each pattern is written (line, column), so an error names it;
+  /// empty for entries built in code (they point at source_line).
+  std::vector<std::pair<uint32_t, uint32_t>> pattern_positions;
 };
 
 /// One compiled pattern: which entry it belongs to and how specific it is.
@@ -83,6 +87,8 @@ class KnowledgeBase {
   /// `exec` starts the step meanwhile. The object must not be moved before
   /// that first use returns.
   void compileInBackground();
+  /// True while compileInBackground() is still building (never blocks).
+  bool building() const;
   bool compiled() const {
     waitCompiled();
     return set_ != nullptr;
@@ -100,12 +106,15 @@ class KnowledgeBase {
  private:
   std::vector<PatternEntry> entries_;
   std::vector<CompiledPattern> compiled_;
+  std::vector<size_t> pattern_in_entry_;  // per compiled pattern: its index in the entry's list
   void prepare();
   void buildMatchers();
   void waitCompiled() const {
     if (pending_.valid()) finishPending();
   }
   void finishPending() const;
+
+  [[noreturn]] void failPattern(size_t entry, size_t pattern, const std::string& message) const;
 
   std::unique_ptr<RE2::Set> set_;
   std::unique_ptr<RE2> any_;  // union of all patterns in multi-line mode

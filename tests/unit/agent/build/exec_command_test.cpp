@@ -389,3 +389,43 @@ TEST_CASE("exec_command: a corrupt yarn cache is cleared and the step run again"
   CHECK_FALSE(std::filesystem::exists(r.dir.file("home/.cache/yarn")));
   CHECK(r.err().find("cleared " + r.dir.file("home/.cache/yarn")) != std::string::npos);
 }
+
+TEST_CASE("exec_command: output reaches the reader while the step is still running") {
+  int fds[2];
+  REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
+  ExecOptions o;
+  o.command = {"/bin/sh", "-c", "echo first; sleep 1; echo second"};
+  o.stdout_fd = fds[1];
+  const auto start = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::duration first_seen{};
+  std::string seen;
+  std::thread reader([&] {
+    char buffer[256];
+    for (ssize_t n; (n = ::read(fds[0], buffer, sizeof buffer)) > 0;) {
+      if (seen.empty()) first_seen = std::chrono::steady_clock::now() - start;
+      seen.append(buffer, static_cast<size_t>(n));
+    }
+  });
+  CHECK(runExec(o, &shippedKb(), nullptr) == 0);
+  ::close(fds[1]);
+  reader.join();
+  ::close(fds[0]);
+  CHECK(seen == "first\nsecond\n");
+  // The first line is forwarded long before the step's second (1 s later).
+  CHECK(first_seen < 500ms);
+}
+
+TEST_CASE("exec_command: lines printed while the automata are still being built are diagnosed") {
+  KnowledgeBase kb;
+  kb.load(sourcePath("config/patterns"));
+  kb.compileInBackground();
+  ExecRun r("echo 'npm ERR! code ECONNRESET'; exit 1");
+  r.options.policy = ExecPolicy::Off;
+  const int out = ::open(r.dir.file("out").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  r.options.stdout_fd = out;
+  r.options.stderr_fd = out;
+  CHECK(runExec(r.options, &kb, &r.recorder) == 1);
+  ::close(out);
+  REQUIRE(r.recorder.attempts.size() == 1);
+  CHECK(r.recorder.attempts[0].category == Category::Network);
+}
