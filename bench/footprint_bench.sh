@@ -61,7 +61,7 @@ node = "bench-node"
 state_dir = "$WORK/state"
 heartbeat_interval = "1h"
 [log]
-level = "warn"
+level = "${HALE_BENCH_LOG_LEVEL:-warn}"
 TOML
   for i in $(seq 1 50); do
     printf '[[check]]\nname = "proc%d"\nkind = "process"\npidfile = "%s"\ninterval = "1s"\n' "$i" "$WORK/pids/p$i.pid"
@@ -124,6 +124,7 @@ fi
 
 sleep "$WARMUP"
 if [[ -n ${HALE_SMAPS_OUT:-} ]]; then cat /proc/$AGENT_PID/smaps > "$HALE_SMAPS_OUT"; [[ -z "$MONIT_PID" ]] || cat /proc/$MONIT_PID/smaps > "$HALE_SMAPS_OUT.monit"; fi
+# HALE_BENCH_LOG_LEVEL=debug HALE_AGENT_LOG_OUT=FILE: keep the agent's log (one line per result).
 # HALE_RSS_TRACE=1: every sample on stderr (does memory settle or grow?).
 # HALE_SMAPS_OUT=FILE: the agent's (and Monit's) memory map after warm-up, and FILE.end after the window.
 # HALE_PERF_OUT=FILE: profile the agent for 30 s with perf (where does its CPU go?).
@@ -166,6 +167,7 @@ PY
 }
 results=$(sample "$SECONDS_MEASURED" "hale=$AGENT_PID" ${MONIT_PID:+"monit=$MONIT_PID"})
 if [[ -n ${HALE_SMAPS_OUT:-} ]]; then cat /proc/$AGENT_PID/smaps > "$HALE_SMAPS_OUT.end"; fi
+if [[ -n ${HALE_AGENT_LOG_OUT:-} ]]; then cp "$WORK/agent.out" "$HALE_AGENT_LOG_OUT"; fi
 echo "$results" | awk '{ printf "%-6s CPU %.3f s/min (%.2f%% of a core)  RSS %.1f MB (anonymous %.1f MB)\n", $1, $2, $2 / 0.6, $3 / 1024, $4 / 1024 }'
 echo "hale-agent warnings/errors logged: $(grep -c . "$WORK/agent.out" || true)"
 [[ -z "$MONIT_PID" ]] || { echo "monit errors logged: $(grep -ci error "$WORK/monit.log" || true)"; grep -i error "$WORK/monit.log" | sort -u -k3 | head -3 || true; }

@@ -88,6 +88,7 @@ class ProcessCheck final : public Check {
         pidfile_(f.optStr("pidfile")),
         match_name_(f.optStr("match_name")),
         match_cmdline_(f.optStr("match_cmdline")),
+        pidfile_reader_(pidfile_ ? std::optional<platform::PidFileReader>(*pidfile_) : std::nullopt),
         min_count_(f.integer("min_count")),
         rss_warn_mb_(f.optNumber("rss_warn_mb")),
         rss_crit_mb_(f.optNumber("rss_crit_mb")),
@@ -154,9 +155,11 @@ class ProcessCheck final : public Check {
     std::string target;
     if (pidfile_) {
       target = "pidfile " + *pidfile_;
-      auto pid = platform::readPidFile(*pidfile_);
+      auto pid = pidfile_reader_->read(pidfile_pid_gone_);
+      pidfile_pid_gone_ = true;
       if (!pid) return Outcome{Status::Crit, fmt::format("{}: missing or holds no pid", *pidfile_), {{"count", 0}}};
       if (auto info = table_.get(*pid)) {
+        pidfile_pid_gone_ = info->state == 'Z';
         if (info->state == 'Z') {
           zombies.insert(info->pid);
         } else {
@@ -445,6 +448,8 @@ class ProcessCheck final : public Check {
   std::string proc_root_, cgroup_root_;
   platform::ProcFsTable table_;
   std::optional<std::string> pidfile_, match_name_, match_cmdline_;
+  std::optional<platform::PidFileReader> pidfile_reader_;
+  bool pidfile_pid_gone_ = false;  ///< the pid the pidfile gave last is not running: read it again
   int64_t min_count_;
   std::optional<double> rss_warn_mb_, rss_crit_mb_, cpu_warn_, cpu_crit_;
   std::optional<int64_t> zombies_warn_;

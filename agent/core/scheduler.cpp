@@ -6,6 +6,7 @@
 #include <asio/post.hpp>
 #include <fmt/format.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -70,8 +71,33 @@ wire::ResultRecord runWithDeadline(checks::Check& check) {
   return makeRecord(check, std::move(*shared->outcome), unixMillisNow(), microsSince(start));
 }
 
+namespace {
+constexpr std::chrono::milliseconds kBatchNudge{50};
+}  // namespace
+
+struct Scheduler::Batch {
+  struct Item {
+    size_t index;
+    checks::Check* check;
+    uint64_t generation;
+    std::shared_ptr<asio::steady_timer> deadline;
+  };
+  struct Done {
+    size_t item;
+    checks::Outcome outcome;
+    uint32_t micros;
+  };
+  explicit Batch(asio::io_context& io) : nudge(io) {}
+  std::vector<Item> items;     // fixed once handed to the pool
+  std::atomic<size_t> next{0};  // the first item no worker has taken
+  std::mutex mutex;
+  std::vector<Done> done;  // run, not yet handed back to the event loop
+  asio::steady_timer nudge;
+};
+
 Scheduler::Scheduler(asio::io_context& io, std::vector<checks::CheckPtr>& checks, ResultFn on_result, size_t workers)
-    : io_(io), on_result_(std::move(on_result)), pool_(std::make_unique<asio::thread_pool>(workers)) {
+    : io_(io), on_result_(std::move(on_result)), pool_(std::make_unique<asio::thread_pool>(workers)),
+      workers_(workers) {
   for (auto& c : checks) slots_.push_back(Slot{c.get(), std::make_unique<asio::steady_timer>(io), false, 0});
 }
 
@@ -162,21 +188,70 @@ void Scheduler::execute(size_t index) {
     log::warn("scheduler", "check timed out", {{"check", s.check->name()}});
     finish(index, s.generation, timedOut(*s.check));
   });
-  asio::post(*pool_, [this, check = slot.check, index, generation, deadline, alive = std::weak_ptr<bool>(alive_)] {
-    const auto start = SteadyClock::now();
-    auto outcome = safeRun(*check);
-    const auto micros = microsSince(start);
-    auto locked = alive.lock();
-    if (!locked || !*locked) return;
-    asio::post(io_, [this, index, generation, deadline, outcome = std::move(outcome), micros, alive]() mutable {
-      auto still = alive.lock();
-      if (!still || !*still) return;
-      Slot& s = slots_[index];
-      s.running = false;
-      deadline->cancel();
-      if (s.generation != generation) return;  // reported as timed out already
-      finish(index, generation, makeRecord(*s.check, std::move(outcome), unixMillisNow(), micros));
+  if (!forming_) {
+    forming_ = std::make_shared<Batch>(io_);
+    asio::post(io_, [this, alive = std::weak_ptr<bool>(alive_)] {
+      if (auto still = alive.lock(); still && *still) dispatchBatch();
     });
+  }
+  forming_->items.push_back({index, slot.check, generation, std::move(deadline)});
+}
+
+// Runs after every timer of this tick has had its turn: one task for them all.
+void Scheduler::dispatchBatch() {
+  auto batch = std::move(forming_);
+  forming_.reset();
+  if (!batch || batch->items.empty()) return;
+  asio::post(*pool_, [this, batch, alive = std::weak_ptr<bool>(alive_)] {
+    if (auto still = alive.lock(); still && *still) drain(batch, alive);
+  });
+  if (batch->items.size() > 1) nudge(batch, 1);
+}
+
+// Another worker joins a batch that is still not done after kBatchNudge.
+void Scheduler::nudge(const std::shared_ptr<Batch>& batch, size_t workers) {
+  if (workers >= workers_) return;
+  batch->nudge.expires_after(kBatchNudge);
+  batch->nudge.async_wait([this, batch, workers, alive = std::weak_ptr<bool>(alive_)](std::error_code ec) {
+    auto still = alive.lock();
+    if (ec || !still || !*still || batch->next.load() >= batch->items.size()) return;
+    asio::post(*pool_, [this, batch, alive] {
+      if (auto again = alive.lock(); again && *again) drain(batch, alive);
+    });
+    nudge(batch, workers + 1);
+  });
+}
+
+// On a pool worker: runs the batch's items until none is left, then hands
+// back everything run so far (including a stuck colleague's earlier items).
+void Scheduler::drain(const std::shared_ptr<Batch>& batch, const std::weak_ptr<bool>& alive) {
+  for (size_t i; (i = batch->next.fetch_add(1)) < batch->items.size();) {
+    if (auto still = alive.lock(); !still || !*still) return;  // abandoned: the checks may be gone
+    const auto start = SteadyClock::now();
+    auto outcome = safeRun(*batch->items[i].check);
+    const auto micros = microsSince(start);
+    std::lock_guard lock(batch->mutex);
+    batch->done.push_back({i, std::move(outcome), micros});
+  }
+  std::vector<Batch::Done> done;
+  {
+    std::lock_guard lock(batch->mutex);
+    done.swap(batch->done);
+  }
+  auto still = alive.lock();
+  if (done.empty() || !still || !*still) return;
+  asio::post(io_, [this, batch, done = std::move(done), alive]() mutable {
+    auto still = alive.lock();
+    if (!still || !*still) return;
+    for (auto& d : done) {
+      const Batch::Item& item = batch->items[d.item];
+      Slot& s = slots_[item.index];
+      s.running = false;
+      item.deadline->cancel();
+      if (s.generation != item.generation) continue;  // reported as timed out already
+      finish(item.index, item.generation, makeRecord(*s.check, std::move(d.outcome), unixMillisNow(), d.micros));
+    }
+    if (batch->next.load() >= batch->items.size()) batch->nudge.cancel();
   });
 }
 

@@ -3,12 +3,17 @@
 // worker pool with their timeout as a deadline: a hung NFS mount yields an
 // "unknown: timed out" result and never stalls the other checks. A check is
 // never run twice at once; a stuck one is skipped until its run returns.
+// Blocking checks due in the same tick go to the pool as one batch (one
+// wake-up of a worker and one of the event loop per tick, not one each per
+// check); when a batch is not done within kBatchNudge, another worker joins
+// it, so a slow or hung check holds the rest of its batch up that long at most.
 #include "agent/checks/check.h"
 
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/thread_pool.hpp>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -42,7 +47,11 @@ class Scheduler {
     bool running = false;
     uint64_t generation = 0;  ///< tells a late result from a run that already timed out
   };
+  struct Batch;
   void schedule(size_t index, std::chrono::milliseconds delay);
+  void dispatchBatch();
+  void drain(const std::shared_ptr<Batch>& batch, const std::weak_ptr<bool>& alive);
+  void nudge(const std::shared_ptr<Batch>& batch, size_t workers);
   void execute(size_t index);
   void finish(size_t index, uint64_t generation, const wire::ResultRecord& record);
 
@@ -50,6 +59,8 @@ class Scheduler {
   std::vector<Slot> slots_;
   ResultFn on_result_;
   std::unique_ptr<asio::thread_pool> pool_;
+  size_t workers_;
+  std::shared_ptr<Batch> forming_;  ///< blocking checks due in this tick, not yet handed to the pool
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   bool stopped_ = false;
 };

@@ -34,6 +34,28 @@ class ProcessTable {
   virtual std::vector<int> children(int /*pid*/) const { return {}; }
 };
 
+/// Keeps a few /proc files of the processes a check follows open between runs:
+/// a pread at offset 0 re-reads one, a syscall instead of open + read + close,
+/// and the descriptor stays bound to its process (once it is gone, reads fail
+/// even if the pid is reused, and the path is opened afresh).
+class ProcFileCache {
+ public:
+  ProcFileCache() = default;
+  ProcFileCache(const ProcFileCache&) = delete;
+  ProcFileCache& operator=(const ProcFileCache&) = delete;
+  ~ProcFileCache();
+  /// The whole file (at most `limit` bytes), or nullopt if it cannot be read.
+  std::optional<std::string> read(const std::string& path, size_t limit);
+
+ private:
+  struct Entry {
+    std::string path;
+    int fd = -1;
+  };
+  static constexpr size_t kMaxOpen = 8;  // per check: its pids and their zombie children
+  std::vector<Entry> entries_;
+};
+
 /// Reads <proc_root>/<pid>/{stat,cmdline,task/<pid>/children}.
 class ProcFsTable final : public ProcessTable {
  public:
@@ -42,16 +64,36 @@ class ProcFsTable final : public ProcessTable {
   explicit ProcFsTable(std::string proc_root = "/proc", bool with_cmdline = true)
       : root_(std::move(proc_root)), with_cmdline_(with_cmdline) {}
   std::vector<ProcessInfo> list() const override;
+  /// Files of a pid asked for by number stay open (ProcFileCache); a scan
+  /// of every process (list) opens and closes as it goes.
   std::optional<ProcessInfo> get(int pid) const override;
   /// <pid>/task/<pid>/children (CONFIG_PROC_CHILDREN): the main thread's children.
   std::vector<int> children(int pid) const override;
 
  private:
+  std::optional<ProcessInfo> read(int pid, bool keep_open) const;
   std::string root_;
   bool with_cmdline_ = true;
+  mutable ProcFileCache open_;
 };
 
 /// Reads a pid from a pidfile: digits, optional trailing whitespace.
 std::optional<int> readPidFile(const std::string& path);
+
+/// readPidFile for a file read every second: re-read only when its inode,
+/// size or modification time changed, or when the caller says the pid it
+/// gave last is gone (a rewrite within one timestamp tick is not missed).
+class PidFileReader {
+ public:
+  explicit PidFileReader(std::string path) : path_(std::move(path)) {}
+  std::optional<int> read(bool last_pid_gone);
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  std::optional<int> pid_;
+  uint64_t dev_ = 0, ino_ = 0, size_ = 0;
+  int64_t mtime_ns_ = -1;
+};
 
 }  // namespace hale::agent::platform

@@ -111,6 +111,10 @@ DROP TABLE check_results;
 
 // Members are prepared in the initializer list, so the schema must exist first.
 sqlite::Database& migrated(sqlite::Database& db) {
+  // The agent touches a few rows at the ends of small tables; SQLite's default
+  // 2 MB page cache only filled up with outbox pages (footprint: +1.8 MB RSS
+  // a minute into a run with no broker). 256 KB is plenty.
+  db.exec("PRAGMA cache_size = -256");
   sqlite::migrate(db, kMigrations);
   return db;
 }

@@ -1,6 +1,7 @@
 #include "agent/platform/process_table.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,6 +28,20 @@ std::optional<std::string> slurp(const std::string& path, size_t limit = 64 * 10
   }
   ::close(fd);
   return out;
+}
+
+// Reads from offset 0 until EOF or `limit`; false on an error (ESRCH: the process is gone).
+bool preadAll(int fd, std::string& out, size_t limit) {
+  out.clear();
+  char buf[4096];
+  while (out.size() < limit) {
+    const ssize_t n = ::pread(fd, buf, std::min(sizeof buf, limit - out.size()), static_cast<off_t>(out.size()));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return true;
 }
 
 template <class T>
@@ -66,9 +81,38 @@ std::optional<ProcessInfo> parseProcStat(std::string_view line) {
   return info;
 }
 
-std::optional<ProcessInfo> ProcFsTable::get(int pid) const {
+ProcFileCache::~ProcFileCache() {
+  for (const auto& e : entries_) ::close(e.fd);
+}
+
+std::optional<std::string> ProcFileCache::read(const std::string& path, size_t limit) {
+  std::string out;
+  for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+    if (it->path != path) continue;
+    if (preadAll(it->fd, out, limit)) return out;
+    ::close(it->fd);  // the process is gone; a new one may have its pid
+    entries_.erase(it);
+    break;
+  }
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  if (!preadAll(fd, out, limit)) {
+    ::close(fd);
+    return std::nullopt;
+  }
+  if (entries_.size() >= kMaxOpen) {
+    ::close(entries_.front().fd);
+    entries_.erase(entries_.begin());
+  }
+  entries_.push_back({path, fd});
+  return out;
+}
+
+std::optional<ProcessInfo> ProcFsTable::get(int pid) const { return read(pid, true); }
+
+std::optional<ProcessInfo> ProcFsTable::read(int pid, bool keep_open) const {
   const std::string dir = root_ + "/" + std::to_string(pid);
-  auto stat = slurp(dir + "/stat", 4096);
+  auto stat = keep_open ? open_.read(dir + "/stat", 4096) : slurp(dir + "/stat", 4096);
   if (!stat) return std::nullopt;
   auto info = parseProcStat(*stat);
   if (!info) return std::nullopt;
@@ -85,7 +129,7 @@ std::optional<ProcessInfo> ProcFsTable::get(int pid) const {
 std::vector<int> ProcFsTable::children(int pid) const {
   std::vector<int> out;
   const std::string p = std::to_string(pid);
-  auto text = slurp(root_ + "/" + p + "/task/" + p + "/children");
+  auto text = open_.read(root_ + "/" + p + "/task/" + p + "/children", 64 * 1024);
   if (!text) return out;
   std::string_view s(*text);
   while (!s.empty()) {
@@ -104,7 +148,7 @@ std::vector<ProcessInfo> ProcFsTable::list() const {
     int pid = 0;
     const std::string name = entry.path().filename().string();
     if (!parseNumber(std::string_view(name), pid)) continue;
-    if (auto info = get(pid)) out.push_back(std::move(*info));  // a process may exit mid-scan
+    if (auto info = read(pid, false)) out.push_back(std::move(*info));  // a process may exit mid-scan
   }
   return out;
 }
@@ -117,6 +161,25 @@ std::optional<int> readPidFile(const std::string& path) {
   int pid = 0;
   if (!parseNumber(s, pid) || pid <= 0) return std::nullopt;
   return pid;
+}
+
+std::optional<int> PidFileReader::read(bool last_pid_gone) {
+  struct stat st {};
+  if (::stat(path_.c_str(), &st) != 0) {
+    pid_.reset();
+    mtime_ns_ = -1;
+    return std::nullopt;
+  }
+  const int64_t mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  const bool same = mtime_ns == mtime_ns_ && static_cast<uint64_t>(st.st_dev) == dev_ &&
+                    static_cast<uint64_t>(st.st_ino) == ino_ && static_cast<uint64_t>(st.st_size) == size_;
+  if (same && !last_pid_gone) return pid_;
+  pid_ = readPidFile(path_);
+  dev_ = static_cast<uint64_t>(st.st_dev);
+  ino_ = static_cast<uint64_t>(st.st_ino);
+  size_ = static_cast<uint64_t>(st.st_size);
+  mtime_ns_ = mtime_ns;
+  return pid_;
 }
 
 }  // namespace hale::agent::platform

@@ -6,6 +6,9 @@
 
 #include <unistd.h>
 
+#include <filesystem>
+#include <memory>
+
 using namespace hale;
 using namespace hale::agent;
 
@@ -85,4 +88,53 @@ TEST_CASE("process_check: rejects bad config with the key and its line") {
   }
   CHECK(err.find("key 'match_name'") != std::string::npos);
   CHECK(err.find("expected string, got integer") != std::string::npos);
+}
+
+TEST_CASE("process_check: a kept-open /proc file follows its process, not its pid number") {
+  test::TempDir dir;
+  platform::ProcFsTable table("/proc", false);
+  auto child = std::make_unique<test::Process>(std::vector<std::string>{"/bin/sleep", "30"}, dir.file("log"));
+  const pid_t pid = child->pid();
+  auto first = table.get(pid);
+  REQUIRE(first.has_value());
+  CHECK(first->pid == pid);
+  auto again = table.get(pid);  // re-read through the open descriptor
+  REQUIRE(again.has_value());
+  CHECK(again->start_ticks == first->start_ticks);
+  child->stop(9);  // killed and reaped
+  CHECK_FALSE(table.get(pid).has_value());
+}
+
+TEST_CASE("process_check: a pidfile rewritten by a restart is followed") {
+  test::TempDir dir;
+  const std::string path = dir.file("d.pid");
+  test::writeFile(path, "111\n");
+  platform::PidFileReader reader(path);
+  CHECK(reader.read(false) == 111);
+  CHECK(reader.read(false) == 111);  // unchanged: not read again
+  test::writeFile(path, "22222\n");   // other size
+  CHECK(reader.read(false) == 22222);
+  // The same size, maybe within one timestamp tick: a gone pid forces a re-read.
+  test::writeFile(path, "33333\n");
+  CHECK(reader.read(true) == 33333);
+  std::filesystem::remove(path);
+  CHECK_FALSE(reader.read(false).has_value());
+  test::writeFile(path, "444\n");
+  CHECK(reader.read(false) == 444);
+}
+
+TEST_CASE("process_check: a daemon restarted under the same pidfile is seen running again") {
+  test::TempDir dir;
+  const std::string pidfile = dir.file("d.pid");
+  auto first = std::make_unique<test::Process>(std::vector<std::string>{"/bin/sleep", "30"}, dir.file("log"));
+  test::writeFile(pidfile, std::to_string(first->pid()) + "\n");
+  auto check = fromToml("pidfile = \"" + pidfile + "\"\n");
+  CHECK(check->run().status == checks::Status::Ok);
+  first->stop(9);
+  CHECK(check->run().status == checks::Status::Crit);
+  auto second = std::make_unique<test::Process>(std::vector<std::string>{"/bin/sleep", "30"}, dir.file("log"));
+  test::writeFile(pidfile, std::to_string(second->pid()) + "\n");
+  auto out = check->run();
+  CHECK(out.status == checks::Status::Ok);
+  CHECK(out.message.find("pid " + std::to_string(second->pid())) != std::string::npos);
 }
