@@ -15,6 +15,15 @@ using namespace hale::agent;
 namespace {
 const std::string kProc = test::sourceDir() + "/tests/fixtures/proc";
 
+// A forked test::Process still runs the test binary (and its signal handlers)
+// until it has exec'd: signal it only once it is the program it should be.
+std::unique_ptr<test::Process> startSleep(const test::TempDir& dir) {
+  auto p = std::make_unique<test::Process>(std::vector<std::string>{"/bin/sleep", "30"}, dir.file("log"));
+  const std::string comm = "/proc/" + std::to_string(p->pid()) + "/comm";
+  REQUIRE(test::waitFor([&] { return test::readFile(comm) == "sleep\n"; }, std::chrono::seconds(10)));
+  return p;
+}
+
 checks::CheckPtr fromToml(const std::string& body) {
   auto root = config::parseText("[[check]]\nname = \"p\"\nkind = \"process\"\n" + body, "agent.toml");
   checks::CheckEnv env{RealClock::instance(), "/tmp"};
@@ -93,11 +102,11 @@ TEST_CASE("process_check: rejects bad config with the key and its line") {
 TEST_CASE("process_check: a kept-open /proc file follows its process, not its pid number") {
   test::TempDir dir;
   platform::ProcFsTable table("/proc", false);
-  auto child = std::make_unique<test::Process>(std::vector<std::string>{"/bin/sleep", "30"}, dir.file("log"));
+  auto child = startSleep(dir);
   const pid_t pid = child->pid();
   auto first = table.get(pid);
   REQUIRE(first.has_value());
-  CHECK(first->pid == pid);
+  CHECK(first->comm == "sleep");
   auto again = table.get(pid);  // re-read through the open descriptor
   REQUIRE(again.has_value());
   CHECK(again->start_ticks == first->start_ticks);
@@ -126,13 +135,13 @@ TEST_CASE("process_check: a pidfile rewritten by a restart is followed") {
 TEST_CASE("process_check: a daemon restarted under the same pidfile is seen running again") {
   test::TempDir dir;
   const std::string pidfile = dir.file("d.pid");
-  auto first = std::make_unique<test::Process>(std::vector<std::string>{"/bin/sleep", "30"}, dir.file("log"));
+  auto first = startSleep(dir);
   test::writeFile(pidfile, std::to_string(first->pid()) + "\n");
   auto check = fromToml("pidfile = \"" + pidfile + "\"\n");
   CHECK(check->run().status == checks::Status::Ok);
   first->stop(9);
   CHECK(check->run().status == checks::Status::Crit);
-  auto second = std::make_unique<test::Process>(std::vector<std::string>{"/bin/sleep", "30"}, dir.file("log"));
+  auto second = startSleep(dir);
   test::writeFile(pidfile, std::to_string(second->pid()) + "\n");
   auto out = check->run();
   CHECK(out.status == checks::Status::Ok);
