@@ -118,6 +118,14 @@ footer { color: var(--muted); font-size: 12px; margin-top: 22px; }
     <div class="grid regions" id="regions"></div>
   </section>
 
+  <section class="card" id="failover" hidden>
+    <h2>Failover</h2>
+    <div class="meta">active region <strong id="failover-active">&ndash;</strong> &middot; epoch
+      <span id="failover-epoch">&ndash;</span> &middot; <span id="failover-count">0</span> changes &middot; since
+      <span id="failover-since">&ndash;</span></div>
+    <div id="failover-regions"></div>
+  </section>
+
   <section class="grid two">
     <div class="card">
       <h2>Nodes (<span id="nodes-total">0</span>)</h2>
@@ -161,6 +169,11 @@ async function get(path) {
   const r = await fetch(path, { cache: "no-store", headers: token ? { Authorization: "Bearer " + token } : {} });
   if (!r.ok) { const e = new Error(path + ": HTTP " + r.status); e.status = r.status; throw e; }
   return r.json();
+}
+
+// A route that answers 404 when its feature is not configured ([[region]]).
+async function optional(path) {
+  try { return await get(path); } catch (e) { if (e.status === 404) return null; throw e; }
 }
 
 function $(id) { return document.getElementById(id); }
@@ -312,6 +325,23 @@ function renderTrend(t) {
   box.replaceChildren(s, el("div", { class: "muted", id: "trend-points" }, `${t.points.length} ${t.points.length === 1 ? "point" : "points"} (5-min means) \u00b7 now ${fmt(t.points[t.points.length - 1].score)}`));
 }
 
+// Which region is active: shown only when the aggregator coordinates failover.
+function renderFailover(f) {
+  $("failover").hidden = !f;
+  if (!f) return;
+  text("failover-active", f.active || "none");
+  text("failover-epoch", f.epoch);
+  text("failover-count", f.failovers);
+  text("failover-since", ago(f.since_ms));
+  const box = $("failover-regions");
+  box.replaceChildren();
+  for (const r of f.regions)
+    box.append(el("div", { class: "bar-row", id: "failover-region-" + r.name },
+      el("span", { class: "label" }, r.name),
+      el("span", { class: "badge " + (r.active ? "online" : "offline"), id: "failover-role-" + r.name }, r.active ? "active" : "standby"),
+      el("span", { class: "muted", id: "failover-bad-" + r.name }, `${r.bad_windows} of ${r.windows} bad windows (below ${r.threshold})`)));
+}
+
 // Build-failure categories: shown only when the aggregator has such data.
 async function renderBuilds() {
   try {
@@ -333,10 +363,12 @@ async function renderBuilds() {
 
 async function refresh() {
   try {
-    const [fleet, nodes, issues, trend] = await Promise.all([
+    const [fleet, nodes, issues, trend, failover] = await Promise.all([
       get("/api/v1/fleet/health"), get("/api/v1/nodes?limit=1000"),
-      get("/api/v1/issues?state=open&limit=100"), get("/api/v1/fleet/trend?window=24h")]);
+      get("/api/v1/issues?state=open&limit=100"), get("/api/v1/fleet/trend?window=24h"),
+      optional("/api/v1/failover")]);
     renderFleet(fleet);
+    renderFailover(failover);
     renderNodes(nodes);
     renderIssues(issues, $("nodes-body"));
     renderTrend(trend);

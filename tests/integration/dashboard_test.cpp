@@ -33,6 +33,7 @@ struct Fleet {
   uint16_t http_port = freePort();
   std::optional<Process> aggregator;
   std::map<std::string, std::unique_ptr<Process>> agents;
+  bool failover = false;  ///< the aggregator coordinates eu-west (preferred) and us-east
 
   std::string mqttSection(const std::string& identity) const {
     return fmt::format("[mqtt]\nurl = \"{}\"\nca_file = \"{}/ca.crt\"\ncert_file = \"{}/{}.crt\"\n"
@@ -42,10 +43,19 @@ struct Fleet {
 
   void startAggregator() {
     const std::string cfg = dir.file("aggregator.toml");
+    std::string regions;
+    if (failover) {
+      REQUIRE(runCommand({binaryDir() + "/hale-aggregator", "keygen", dir.file("keys")}, dir.file("keygen.log")) == 0);
+      // A threshold no score goes below and an hour of dwell: nothing switches during the test.
+      regions = fmt::format("[commands]\nsigning_key_file = \"{}\"\n", dir.file("keys/command-signing.key"));
+      for (const auto& [name, prio] : {std::pair{"eu-west", 1}, std::pair{"us-east", 2}})
+        regions += fmt::format("[[region]]\nname = \"{}\"\npriority = {}\nthreshold = 5\nwindow = \"1s\"\n"
+                               "min_dwell = \"1h\"\n", name, prio);
+    }
     writeFile(cfg, fmt::format("[aggregator]\ndatabase = \"{}\"\nbatch_interval = \"20ms\"\n"
                                "snapshot_interval = \"300ms\"\n[http]\nlisten = \"127.0.0.1:{}\"\n",
                                dir.file("aggregator.db"), http_port) +
-                       mqttSection("aggregator"));
+                       mqttSection("aggregator") + regions);
     aggregator.emplace(std::vector<std::string>{binaryDir() + "/hale-aggregator", "run", "--config", cfg},
                        dir.file("aggregator.log"));
     // Ready means connected to the broker and subscribing: messages an agent
@@ -208,8 +218,9 @@ TEST_CASE("dashboard: headless Chromium renders the API's numbers, and a screens
   CHECK(textById(dom, "node-score-failing") == "60.0");
   CHECK(textById(dom, "issues-count") == "1");
   CHECK(dom.find(">ci-daemon<") != std::string::npos);
-  // No build data yet: that section stays hidden.
+  // No build data yet and no [[region]]: those sections stay hidden.
   CHECK(dom.find("id=\"builds\" hidden") != std::string::npos);
+  CHECK(dom.find("id=\"failover\" hidden") != std::string::npos);
 
   const std::string shot = artifactDir() + "/dashboard.png";
   std::filesystem::remove(shot);
@@ -219,6 +230,34 @@ TEST_CASE("dashboard: headless Chromium renders the API's numbers, and a screens
   REQUIRE(std::filesystem::exists(shot));
   CHECK(std::filesystem::file_size(shot) > 10'000);
   MESSAGE("dashboard screenshot: ", shot);
+}
+
+TEST_CASE("dashboard: with [[region]] failover, the page shows the active region, epoch and bad windows") {
+  if (!haveTool("chromium")) {
+    MESSAGE("SKIPPED: chromium not installed (Debian package 'chromium'; scripts/deps.sh installs it)");
+    return;
+  }
+  Fleet fleet;
+  fleet.failover = true;
+  fleet.startAndSettle();
+  const json api = fleet.get("/api/v1/failover");
+  REQUIRE(api.contains("regions"));
+  const int rc = runTo(chromium(fleet.dir, {"--dump-dom"}, fmt::format("http://127.0.0.1:{}/", fleet.http_port)),
+                       fleet.dir.file("dom.html"), fleet.dir.file("chromium-dom.log"));
+  REQUIRE(rc == 0);
+  const std::string dom = readFile(fleet.dir.file("dom.html"));
+  INFO("DOM: ", dom.substr(0, 4000));
+  REQUIRE(dom.find("data-loaded=\"1\"") != std::string::npos);
+  CHECK(dom.find("id=\"failover\" hidden") == std::string::npos);
+  CHECK(api["active"] == "eu-west");
+  CHECK(textById(dom, "failover-active") == "eu-west");
+  CHECK(textById(dom, "failover-epoch") == std::to_string(api["epoch"].get<int64_t>()));
+  CHECK(textById(dom, "failover-count") == std::to_string(api["failovers"].get<int64_t>()));
+  CHECK(textById(dom, "failover-role-eu-west") == "active");
+  CHECK(textById(dom, "failover-role-us-east") == "standby");
+  for (const auto& r : api["regions"])
+    CHECK(textById(dom, "failover-bad-" + r["name"].get<std::string>()) ==
+          fmt::format("{} of {} bad windows (below 5)", r["bad_windows"].get<int>(), r["windows"].get<int>()));
 }
 
 TEST_CASE("dashboard: a read token is enforced over a real socket, the page stays public") {
