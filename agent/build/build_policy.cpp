@@ -34,7 +34,8 @@ std::map<std::string, BuildPolicy> buildPoliciesFrom(const toml::table& root, co
   if (!list) return out;
   const toml::array* arr = list->as_array();
   if (!arr || !arr->is_array_of_tables())
-    throw config::ConfigError(config::positionOf(*list, file), "'build_policy' must be an array of tables ([[build_policy]])");
+    throw config::ConfigError(config::positionOf(*list, file),
+                              "'build_policy' must be an array of tables ([[build_policy]])");
   for (const auto& item : *arr) {
     const auto f = config::readFields(*item.as_table(), kPolicyFields, file, "[[build_policy]]");
     BuildPolicy p;
@@ -42,10 +43,14 @@ std::map<std::string, BuildPolicy> buildPoliciesFrom(const toml::table& root, co
     if (p.name.empty() || p.name == "auto" || p.name == "dry-run" || p.name == "off" || p.name[0] == '-')
       f.fail("name", "must not be empty, auto, dry-run or off");
     const std::string mode = f.str("mode");
-    if (mode == "auto") p.mode = ExecPolicy::Auto;
-    else if (mode == "dry-run") p.mode = ExecPolicy::DryRun;
-    else if (mode == "off") p.mode = ExecPolicy::Off;
-    else f.fail("mode", "expected auto, dry-run or off");
+    if (mode == "auto")
+      p.mode = ExecPolicy::Auto;
+    else if (mode == "dry-run")
+      p.mode = ExecPolicy::DryRun;
+    else if (mode == "off")
+      p.mode = ExecPolicy::Off;
+    else
+      f.fail("mode", "expected auto, dry-run or off");
     p.remedies_per_hour = f.integer("remedies_per_hour");
     p.runner_per_hour = f.integer("runner_per_hour");
     if (p.remedies_per_hour < 0 || p.runner_per_hour < 0) f.fail("remedies_per_hour", "budgets must not be negative");

@@ -42,7 +42,8 @@ void makeTreeWritable(const fs::path& root) {
   for (fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec), end;
        !ec && it != end; it.increment(ec)) {
     std::error_code e2;
-    if (it->is_directory(e2) && !it->is_symlink(e2)) fs::permissions(it->path(), fs::perms::owner_all, fs::perm_options::add, e2);
+    if (it->is_directory(e2) && !it->is_symlink(e2))
+      fs::permissions(it->path(), fs::perms::owner_all, fs::perm_options::add, e2);
   }
 }
 
@@ -55,8 +56,8 @@ std::string cacheKindForCommand(const std::vector<std::string>& argv) {
   if (tool == "yarn" || tool == "yarnpkg") return "yarn";
   if (tool == "pnpm" || tool == "pnpx") return "pnpm";
   if (tool == "go") return "go";
-  if (tool.starts_with("pip") || ((tool.starts_with("python")) && argv.size() > 2 && argv[1] == "-m" &&
-                                  argv[2].starts_with("pip")))
+  if (tool.starts_with("pip") ||
+      ((tool.starts_with("python")) && argv.size() > 2 && argv[1] == "-m" && argv[2].starts_with("pip")))
     return "pip";
   if (tool == "cargo") return "cargo";
   if (tool == "mvn" || tool == "mvnw") return "maven";
@@ -87,7 +88,8 @@ std::vector<std::string> cacheDirs(const std::string& kind, const std::string& h
     return dirs;
   }
   if (kind == "pip") return {(h / ".cache" / "pip").string()};
-  if (kind == "cargo") return {(h / ".cargo" / "registry" / "cache").string(), (h / ".cargo" / "registry" / "src").string()};
+  if (kind == "cargo")
+    return {(h / ".cargo" / "registry" / "cache").string(), (h / ".cargo" / "registry" / "src").string()};
   if (kind == "maven") return {(h / ".m2" / "repository").string()};
   if (kind == "gradle") return {(h / ".gradle" / "caches").string()};
   return {};

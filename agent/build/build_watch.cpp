@@ -1,11 +1,11 @@
 // Watch mode: one completed file in, one diagnosis out.
 #include "agent/build/build_watch.h"
 
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
-#include <asio/io_context.hpp>
-#include <asio/signal_set.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -26,7 +26,8 @@ namespace {
 constexpr size_t kNamesInExplanation = 3;
 
 std::string someNames(const std::vector<std::string>& names) {
-  std::vector<std::string> shown(names.begin(), names.begin() + static_cast<long>(std::min(names.size(), kNamesInExplanation)));
+  std::vector<std::string> shown(names.begin(),
+                                 names.begin() + static_cast<long>(std::min(names.size(), kNamesInExplanation)));
   std::string out = fmt::format("{}", fmt::join(shown, ", "));
   if (names.size() > shown.size()) out += fmt::format(" and {} more", names.size() - shown.size());
   return out;
@@ -37,8 +38,9 @@ void addTestEvidence(Diagnosis& d, const JUnitSummary& t, const std::vector<std:
   for (const auto& name : names) {
     if (d.evidence.size() >= 8) return;
     const auto m = t.messages.find(name);
-    d.evidence.push_back({0, fmt::format("{} {}{}{}", label, name, m == t.messages.end() ? "" : ": ",
-                                         m == t.messages.end() ? "" : m->second),
+    d.evidence.push_back({0,
+                          fmt::format("{} {}{}{}", label, name, m == t.messages.end() ? "" : ": ",
+                                      m == t.messages.end() ? "" : m->second),
                           "junit", category});
   }
 }
@@ -60,7 +62,8 @@ Diagnosis diagnosisFromTests(const JUnitSummary& t) {
   if (!t.failed.empty()) {
     d.category = Category::Test;
     d.confidence = 0.9;
-    d.explanation = fmt::format("{} test{} failed: {}.", t.failed.size(), t.failed.size() == 1 ? "" : "s", someNames(t.failed));
+    d.explanation =
+        fmt::format("{} test{} failed: {}.", t.failed.size(), t.failed.size() == 1 ? "" : "s", someNames(t.failed));
     if (!t.flaky.empty()) d.secondary = Category::Flaky;
   } else if (!t.flaky.empty()) {
     d.category = Category::Flaky;
@@ -91,7 +94,8 @@ Result<WatchedFile> BuildFileClassifier::classify(const std::string& path) {
   if (!file) return makeError(fmt::format("cannot read {}", path));
   const auto now = std::chrono::steady_clock::now();
   const std::string dir = fs::path(path).parent_path().string();
-  if (const auto it = runs_.find(dir); it != runs_.end() && now - it->second.last > run_gap_) runs_.erase(it);  // a new run
+  if (const auto it = runs_.find(dir); it != runs_.end() && now - it->second.last > run_gap_)
+    runs_.erase(it);  // a new run
   Run& run = runs_.try_emplace(dir).first->second;
   run.last = now;
   run.parser.startReport();
@@ -128,8 +132,11 @@ std::string watchedFileToJson(const WatchedFile& f) {
   j["file"] = f.path;
   j["kind"] = f.junit ? "junit" : "log";
   if (f.tests) {
-    j["tests"] = {{"cases", f.tests->cases}, {"failed", f.tests->failed}, {"flaky", f.tests->flaky},
-                  {"skipped", f.tests->skipped.size()}, {"passed", f.tests->passed.size()}};
+    j["tests"] = {{"cases", f.tests->cases},
+                  {"failed", f.tests->failed},
+                  {"flaky", f.tests->flaky},
+                  {"skipped", f.tests->skipped.size()},
+                  {"passed", f.tests->passed.size()}};
   }
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
@@ -139,9 +146,12 @@ namespace {
 constexpr config::FieldSpec kBuildsFields[] = {
     {"watch_dirs", config::FieldType::StringArray, "",
      "directories where build logs and JUnit XML reports are dropped; each completed file is diagnosed and recorded"},
-    {"patterns", config::FieldType::StringArray, "", "knowledge base files or directories (default: $HALE_PATTERNS_DIR, /etc/hale/patterns)"},
-    {"poll_interval", config::FieldType::Duration, "0s", "scan the directories at this interval instead of inotify (0: inotify)"},
-    {"run_gap", config::FieldType::Duration, "30m", "JUnit reports in one directory without a pause this long form one run"},
+    {"patterns", config::FieldType::StringArray, "",
+     "knowledge base files or directories (default: $HALE_PATTERNS_DIR, /etc/hale/patterns)"},
+    {"poll_interval", config::FieldType::Duration, "0s",
+     "scan the directories at this interval instead of inotify (0: inotify)"},
+    {"run_gap", config::FieldType::Duration, "30m",
+     "JUnit reports in one directory without a pause this long form one run"},
 };
 
 }  // namespace
@@ -215,14 +225,19 @@ std::string parseWatchArgs(const std::vector<std::string>& args, WatchOptions& o
     }
     if (i + 1 >= args.size()) return a + ": missing value (or unknown option)";
     const std::string& v = args[++i];
-    if (a == "--watch") o.dirs.push_back(v);
-    else if (a == "--patterns") o.patterns.push_back(v);
+    if (a == "--watch")
+      o.dirs.push_back(v);
+    else if (a == "--patterns")
+      o.patterns.push_back(v);
     else if (a == "--poll" || a == "--run-gap") {
       const auto d = config::parseDuration(v);
       if (!d || d->count() <= 0) return "bad " + a + " " + v;
-      if (a == "--poll") o.poll = *d;
-      else o.run_gap = *d;
-    } else return "unknown option " + a;
+      if (a == "--poll")
+        o.poll = *d;
+      else
+        o.run_gap = *d;
+    } else
+      return "unknown option " + a;
   }
   if (o.dirs.empty()) return "--watch needs a directory";
   return {};

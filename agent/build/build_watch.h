@@ -14,8 +14,8 @@
 #include "agent/build/exec_command.h"
 #include "agent/build/junit_report.h"
 #include "shared/config/config.h"
-#include "shared/wire/envelope.h"
 #include "shared/util/result.h"
+#include "shared/wire/envelope.h"
 
 namespace hale::agent::build {
 
@@ -60,8 +60,8 @@ wire::BuildRecord toBuildRecord(const BuildAttempt& attempt, uint64_t build_id, 
 /// [builds] of the agent configuration: directories the running agent watches.
 struct WatchSettings {
   std::vector<std::string> dirs;
-  std::vector<std::string> patterns;                  ///< empty: defaultPatternDirs()
-  std::chrono::milliseconds poll_interval{0};         ///< 0: inotify
+  std::vector<std::string> patterns;           ///< empty: defaultPatternDirs()
+  std::chrono::milliseconds poll_interval{0};  ///< 0: inotify
   std::chrono::milliseconds run_gap = std::chrono::minutes(30);
 };
 std::span<const config::FieldSpec> buildsFields();

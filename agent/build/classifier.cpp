@@ -15,7 +15,7 @@
 namespace hale::agent::build {
 namespace {
 
-constexpr size_t kBulkSlice = 1 << 20;  // bounds the cleaning scratch buffer
+constexpr size_t kBulkSlice = 1 << 20;    // bounds the cleaning scratch buffer
 constexpr size_t kMaxWaiting = 16 << 20;  // about 0.1 s of a fast step, far more than a build takes
 constexpr double kNoticeWeight = 0.3;
 
@@ -184,7 +184,8 @@ void Classifier::processLine(std::string_view line) {
   std::sort(hits_.begin(), hits_.end(), [&](int a, int b) { return patterns[a].entry < patterns[b].entry; });
   // A notice that a problem was handled ("retrying in 5s") is weak evidence:
   // it only counts where nothing stronger was seen for the entry.
-  const bool notice = std::any_of(hits_.begin(), hits_.end(), [&](int h) { return entries[patterns[h].entry].suppress; });
+  const bool notice =
+      std::any_of(hits_.begin(), hits_.end(), [&](int h) { return entries[patterns[h].entry].suppress; });
   size_t previous = SIZE_MAX;
   for (int h : hits_) {
     const size_t e = patterns[h].entry;

@@ -15,12 +15,12 @@
 namespace hale::agent::build {
 
 struct ClassifierLimits {
-  size_t max_line = 64 * 1024;      ///< longer lines are matched on their first max_line bytes
-  size_t max_evidence = 200;        ///< matched lines remembered (the most recent ones)
-  size_t max_evidence_text = 400;   ///< bytes of each evidence line kept for output
-  size_t tail_bytes = 16 * 1024;    ///< bytes of the end of the log kept
+  size_t max_line = 64 * 1024;     ///< longer lines are matched on their first max_line bytes
+  size_t max_evidence = 200;       ///< matched lines remembered (the most recent ones)
+  size_t max_evidence_text = 400;  ///< bytes of each evidence line kept for output
+  size_t tail_bytes = 16 * 1024;   ///< bytes of the end of the log kept
   size_t max_failed_tests = 64;
-  size_t max_output_evidence = 8;   ///< evidence lines placed in a Diagnosis
+  size_t max_output_evidence = 8;  ///< evidence lines placed in a Diagnosis
 };
 
 struct EvidenceLine {
@@ -37,7 +37,7 @@ struct Diagnosis {
   std::string entry_id;     ///< the strongest entry of the winning category
   std::string explanation;
   Remedy remedy = Remedy::None;
-  std::string cache;        ///< cache hint of that entry (clear-cache)
+  std::string cache;  ///< cache hint of that entry (clear-cache)
   std::vector<EvidenceLine> evidence;
   std::vector<std::string> failed_tests;  ///< names extracted from test-runner output
   uint64_t lines = 0;

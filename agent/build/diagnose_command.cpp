@@ -51,16 +51,29 @@ std::string parseArgs(const std::vector<std::string>& args, Options& o) {
       return true;
     };
     std::string v;
-    if (a == "--help" || a == "-h") o.help = true;
-    else if (a == "--json") o.json = true;
-    else if (a == "--confirm") o.confirm = true;
-    else if (a == "--patterns") { if (!value(v)) return "--patterns needs a value"; o.patterns.push_back(v); }
-    else if (a == "--junit") { if (!value(v)) return "--junit needs a file"; o.junit.push_back(v); }
-    else if (a == "--local") { if (!value(o.local)) return "--local needs a value"; }
-    else if (a == "--learn") { if (!value(v)) return "--learn needs a category"; o.learn = v; }
-    else if (a.size() > 1 && a[0] == '-') return "unknown option " + a;
-    else if (!o.file.empty()) return "only one log file may be given";
-    else o.file = a;
+    if (a == "--help" || a == "-h")
+      o.help = true;
+    else if (a == "--json")
+      o.json = true;
+    else if (a == "--confirm")
+      o.confirm = true;
+    else if (a == "--patterns") {
+      if (!value(v)) return "--patterns needs a value";
+      o.patterns.push_back(v);
+    } else if (a == "--junit") {
+      if (!value(v)) return "--junit needs a file";
+      o.junit.push_back(v);
+    } else if (a == "--local") {
+      if (!value(o.local)) return "--local needs a value";
+    } else if (a == "--learn") {
+      if (!value(v)) return "--learn needs a category";
+      o.learn = v;
+    } else if (a.size() > 1 && a[0] == '-')
+      return "unknown option " + a;
+    else if (!o.file.empty())
+      return "only one log file may be given";
+    else
+      o.file = a;
   }
   if (o.help) return {};
   if (o.file.empty()) return "no log file given (use - for stdin)";

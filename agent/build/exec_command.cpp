@@ -115,7 +115,8 @@ Plan planRemedy(const ExecOptions& o, const Diagnosis& d, const std::vector<std:
       p.remedy = Remedy::FreeDisk;
       break;
     }
-    case Remedy::None: break;
+    case Remedy::None:
+      break;
   }
   return p;
 }
@@ -214,7 +215,8 @@ int runExec(const ExecOptions& o, const KnowledgeBase* kb, BuildObserver* observ
     const Diagnosis d = diagnoseAttempt(o, started, classifier ? &*classifier : nullptr, r);
     BuildAttempt a = attemptRecord(command, attempt, r, d, classifier ? &*classifier : nullptr);
     Plan plan;
-    if (o.policy != ExecPolicy::Off && attempt < o.max_attempts && !interrupted(o)) plan = planRemedy(o, d, command, budget);
+    if (o.policy != ExecPolicy::Off && attempt < o.max_attempts && !interrupted(o))
+      plan = planRemedy(o, d, command, budget);
     say(o, fmt::format("attempt {} failed (exit {}): {} ({:.2f}) - {}", attempt, r.exit_code, categoryName(d.category),
                        d.confidence, d.explanation));
     if (!plan.note.empty()) say(o, plan.note);
@@ -231,8 +233,8 @@ int runExec(const ExecOptions& o, const KnowledgeBase* kb, BuildObserver* observ
     if (observer) observer->onAttempt(a);
     if (plan.remedy == Remedy::None) return r.exit_code;
     const auto delay = plan.remedy == Remedy::Retry ? backoff.next() : std::chrono::milliseconds(0);
-    say(o, fmt::format("applying {}; attempt {} of {} in {} ms", remedyName(plan.remedy), attempt + 1,
-                       o.max_attempts, delay.count()));
+    say(o, fmt::format("applying {}; attempt {} of {} in {} ms", remedyName(plan.remedy), attempt + 1, o.max_attempts,
+                       delay.count()));
     sleepUnlessInterrupted(o, delay);
     if (interrupted(o)) return 128 + *o.interrupt;
     command = std::move(plan.next_command);
@@ -251,11 +253,16 @@ std::string parseExecArgs(const std::vector<std::string>& args, ExecOptions& o) 
       return d.has_value();
     };
     if (a == "--policy") {
-      if (v == "auto") o.policy = ExecPolicy::Auto;
-      else if (v == "dry-run") o.policy = ExecPolicy::DryRun;
-      else if (v == "off") o.policy = ExecPolicy::Off;
-      else if (!v.empty() && v[0] != '-') o.policy_name = v;
-      else return "bad policy " + v + " (auto, dry-run, off or a [[build_policy]] name)";
+      if (v == "auto")
+        o.policy = ExecPolicy::Auto;
+      else if (v == "dry-run")
+        o.policy = ExecPolicy::DryRun;
+      else if (v == "off")
+        o.policy = ExecPolicy::Off;
+      else if (!v.empty() && v[0] != '-')
+        o.policy_name = v;
+      else
+        return "bad policy " + v + " (auto, dry-run, off or a [[build_policy]] name)";
     } else if (a == "--timeout") {
       std::chrono::milliseconds t{0};
       if (!duration(t)) return "bad --timeout " + v;
@@ -264,12 +271,18 @@ std::string parseExecArgs(const std::vector<std::string>& args, ExecOptions& o) 
       const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), o.max_attempts);
       if (ec != std::errc() || p != v.data() + v.size() || o.max_attempts < 1 || o.max_attempts > 10)
         return "--max-attempts must be 1..10";
-    } else if (a == "--patterns") o.pattern_paths.push_back(v);
-    else if (a == "--retry-delay") { if (!duration(o.retry_delay)) return "bad --retry-delay " + v; }
-    else if (a == "--kill-grace") { if (!duration(o.kill_grace)) return "bad --kill-grace " + v; }
-    else if (a == "--free-disk-cmd") o.free_disk_command = {v};
-    else if (a == "--junit") o.junit_reports.push_back(v);
-    else return "unknown option " + a;
+    } else if (a == "--patterns")
+      o.pattern_paths.push_back(v);
+    else if (a == "--retry-delay") {
+      if (!duration(o.retry_delay)) return "bad --retry-delay " + v;
+    } else if (a == "--kill-grace") {
+      if (!duration(o.kill_grace)) return "bad --kill-grace " + v;
+    } else if (a == "--free-disk-cmd")
+      o.free_disk_command = {v};
+    else if (a == "--junit")
+      o.junit_reports.push_back(v);
+    else
+      return "unknown option " + a;
   }
   if (i >= args.size() || i + 1 >= args.size()) return "no command given after --";
   o.command.assign(args.begin() + static_cast<long>(i) + 1, args.end());
@@ -289,8 +302,8 @@ int runExecCommand(const std::vector<std::string>& args, BuildObserver* observer
     return 2;
   }
   if (!o.policy_name.empty()) {
-    const std::string error = resolve_policy ? resolve_policy(o)
-                                             : "policy " + o.policy_name + " needs an agent configuration (--config)";
+    const std::string error =
+        resolve_policy ? resolve_policy(o) : "policy " + o.policy_name + " needs an agent configuration (--config)";
     if (!error.empty()) {
       std::fprintf(stderr, "hale-agent exec: %s\n", error.c_str());
       return 2;

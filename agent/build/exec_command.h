@@ -28,7 +28,7 @@ struct BuildAttempt {
   Remedy remedy = Remedy::None;  ///< applied after this attempt (None: no further attempt)
   std::chrono::milliseconds duration{0};
   std::vector<EvidenceLine> evidence;
-  std::string tail;  ///< the last bytes of the output (ANSI-stripped, at most 16 KiB, not UTF-8-checked)
+  std::string tail;               ///< the last bytes of the output (ANSI-stripped, at most 16 KiB, not UTF-8-checked)
   Remedy refused = Remedy::None;  ///< a remedy the policy's budget did not allow
   std::string refusal;            ///< why
 };
@@ -58,12 +58,12 @@ enum class ExecPolicy {
 struct ExecOptions {
   std::vector<std::string> command;
   ExecPolicy policy = ExecPolicy::Auto;
-  std::string policy_name;        ///< a [[build_policy]] name; empty: auto, dry-run or off given directly
+  std::string policy_name;         ///< a [[build_policy]] name; empty: auto, dry-run or off given directly
   RemedyBudget* budget = nullptr;  ///< consulted before every remedy when set
   std::optional<std::chrono::milliseconds> timeout;  ///< per attempt
   std::chrono::milliseconds kill_grace{5000};
   int max_attempts = 3;
-  std::vector<std::string> pattern_paths;  ///< empty: defaultPatternDirs()
+  std::vector<std::string> pattern_paths;       ///< empty: defaultPatternDirs()
   std::chrono::milliseconds retry_delay{2000};  ///< first backoff; doubles up to retry_cap
   std::chrono::milliseconds retry_cap{60000};
   std::vector<std::string> free_disk_command;  ///< argv of the free-disk hook; empty: none

@@ -70,10 +70,14 @@ void JUnitParser::feed(std::string_view xml) {
           if (!tag_overflow_) handleTag(tag_);
           break;
         }
-        if (quote_ == 0 && (c == '"' || c == '\'')) quote_ = c;
-        else if (quote_ == c) quote_ = 0;
-        if (tag_.size() < limits_.max_tag) tag_.push_back(c);
-        else tag_overflow_ = true;
+        if (quote_ == 0 && (c == '"' || c == '\''))
+          quote_ = c;
+        else if (quote_ == c)
+          quote_ = 0;
+        if (tag_.size() < limits_.max_tag)
+          tag_.push_back(c);
+        else
+          tag_overflow_ = true;
         if (tag_ == "!--") mode_ = Mode::Comment, end_window_.clear();
         if (tag_ == "![CDATA[") mode_ = Mode::CData, end_window_.clear();
         break;
@@ -131,7 +135,7 @@ void JUnitParser::finishCase() {
   ++cases_;
   Case c = std::move(*case_);
   case_.reset();
-  TestOutcome now = c.failed ? TestOutcome::Failed
+  TestOutcome now = c.failed    ? TestOutcome::Failed
                     : c.skipped ? TestOutcome::Skipped
                     : c.flaky   ? TestOutcome::Flaky
                                 : TestOutcome::Passed;
@@ -168,12 +172,21 @@ JUnitSummary JUnitParser::summary() const {
   s.truncated = truncated_;
   for (const auto& [name, outcome] : outcomes_) {
     switch (outcome) {
-      case TestOutcome::Passed: s.passed.push_back(name); break;
-      case TestOutcome::Failed: s.failed.push_back(name); break;
-      case TestOutcome::Skipped: s.skipped.push_back(name); break;
-      case TestOutcome::Flaky: s.flaky.push_back(name); break;
+      case TestOutcome::Passed:
+        s.passed.push_back(name);
+        break;
+      case TestOutcome::Failed:
+        s.failed.push_back(name);
+        break;
+      case TestOutcome::Skipped:
+        s.skipped.push_back(name);
+        break;
+      case TestOutcome::Flaky:
+        s.flaky.push_back(name);
+        break;
     }
-    if (auto m = messages_.find(name); m != messages_.end() && outcome != TestOutcome::Passed) s.messages[name] = m->second;
+    if (auto m = messages_.find(name); m != messages_.end() && outcome != TestOutcome::Passed)
+      s.messages[name] = m->second;
   }
   return s;
 }

@@ -18,13 +18,13 @@ namespace hale::agent::build {
 enum class TestOutcome { Passed, Failed, Skipped, Flaky };
 
 struct JUnitSummary {
-  uint64_t cases = 0;  ///< <testcase> elements seen (reruns counted each time)
+  uint64_t cases = 0;               ///< <testcase> elements seen (reruns counted each time)
   std::vector<std::string> failed;  ///< failed in their last run ("classname.name")
   std::vector<std::string> flaky;   ///< failed, then passed
   std::vector<std::string> passed;
   std::vector<std::string> skipped;
   std::map<std::string, std::string> messages;  ///< failure message per failed/flaky test (truncated)
-  bool truncated = false;  ///< limits reached: some tests are not listed
+  bool truncated = false;                       ///< limits reached: some tests are not listed
 };
 
 struct JUnitLimits {
@@ -65,8 +65,8 @@ class JUnitParser {
   std::optional<Case> case_;
   uint64_t cases_ = 0;
   bool truncated_ = false;
-  bool pytest_suite_ = false;          // inside <testsuite name="pytest">
-  std::set<std::string> in_report_;    // test names seen in the current report
+  bool pytest_suite_ = false;        // inside <testsuite name="pytest">
+  std::set<std::string> in_report_;  // test names seen in the current report
   std::map<std::string, TestOutcome> outcomes_;
   std::map<std::string, std::string> messages_;
 };

@@ -24,11 +24,12 @@ using config::FieldType;
 namespace {
 
 constexpr std::array<std::string_view, kCategoryCount> kCategoryNames = {
-    "none", "dependency", "network", "test", "compile", "timeout", "resource-memory",
+    "none",          "dependency", "network",        "test", "compile", "timeout", "resource-memory",
     "resource-disk", "permission", "infrastructure", "flaky"};
-constexpr std::array<std::string_view, 5> kRemedyNames = {"none", "retry", "clear-cache",
-                                                          "rerun-failed-tests", "free-disk"};
-constexpr std::array<std::string_view, 8> kCacheNames = {"npm", "yarn", "pnpm", "pip", "cargo", "go", "maven", "gradle"};
+constexpr std::array<std::string_view, 5> kRemedyNames = {"none", "retry", "clear-cache", "rerun-failed-tests",
+                                                          "free-disk"};
+constexpr std::array<std::string_view, 8> kCacheNames = {"npm",   "yarn", "pnpm",  "pip",
+                                                         "cargo", "go",   "maven", "gradle"};
 
 constexpr FieldSpec kEntrySpec[] = {
     {"id", FieldType::String, "", "unique name; a later file with the same id replaces the entry", true},
@@ -39,7 +40,8 @@ constexpr FieldSpec kEntrySpec[] = {
     {"remedy", FieldType::String, "none", "retry, clear-cache, rerun-failed-tests, free-disk, none"},
     {"secondary", FieldType::String, "", "category often co-occurring (optional)"},
     {"cache", FieldType::String, "", "npm, yarn, pnpm, pip, cargo, go, maven or gradle: the cache clear-cache empties"},
-    {"suppress", FieldType::Bool, "false", "matching lines are notices of a handled problem; other matches on them count 30%"},
+    {"suppress", FieldType::Bool, "false",
+     "matching lines are notices of a handled problem; other matches on them count 30%"},
 };
 
 // More fixed text (or classes) means a more specific signature: "error"
@@ -47,8 +49,10 @@ constexpr FieldSpec kEntrySpec[] = {
 double specificityOf(std::string_view pattern) {
   int atoms = 0;
   for (size_t i = 0; i < pattern.size(); ++i) {
-    if (pattern[i] == '\\') ++i;  // an escape is one atom
-    else if (std::string_view("()[]{}|?*+.^$").find(pattern[i]) != std::string_view::npos) continue;
+    if (pattern[i] == '\\')
+      ++i;  // an escape is one atom
+    else if (std::string_view("()[]{}|?*+.^$").find(pattern[i]) != std::string_view::npos)
+      continue;
     ++atoms;
   }
   return std::min(1.0, 0.5 + atoms / 40.0);
@@ -243,8 +247,7 @@ void KnowledgeBase::prepare() {
       const std::string& written = entries_[i].patterns[k];
       const std::string p = prefixTolerant(written);
       std::string error;
-      if (building_->Add(p, &error) < 0)
-        failPattern(i, k, fmt::format("invalid RE2 pattern '{}': {}", written, error));
+      if (building_->Add(p, &error) < 0) failPattern(i, k, fmt::format("invalid RE2 pattern '{}': {}", written, error));
       compiled_.push_back({i, specificityOf(written)});
       pattern_in_entry_.push_back(k);
       union_text_ += union_text_.empty() ? "(?m:" : "|(?m:";

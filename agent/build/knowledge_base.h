@@ -29,8 +29,17 @@
 namespace hale::agent::build {
 
 enum class Category {
-  None, Dependency, Network, Test, Compile, Timeout, ResourceMemory, ResourceDisk,
-  Permission, Infrastructure, Flaky
+  None,
+  Dependency,
+  Network,
+  Test,
+  Compile,
+  Timeout,
+  ResourceMemory,
+  ResourceDisk,
+  Permission,
+  Infrastructure,
+  Flaky
 };
 inline constexpr int kCategoryCount = 11;
 
@@ -117,7 +126,7 @@ class KnowledgeBase {
   [[noreturn]] void failPattern(size_t entry, size_t pattern, const std::string& message) const;
 
   std::unique_ptr<RE2::Set> set_;
-  std::unique_ptr<RE2> any_;  // union of all patterns in multi-line mode
+  std::unique_ptr<RE2> any_;            // union of all patterns in multi-line mode
   std::unique_ptr<RE2::Set> building_;  // between prepare() and buildMatchers()
   std::string union_text_;
   mutable std::future<void> pending_;  // compileInBackground() in progress

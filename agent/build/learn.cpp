@@ -31,8 +31,8 @@ size_t variableRun(std::string_view line, size_t i, std::string* cls) {
     while (j < rest.size() && !isSpace(rest[j]) && rest[j] != '\'' && rest[j] != '"' && rest[j] != ')') ++j;
     return j;
   };
-  if (rest.starts_with("http://") || rest.starts_with("https://") || rest[0] == '/' ||
-      rest.starts_with("C:\\") || rest.starts_with("./")) {
+  if (rest.starts_with("http://") || rest.starts_with("https://") || rest[0] == '/' || rest.starts_with("C:\\") ||
+      rest.starts_with("./")) {
     *cls = R"(\S+)";
     return token_end(0);
   }
@@ -60,7 +60,8 @@ size_t variableRun(std::string_view line, size_t i, std::string* cls) {
 
 // How failure-like a line looks; 0 means "not a candidate".
 int failureScore(std::string_view line) {
-  static const RE2 kStrong(R"((?i)\b(error|failed|failure|fatal|exception|denied|refused|timed? ?out|killed|panic|cannot|unable|not found|no such)\b)");
+  static const RE2 kStrong(
+      R"((?i)\b(error|failed|failure|fatal|exception|denied|refused|timed? ?out|killed|panic|cannot|unable|not found|no such)\b)");
   static const RE2 kWeak(R"((?i)\b(warn|warning|deprecated|info|debug)\b)");
   const re2::StringPiece text(line.data(), line.size());
   if (!RE2::PartialMatch(text, kStrong)) return 0;
@@ -98,11 +99,16 @@ std::string generaliseLine(std::string_view line) {
 
 Remedy defaultRemedy(Category category) {
   switch (category) {
-    case Category::Network: return Remedy::Retry;
-    case Category::Infrastructure: return Remedy::Retry;
-    case Category::ResourceDisk: return Remedy::FreeDisk;
-    case Category::Flaky: return Remedy::RerunFailedTests;
-    default: return Remedy::None;
+    case Category::Network:
+      return Remedy::Retry;
+    case Category::Infrastructure:
+      return Remedy::Retry;
+    case Category::ResourceDisk:
+      return Remedy::FreeDisk;
+    case Category::Flaky:
+      return Remedy::RerunFailedTests;
+    default:
+      return Remedy::None;
   }
 }
 
@@ -139,7 +145,8 @@ std::optional<LearnProposal> proposePattern(Category category, const std::string
   p.entry.remedy = defaultRemedy(category);
   p.entry.id = fmt::format("local-{}-{:08x}", categoryName(category),
                            static_cast<uint32_t>(std::hash<std::string>{}(p.entry.patterns[0])));
-  p.entry.explanation = fmt::format("Learned from {} line {}.", std::filesystem::path(path).filename().string(), best_line);
+  p.entry.explanation =
+      fmt::format("Learned from {} line {}.", std::filesystem::path(path).filename().string(), best_line);
   return p;
 }
 

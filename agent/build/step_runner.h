@@ -26,7 +26,7 @@ struct StepOptions {
 struct StepResult {
   int exit_code = 0;  ///< exit status; 128+N when killed by signal N; 124 on timeout; 127 not runnable
   bool timed_out = false;
-  int signal = 0;     ///< the signal that ended the child, if any
+  int signal = 0;  ///< the signal that ended the child, if any
   std::chrono::milliseconds duration{0};
   std::string spawn_error;  ///< set when the command could not be started
 };

@@ -19,8 +19,7 @@ std::optional<double> EwmaDetector::observe(double x) {
   // A perfectly flat series has no spread: any change is "infinitely" far, so
   // measure against a floor of 1e-9 of the mean instead of dividing by zero.
   const double floor = std::max(std::abs(mean_) * 1e-9, 1e-12);
-  const std::optional<double> z =
-      seen_ > warmup_ ? std::optional<double>(diff / std::max(sd, floor)) : std::nullopt;
+  const std::optional<double> z = seen_ > warmup_ ? std::optional<double>(diff / std::max(sd, floor)) : std::nullopt;
   const double increment = alpha_ * diff;
   mean_ += increment;
   variance_ = (1 - alpha_) * (variance_ + diff * increment);
@@ -41,7 +40,8 @@ void AnomalyTracker::apply(const CommonSettings& check, wire::ResultRecord& resu
     added.push_back({"anomaly_z_" + m.name, *z});
     if (std::abs(*z) <= check.anomaly.sigma) continue;
     result.status = std::max(result.status, wire::Status::Warn);
-    result.message += fmt::format("; anomaly: {} = {:g} is {:.1f} sigma from its usual {:g}", m.name, m.value, *z, mean);
+    result.message +=
+        fmt::format("; anomaly: {} = {:g} is {:.1f} sigma from its usual {:g}", m.name, m.value, *z, mean);
   }
   for (auto& a : added)
     if (wire::isValidId(a.name) && result.metrics.size() < wire::kMaxMetricsPerResult) result.metrics.push_back(a);

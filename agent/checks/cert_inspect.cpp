@@ -93,7 +93,8 @@ Result<Chain> Chain::parse(std::span<const uint8_t> bytes, bool skip_bad_blocks)
     const auto buf = withNul(bytes);
     const int rc = mbedtls_x509_crt_parse(&chain.impl_->crt, buf.data(), buf.size());
     if (rc < 0) return makeError(fmt::format("no PEM certificate could be parsed ({})", errorText(rc)), rc);
-    if (rc > 0 && !skip_bad_blocks) return makeError(fmt::format("{} PEM certificate block(s) could not be parsed", rc));
+    if (rc > 0 && !skip_bad_blocks)
+      return makeError(fmt::format("{} PEM certificate block(s) could not be parsed", rc));
   } else {
     // DER: one certificate, or several concatenated; split on the outer SEQUENCE.
     unsigned char* p = const_cast<unsigned char*>(bytes.data());
@@ -173,11 +174,13 @@ Result<bool> Chain::matchesKey(std::span<const uint8_t> key_bytes) const {
   if (key_bytes.empty()) return makeError("empty key file");
   mbedtls_pk_context key;
   mbedtls_pk_init(&key);
-  const auto buf = looksLikePem(key_bytes) ? withNul(key_bytes) : std::vector<uint8_t>(key_bytes.begin(), key_bytes.end());
+  const auto buf =
+      looksLikePem(key_bytes) ? withNul(key_bytes) : std::vector<uint8_t>(key_bytes.begin(), key_bytes.end());
   const int rc = mbedtls_pk_parse_key(&key, buf.data(), buf.size(), nullptr, 0);
   if (rc != 0) {
     mbedtls_pk_free(&key);
-    return makeError(fmt::format("private key could not be parsed ({}; encrypted keys are not supported)", errorText(rc)), rc);
+    return makeError(
+        fmt::format("private key could not be parsed ({}; encrypted keys are not supported)", errorText(rc)), rc);
   }
   const bool ok = mbedtls_pk_check_pair(&impl_->crt.pk, &key) == 0;
   mbedtls_pk_free(&key);

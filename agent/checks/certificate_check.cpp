@@ -32,7 +32,8 @@ constexpr config::FieldSpec kFields[] = {
     {"expect_hostname", config::FieldType::String, "",
      "host name the leaf must cover (default for an endpoint: server_name or its host unless an IP)"},
     {"ca_file", config::FieldType::String, "", "PEM bundle of trust anchors; when set, the chain must verify"},
-    {"key_file", config::FieldType::String, "", "private key (PEM or DER, unencrypted) that must match a local file's leaf"},
+    {"key_file", config::FieldType::String, "",
+     "private key (PEM or DER, unencrypted) that must match a local file's leaf"},
     {"warn_days", config::FieldType::Float, "30", "fewer days to expiry than this warns"},
     {"crit_days", config::FieldType::Float, "7", "fewer days to expiry than this is critical"},
 };
@@ -40,14 +41,9 @@ constexpr config::FieldSpec kFields[] = {
 class CertificateCheck final : public Check {
  public:
   CertificateCheck(CommonSettings common, const config::Fields& f, const Clock& clock)
-      : Check(std::move(common)),
-        clock_(clock),
-        file_(f.optStr("file")),
-        server_name_(f.optStr("server_name").value_or("")),
-        ca_file_(f.optStr("ca_file")),
-        key_file_(f.optStr("key_file")),
-        warn_days_(f.number("warn_days")),
-        crit_days_(f.number("crit_days")) {
+      : Check(std::move(common)), clock_(clock), file_(f.optStr("file")),
+        server_name_(f.optStr("server_name").value_or("")), ca_file_(f.optStr("ca_file")),
+        key_file_(f.optStr("key_file")), warn_days_(f.number("warn_days")), crit_days_(f.number("crit_days")) {
     const auto endpoint = f.optStr("endpoint");
     if (file_.has_value() == endpoint.has_value()) f.fail("file", "give exactly one of file, endpoint");
     if (endpoint) {
@@ -83,7 +79,8 @@ class CertificateCheck final : public Check {
     if (!chain) return Outcome{remote() ? Status::Unknown : Status::Crit, target() + ": " + chain.error().message, {}};
     Outcome out = judge(*chain);
     if (remote())
-      out.metric("handshake_ms", std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
+      out.metric("handshake_ms",
+                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
     return out;
   }
 
@@ -126,7 +123,8 @@ class CertificateCheck final : public Check {
       add(Status::Crit, fmt::format("{} expired on {}", first.subject, cert::formatTime(first.not_after)));
     } else {
       const Status s = days_left < crit_days_ ? Status::Crit : days_left < warn_days_ ? Status::Warn : Status::Ok;
-      add(s, fmt::format("{} expires in {:.1f} days ({})", first.subject, days_left, cert::formatTime(first.not_after)));
+      add(s,
+          fmt::format("{} expires in {:.1f} days ({})", first.subject, days_left, cert::formatTime(first.not_after)));
     }
     const auto& latest = chain.latestStart();
     if (latest.not_before > now)
@@ -146,8 +144,10 @@ class CertificateCheck final : public Check {
       auto key = platform::readFileCapped(*key_file_);
       auto match = key ? chain.matchesKey(asBytes(*key)) : Result<bool>(key.error());
       out.metric("key_matches", match && *match ? 1 : 0);
-      if (!match) add(Status::Crit, "key_file: " + match.error().message);
-      else if (!*match) add(Status::Crit, fmt::format("private key {} does not match the certificate", *key_file_));
+      if (!match)
+        add(Status::Crit, "key_file: " + match.error().message);
+      else if (!*match)
+        add(Status::Crit, fmt::format("private key {} does not match the certificate", *key_file_));
     }
     out.message = target() + ": ";
     for (size_t i = 0; i < findings.size(); ++i) out.message += (i ? "; " : "") + findings[i];

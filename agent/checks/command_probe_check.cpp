@@ -37,13 +37,8 @@ std::string lastLine(std::string_view out) {
 class CommandProbeCheck final : public Check {
  public:
   CommandProbeCheck(CommonSettings common, const config::Fields& f, const Clock& clock)
-      : Check(std::move(common)),
-        clock_(clock),
-        argv_(f.strings("argv")),
-        expect_exit_(f.integer("expect_exit")),
-        output_contains_(f.optStr("output_contains")),
-        slo_(SloRule::read(f)),
-        window_(f.duration("window")) {
+      : Check(std::move(common)), clock_(clock), argv_(f.strings("argv")), expect_exit_(f.integer("expect_exit")),
+        output_contains_(f.optStr("output_contains")), slo_(SloRule::read(f)), window_(f.duration("window")) {
     if (argv_.empty() || argv_.front().empty()) f.fail("argv", "must name a program");
     if (expect_exit_ < 0 || expect_exit_ > 255) f.fail("expect_exit", "expected 0..255");
   }
@@ -61,7 +56,8 @@ class CommandProbeCheck final : public Check {
       out.message = result.error().message;
     } else if (result->timed_out) {
       out.status = Status::Crit;
-      out.message = fmt::format("{}: timed out after {}, killed", argv_.front(), config::formatDuration(common().timeout));
+      out.message =
+          fmt::format("{}: timed out after {}, killed", argv_.front(), config::formatDuration(common().timeout));
     } else if (result->term_signal != 0) {
       out.status = Status::Crit;
       out.message = fmt::format("{}: killed by signal {}", argv_.front(), result->term_signal);

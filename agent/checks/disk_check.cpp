@@ -41,7 +41,9 @@ constexpr config::FieldSpec kFields[] = {
 // Enough for a 30 m window at a 1 s interval; older samples are thinned out by the cap.
 constexpr size_t kMaxSamples = 2048;
 
-double percent(uint64_t used, uint64_t total) { return total == 0 ? 0.0 : 100.0 * static_cast<double>(used) / static_cast<double>(total); }
+double percent(uint64_t used, uint64_t total) {
+  return total == 0 ? 0.0 : 100.0 * static_cast<double>(used) / static_cast<double>(total);
+}
 
 // "1h12m", "3d4h", "45s": two units at most, people read it in a message.
 std::string humanDuration(double seconds) {
@@ -87,13 +89,8 @@ double slope(const std::deque<Sample>& samples) {
 class DiskCheck final : public Check {
  public:
   DiskCheck(CommonSettings common, const config::Fields& f, const platform::Filesystem& fs, const Clock& clock)
-      : Check(std::move(common)),
-        fs_(fs),
-        clock_(clock),
-        path_(f.str("path")),
-        warn_(f.number("warn_percent")),
-        crit_(f.number("crit_percent")),
-        inodes_warn_(f.number("inodes_warn_percent")),
+      : Check(std::move(common)), fs_(fs), clock_(clock), path_(f.str("path")), warn_(f.number("warn_percent")),
+        crit_(f.number("crit_percent")), inodes_warn_(f.number("inodes_warn_percent")),
         inodes_crit_(f.number("inodes_crit_percent")) {
     if (warn_ > crit_) f.fail("warn_percent", fmt::format("must not exceed crit_percent ({})", crit_));
     if (inodes_warn_ > inodes_crit_) f.fail("inodes_warn_percent", "must not exceed inodes_crit_percent");
@@ -183,7 +180,7 @@ CheckPtr makeDiskCheckForTest(CommonSettings common, const config::Fields& field
 }
 
 extern const CheckKind kDiskCheck;
-const CheckKind kDiskCheck{"disk", "space, inodes and read-only state of a file system", kFields,
-                                  Component::Storage, &make};
+const CheckKind kDiskCheck{"disk", "space, inodes and read-only state of a file system", kFields, Component::Storage,
+                           &make};
 
 }  // namespace hale::agent::checks

@@ -165,7 +165,8 @@ Status writeAtomic(const std::string& path, std::string_view data, uint32_t mode
     if (n < 0) return fail("cannot write");
     done += static_cast<size_t>(n);
   }
-  if (uid >= 0 && ::fchown(fd, static_cast<uid_t>(uid), gid >= 0 ? static_cast<gid_t>(gid) : static_cast<gid_t>(-1)) != 0)
+  if (uid >= 0 &&
+      ::fchown(fd, static_cast<uid_t>(uid), gid >= 0 ? static_cast<gid_t>(gid) : static_cast<gid_t>(-1)) != 0)
     return fail("cannot chown");
   // After chown: chown clears setuid/setgid bits.
   if (::fchmod(fd, mode & 07777) != 0) return fail("cannot chmod");

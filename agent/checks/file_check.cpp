@@ -42,13 +42,12 @@ std::string listFirst(const std::vector<std::string>& names) {
 class FileCheck final : public Check {
  public:
   FileCheck(CommonSettings common, const config::Fields& f)
-      : Check(std::move(common)),
-        path_(f.str("path")),
-        sha256_(f.optStr("sha256")),
+      : Check(std::move(common)), path_(f.str("path")), sha256_(f.optStr("sha256")),
         must_exist_(f.boolean("must_exist")),
         max_files_(static_cast<size_t>(std::max<int64_t>(1, f.integer("max_files")))) {
     if (sha256_) {
-      const bool hex = sha256_->size() == 64 && sha256_->find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
+      const bool hex =
+          sha256_->size() == 64 && sha256_->find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
       if (!hex) f.fail("sha256", "expected 64 hexadecimal characters");
       for (auto& c : *sha256_) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       if (f.has("baseline")) f.fail("baseline", "give sha256 or baseline, not both");
@@ -96,7 +95,8 @@ class FileCheck final : public Check {
     out.metric("exists", 1).metric("files", static_cast<double>(current->size()));
     std::vector<std::string> problems;
     if (sha256_ && current->size() == 1 && current->front().sha256 != *sha256_)
-      problems.push_back(fmt::format("content hash {} differs from the expected one", current->front().sha256.substr(0, 12)));
+      problems.push_back(
+          fmt::format("content hash {} differs from the expected one", current->front().sha256.substr(0, 12)));
     if (mode_ && (st.st_mode & 07777) != *mode_)
       problems.push_back(fmt::format("mode {:04o}, expected {:04o}", st.st_mode & 07777, *mode_));
     if (uid_ && st.st_uid != *uid_) problems.push_back(fmt::format("owner uid {}, expected {}", st.st_uid, *uid_));

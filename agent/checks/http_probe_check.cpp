@@ -33,12 +33,8 @@ constexpr auto kFields = withProbeWindowFields(std::array<config::FieldSpec, 5>{
 class HttpProbeCheck final : public Check {
  public:
   HttpProbeCheck(CommonSettings common, const config::Fields& f, const Clock& clock)
-      : Check(std::move(common)),
-        clock_(clock),
-        expect_status_(f.integer("expect_status")),
-        body_contains_(f.optStr("body_contains")),
-        slo_(SloRule::read(f)),
-        window_(f.duration("window")) {
+      : Check(std::move(common)), clock_(clock), expect_status_(f.integer("expect_status")),
+        body_contains_(f.optStr("body_contains")), slo_(SloRule::read(f)), window_(f.duration("window")) {
     auto url = net::parseUrl(f.str("url"));
     if (!url) f.fail("url", url.error().message);
     url_ = std::move(url).value();
@@ -49,7 +45,8 @@ class HttpProbeCheck final : public Check {
       // Loaded once here, not per run: parsing the system bundle costs milliseconds.
       const auto ca_file = f.optStr("ca_file");
       auto trust = net::TlsTrust::load(ca_file.value_or(net::TlsTrust::kSystemBundle));
-      if (!trust) f.fail(ca_file ? "ca_file" : "tls_verify", trust.error().message + " (set ca_file, or tls_verify = false)");
+      if (!trust)
+        f.fail(ca_file ? "ca_file" : "tls_verify", trust.error().message + " (set ca_file, or tls_verify = false)");
       tls_.verify_with = std::move(trust).value();
     }
   }

@@ -71,30 +71,21 @@ constexpr config::FieldSpec kFields[] = {
     {"user", config::FieldType::String, "",
      "supervised: run the child as this user and its primary group (the agent must run as root; resolved when the "
      "config is read)"},
-    {"crash_loop_exits", config::FieldType::Integer, "3", "supervised: this many exits within crash_loop_window is a crash loop"},
+    {"crash_loop_exits", config::FieldType::Integer, "3",
+     "supervised: this many exits within crash_loop_window is a crash loop"},
     {"crash_loop_window", config::FieldType::Duration, "60s", "supervised: window for crash_loop_exits"},
 };
 
 class ProcessCheck final : public Check {
  public:
   ProcessCheck(CommonSettings common, const config::Fields& f, const Clock& clock, const platform::SystemdUnits& units)
-      : Check(std::move(common)),
-        clock_(clock),
-        units_(units),
-        unit_(f.optStr("unit")),
-        proc_root_(f.str("proc_root")),
-        cgroup_root_(f.str("cgroup_root")),
-        table_(f.str("proc_root"), f.has("match_cmdline")),
-        pidfile_(f.optStr("pidfile")),
-        match_name_(f.optStr("match_name")),
-        match_cmdline_(f.optStr("match_cmdline")),
+      : Check(std::move(common)), clock_(clock), units_(units), unit_(f.optStr("unit")), proc_root_(f.str("proc_root")),
+        cgroup_root_(f.str("cgroup_root")), table_(f.str("proc_root"), f.has("match_cmdline")),
+        pidfile_(f.optStr("pidfile")), match_name_(f.optStr("match_name")), match_cmdline_(f.optStr("match_cmdline")),
         pidfile_reader_(pidfile_ ? std::optional<platform::PidFileReader>(*pidfile_) : std::nullopt),
-        min_count_(f.integer("min_count")),
-        rss_warn_mb_(f.optNumber("rss_warn_mb")),
-        rss_crit_mb_(f.optNumber("rss_crit_mb")),
-        cpu_warn_(f.optNumber("cpu_warn_percent")),
-        cpu_crit_(f.optNumber("cpu_crit_percent")),
-        zombies_warn_(f.optInteger("zombies_warn")) {
+        min_count_(f.integer("min_count")), rss_warn_mb_(f.optNumber("rss_warn_mb")),
+        rss_crit_mb_(f.optNumber("rss_crit_mb")), cpu_warn_(f.optNumber("cpu_warn_percent")),
+        cpu_crit_(f.optNumber("cpu_crit_percent")), zombies_warn_(f.optInteger("zombies_warn")) {
     if (f.has("argv")) {
       child_spec_ = platform::ChildSpec{f.strings("argv"), {}, f.optStr("cwd").value_or(""), std::nullopt};
       if (f.has("user")) child_spec_->run_as = resolveUser(f);
@@ -187,8 +178,8 @@ class ProcessCheck final : public Check {
     if (!found.empty()) out.metric("pid", found.front().pid);
     if (static_cast<int64_t>(found.size()) < min_count_) {
       out.status = Status::Crit;
-      out.message = fmt::format("{}: {} running, expected at least {}{}", target, found.size(), min_count_,
-                                use.zombieText());
+      out.message =
+          fmt::format("{}: {} running, expected at least {}{}", target, found.size(), min_count_, use.zombieText());
       return out;
     }
     out.status = use.status;
@@ -255,8 +246,7 @@ class ProcessCheck final : public Check {
     }
     const double wall = std::chrono::duration<double>(now - cpu_prev_at_).count();
     std::optional<double> pct;
-    if (seen_before && wall > 0)
-      pct = static_cast<double>(delta) / static_cast<double>(ticks_per_s_) / wall * 100.0;
+    if (seen_before && wall > 0) pct = static_cast<double>(delta) / static_cast<double>(ticks_per_s_) / wall * 100.0;
     cpu_prev_ = std::move(ticks);
     cpu_prev_at_ = now;
     return pct;
@@ -425,8 +415,8 @@ class ProcessCheck final : public Check {
       if (exit->signal == SIGKILL && oom_known_) out.metric("oom_kill", oom_killed_ ? 1 : 0);
       const std::string how = exit->signal == SIGKILL && oom_killed_ ? "killed by the OOM killer (signal 9)"
                                                                      : fmt::format("killed by signal {}", exit->signal);
-      out.message = fmt::format("{}: {} after {}{}", child_spec_->argv[0], how, config::formatDuration(exit->uptime),
-                                loop_text);
+      out.message =
+          fmt::format("{}: {} after {}{}", child_spec_->argv[0], how, config::formatDuration(exit->uptime), loop_text);
     } else {
       out.metric("exit_code", exit->exit_code);
       out.message = fmt::format("{}: exited with code {} after {}{}", child_spec_->argv[0], exit->exit_code,
@@ -443,7 +433,7 @@ class ProcessCheck final : public Check {
   const Clock& clock_;
   const platform::SystemdUnits& units_;
   std::optional<std::string> unit_;
-  std::string home_;  ///< of the user a supervised child runs as
+  std::string home_;                       ///< of the user a supervised child runs as
   std::optional<uint64_t> last_restarts_;  ///< NRestarts at the last run of a unit target
   std::string proc_root_, cgroup_root_;
   platform::ProcFsTable table_;
@@ -456,10 +446,10 @@ class ProcessCheck final : public Check {
   std::map<std::pair<int, uint64_t>, uint64_t> cpu_prev_;  ///< (pid, start) -> utime+stime at the last run
   MonoTime cpu_prev_at_{};
   long ticks_per_s_ = ::sysconf(_SC_CLK_TCK);
-  std::string oom_file_;                 ///< the child's memory.events / memory.oom_control
-  std::optional<uint64_t> oom_before_;   ///< its oom_kill counter while the child ran
+  std::string oom_file_;                ///< the child's memory.events / memory.oom_control
+  std::optional<uint64_t> oom_before_;  ///< its oom_kill counter while the child ran
   int oom_pid_ = -1;
-  uint64_t oom_judged_ = 0;              ///< starts() whose exit was judged
+  uint64_t oom_judged_ = 0;  ///< starts() whose exit was judged
   bool oom_known_ = false, oom_killed_ = false;
   int self_ = static_cast<int>(::getpid());
   long page_size_ = ::sysconf(_SC_PAGESIZE);
@@ -478,7 +468,8 @@ CheckPtr makeProcessCheckForTest(CommonSettings common, const config::Fields& fi
 }
 
 extern const CheckKind kProcessCheck;
-const CheckKind kProcessCheck{"process", "a process found by pidfile, name, command line or systemd unit, or supervised", kFields,
-                                     Component::Compute, &make};
+const CheckKind kProcessCheck{"process",
+                              "a process found by pidfile, name, command line or systemd unit, or supervised", kFields,
+                              Component::Compute, &make};
 
 }  // namespace hale::agent::checks

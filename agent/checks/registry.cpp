@@ -17,14 +17,8 @@ extern const CheckKind kFileCheck;
 
 namespace {
 const CheckKind* const kKinds[] = {
-    &kDiskCheck,
-    &kProcessCheck,
-    &kCertificateCheck,
-    &kSystemCheck,
-    &kTcpProbeCheck,
-    &kHttpProbeCheck,
-    &kCommandProbeCheck,
-    &kFileCheck,
+    &kDiskCheck,     &kProcessCheck,   &kCertificateCheck,  &kSystemCheck,
+    &kTcpProbeCheck, &kHttpProbeCheck, &kCommandProbeCheck, &kFileCheck,
 };
 
 std::vector<CheckKind> materialize() {
@@ -118,7 +112,8 @@ CheckPtr makeCheck(const toml::table& table, const std::string& file, const Chec
   common.anomaly.alpha = fields.number("anomaly_alpha");
   if (common.anomaly.sigma <= 0) fields.fail("anomaly_sigma", "must be above 0");
   if (common.anomaly.warmup < 2 || common.anomaly.warmup > 100000) fields.fail("anomaly_warmup", "expected 2..100000");
-  if (common.anomaly.alpha <= 0 || common.anomaly.alpha >= 1) fields.fail("anomaly_alpha", "expected a number between 0 and 1");
+  if (common.anomaly.alpha <= 0 || common.anomaly.alpha >= 1)
+    fields.fail("anomaly_alpha", "expected a number between 0 and 1");
   return kind->make(std::move(common), fields, env);
 }
 

@@ -28,11 +28,13 @@ constexpr config::FieldSpec kFields[] = {
     {"cpu_crit_percent", config::FieldType::Float, "",
      "CPU busy (%) since the previous run that is critical (unset: never; a busy CI runner is doing its job)"},
     {"mem_available_warn_percent", config::FieldType::Float, "10", "memory available (%) at or below which it warns"},
-    {"mem_available_crit_percent", config::FieldType::Float, "5", "memory available (%) at or below which it is critical"},
+    {"mem_available_crit_percent", config::FieldType::Float, "5",
+     "memory available (%) at or below which it is critical"},
     {"swap_used_warn_percent", config::FieldType::Float, "50", "swap used (%) that warns"},
     {"swap_used_crit_percent", config::FieldType::Float, "80", "swap used (%) that is critical"},
     {"psi_cpu_some_warn", config::FieldType::Float, "80", "CPU pressure, some avg10 (%), that warns"},
-    {"psi_cpu_some_crit", config::FieldType::Float, "", "CPU pressure, some avg10 (%), that is critical (unset: never)"},
+    {"psi_cpu_some_crit", config::FieldType::Float, "",
+     "CPU pressure, some avg10 (%), that is critical (unset: never)"},
     {"psi_memory_full_warn", config::FieldType::Float, "5", "memory pressure, full avg10 (%), that warns"},
     {"psi_memory_full_crit", config::FieldType::Float, "20", "memory pressure, full avg10 (%), that is critical"},
     {"psi_io_full_warn", config::FieldType::Float, "20", "I/O pressure, full avg10 (%), that warns"},
@@ -57,9 +59,7 @@ Threshold pair(const config::Fields& f, std::string_view warn, std::string_view 
 class SystemCheck final : public Check {
  public:
   SystemCheck(CommonSettings common, const config::Fields& f)
-      : Check(std::move(common)),
-        root_(f.str("proc_root")),
-        load_(pair(f, "load_per_cpu_warn", "load_per_cpu_crit")),
+      : Check(std::move(common)), root_(f.str("proc_root")), load_(pair(f, "load_per_cpu_warn", "load_per_cpu_crit")),
         cpu_(pair(f, "cpu_warn_percent", "cpu_crit_percent")),
         mem_(pair(f, "mem_available_warn_percent", "mem_available_crit_percent", true)),
         swap_(pair(f, "swap_used_warn_percent", "swap_used_crit_percent")),
@@ -105,7 +105,8 @@ class SystemCheck final : public Check {
         ++sources;
         const double avail = 100.0 * static_cast<double>(mem->available_kb) / static_cast<double>(mem->total_kb);
         out.metric("mem_available_percent", avail).metric("mem_total_mb", static_cast<double>(mem->total_kb) / 1024);
-        judge(grade(-avail, -mem_.warn, mem_.crit ? std::optional(-*mem_.crit) : std::nullopt), fmt::format("memory {:.1f}% available", avail));
+        judge(grade(-avail, -mem_.warn, mem_.crit ? std::optional(-*mem_.crit) : std::nullopt),
+              fmt::format("memory {:.1f}% available", avail));
         if (mem->swap_total_kb > 0) {
           const double used = 100.0 * static_cast<double>(mem->swap_total_kb - mem->swap_free_kb) /
                               static_cast<double>(mem->swap_total_kb);

@@ -47,7 +47,9 @@ class BuildRecorder final : public build::BuildObserver {
     const wire::BuildRecord r = build::toBuildRecord(a, build_id_, unixMillisNow());
     try {
       store_.recordBuild(r);
-      store_.outboxAppend([&](uint64_t seq) { return wire::buildBuildEvent({cfg_.node, cfg_.region, seq, r.at_ms}, r); });
+      store_.outboxAppend([&](uint64_t seq) {
+        return wire::buildBuildEvent({cfg_.node, cfg_.region, seq, r.at_ms}, r);
+      });
     } catch (const std::exception& e) {
       // Recording must never fail the CI step itself.
       fmt::print(stderr, "hale-agent exec: cannot record attempt: {}\n", e.what());
@@ -113,7 +115,8 @@ int cmdExec(const std::vector<std::string>& args) {
   Recording r = openRecording(args, "exec");
   std::unique_ptr<build::LimiterBudget> budget;
   const auto resolve = [&](build::ExecOptions& o) -> std::string {
-    if (!r.recorder) return fmt::format("policy {} needs a readable agent configuration (--config FILE)", o.policy_name);
+    if (!r.recorder)
+      return fmt::format("policy {} needs a readable agent configuration (--config FILE)", o.policy_name);
     const auto it = r.cfg->build_policies.find(o.policy_name);
     if (it == r.cfg->build_policies.end())
       return fmt::format("no [[build_policy]] named '{}' in {}", o.policy_name, r.cfg->file);
@@ -129,10 +132,14 @@ int cmdPatterns(const std::vector<std::string>& args) {
   std::vector<std::string> dirs;
   std::string export_to, import_from, into;
   for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--export" && i + 1 < args.size()) export_to = args[++i];
-    else if (args[i] == "--import" && i + 1 < args.size()) import_from = args[++i];
-    else if (args[i] == "--into" && i + 1 < args.size()) into = args[++i];
-    else dirs.push_back(args[i]);
+    if (args[i] == "--export" && i + 1 < args.size())
+      export_to = args[++i];
+    else if (args[i] == "--import" && i + 1 < args.size())
+      import_from = args[++i];
+    else if (args[i] == "--into" && i + 1 < args.size())
+      into = args[++i];
+    else
+      dirs.push_back(args[i]);
   }
   try {
     if (!import_from.empty()) {
@@ -168,10 +175,14 @@ int cmdBaseline(const std::vector<std::string>& args) {
   uint64_t max_copy = 1024 * 1024;
   bool copy = true;
   for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--out" && i + 1 < args.size()) out = args[++i];
-    else if (args[i] == "--state-dir" && i + 1 < args.size()) state_dir = args[++i];
-    else if (args[i] == "--config" && i + 1 < args.size()) config_file = args[++i];
-    else if (args[i] == "--no-copy") copy = false;
+    if (args[i] == "--out" && i + 1 < args.size())
+      out = args[++i];
+    else if (args[i] == "--state-dir" && i + 1 < args.size())
+      state_dir = args[++i];
+    else if (args[i] == "--config" && i + 1 < args.size())
+      config_file = args[++i];
+    else if (args[i] == "--no-copy")
+      copy = false;
     else if (args[i] == "--max-copy" && i + 1 < args.size()) {
       const std::string& v = args[++i];
       const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), max_copy);
@@ -179,7 +190,8 @@ int cmdBaseline(const std::vector<std::string>& args) {
         fmt::print(stderr, "{}", kUsage);
         return kExitUsage;
       }
-    } else if (path.empty() && !args[i].empty() && args[i][0] != '-') path = args[i];
+    } else if (path.empty() && !args[i].empty() && args[i][0] != '-')
+      path = args[i];
     else {
       fmt::print(stderr, "{}", kUsage);
       return kExitUsage;

@@ -3,9 +3,9 @@
 
 #include "agent/checks/check.h"
 #include "agent/core/agent.h"
-#include "agent/drills/drill.h"
 #include "agent/core/agent_config.h"
 #include "agent/core/scheduler.h"
+#include "agent/drills/drill.h"
 #include "agent/state/audit_log.h"
 #include "agent/state/state_store.h"
 #include "shared/app/mqtt_settings.h"
@@ -42,7 +42,8 @@ bool wantsHelp(const std::vector<std::string>& args) {
 /// Finds `--config FILE` (or `--config=FILE`), else a lone positional argument, else the default.
 std::optional<std::string> configArg(const std::vector<std::string>& args, bool positional_ok) {
   for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--config" || args[i] == "-c") return i + 1 < args.size() ? std::optional(args[i + 1]) : std::nullopt;
+    if (args[i] == "--config" || args[i] == "-c")
+      return i + 1 < args.size() ? std::optional(args[i + 1]) : std::nullopt;
     if (args[i].rfind("--config=", 0) == 0) return args[i].substr(9);
   }
   if (positional_ok)
@@ -92,8 +93,12 @@ int cmdOnce(const std::vector<std::string>& args) {
     for (const auto& r : records) {
       nlohmann::json metrics = nlohmann::json::object();
       for (const auto& m : r.metrics) metrics[m.name] = m.value;
-      out.push_back({{"check", r.check}, {"kind", r.kind}, {"status", wire::statusName(r.status)},
-                     {"message", r.message}, {"duration_us", r.duration_us}, {"metrics", metrics}});
+      out.push_back({{"check", r.check},
+                     {"kind", r.kind},
+                     {"status", wire::statusName(r.status)},
+                     {"message", r.message},
+                     {"duration_us", r.duration_us},
+                     {"metrics", metrics}});
     }
     fmt::print("{}\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
   } else {
@@ -101,14 +106,18 @@ int cmdOnce(const std::vector<std::string>& args) {
     for (const auto& r : records) name_w = std::max(name_w, r.check.size()), kind_w = std::max(kind_w, r.kind.size());
     fmt::print("{:<{}}  {:<{}}  {:<7}  {:>8}  {}\n", "CHECK", name_w, "KIND", kind_w, "STATUS", "TIME", "MESSAGE");
     for (const auto& r : records)
-      fmt::print("{:<{}}  {:<{}}  {:<7}  {:>6.1f}ms  {}\n", r.check, name_w, r.kind, kind_w,
-                 wire::statusName(r.status), r.duration_us / 1000.0, r.message);
+      fmt::print("{:<{}}  {:<{}}  {:<7}  {:>6.1f}ms  {}\n", r.check, name_w, r.kind, kind_w, wire::statusName(r.status),
+                 r.duration_us / 1000.0, r.message);
   }
   switch (worst) {
-    case wire::Status::Ok: return kExitOk;
-    case wire::Status::Warn: return kExitWarn;
-    case wire::Status::Crit: return kExitCrit;
-    default: return kExitUnknown;
+    case wire::Status::Ok:
+      return kExitOk;
+    case wire::Status::Warn:
+      return kExitWarn;
+    case wire::Status::Crit:
+      return kExitCrit;
+    default:
+      return kExitUnknown;
   }
 }
 
@@ -129,7 +138,8 @@ int cmdRun(const std::vector<std::string>& args) {
 
 int cmdAudit(const std::vector<std::string>& args) {
   constexpr std::string_view kUsage = "hale-agent audit verify|tail [--config FILE] [-n N] [--json]";
-  if (args.empty() || (args[0] != "verify" && args[0] != "tail")) return usageError("audit needs verify or tail", kUsage);
+  if (args.empty() || (args[0] != "verify" && args[0] != "tail"))
+    return usageError("audit needs verify or tail", kUsage);
   const auto path = configArg({args.begin() + 1, args.end()}, false);
   if (!path) return usageError("--config needs a file", kUsage);
   bool json = false;
@@ -145,7 +155,8 @@ int cmdAudit(const std::vector<std::string>& args) {
     if (args[0] == "verify") {
       const auto verdict = audit.verify();
       if (json) {
-        fmt::print("{}\n", nlohmann::json{{"ok", verdict.ok}, {"rows", verdict.rows}, {"problem", verdict.problem}}.dump());
+        fmt::print("{}\n",
+                   nlohmann::json{{"ok", verdict.ok}, {"rows", verdict.rows}, {"problem", verdict.problem}}.dump());
       } else if (verdict.ok) {
         fmt::print("audit log intact: {} rows, hash chain and head verified\n", verdict.rows);
       } else {
@@ -157,8 +168,14 @@ int cmdAudit(const std::vector<std::string>& args) {
     if (json) {
       nlohmann::json out = nlohmann::json::array();
       for (const auto& e : rows)
-        out.push_back({{"seq", e.seq}, {"at_ms", e.at_ms}, {"actor", e.actor}, {"action", e.action},
-                       {"subject", e.subject}, {"outcome", e.outcome}, {"detail", e.detail}, {"hash", e.hash}});
+        out.push_back({{"seq", e.seq},
+                       {"at_ms", e.at_ms},
+                       {"actor", e.actor},
+                       {"action", e.action},
+                       {"subject", e.subject},
+                       {"outcome", e.outcome},
+                       {"detail", e.detail},
+                       {"hash", e.hash}});
       fmt::print("{}\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
     } else {
       for (const auto& e : rows)
@@ -185,8 +202,10 @@ const std::vector<Command>& commands() {
        "hale-agent exec [--config FILE] [--policy auto|dry-run|off|NAME] [--timeout DUR] [--max-attempts N] "
        "[--patterns DIR]... [--junit REPORT]... -- CMD ARGS...",
        cmdExec},
-      {"diagnose", "classify a finished CI log (or watch directories for logs and JUnit reports): category, evidence, remedy",
-       "hale-agent diagnose [--json] [--patterns DIR|FILE]... [--junit XML]... FILE|-  |  --learn CATEGORY [--confirm --local FILE] FILE  |  "
+      {"diagnose",
+       "classify a finished CI log (or watch directories for logs and JUnit reports): category, evidence, remedy",
+       "hale-agent diagnose [--json] [--patterns DIR|FILE]... [--junit XML]... FILE|-  |  --learn CATEGORY [--confirm "
+       "--local FILE] FILE  |  "
        "--watch DIR... [--json] [--poll DUR] [--config FILE]",
        cmdDiagnose},
       {"baseline", "record hashes, modes and owners of a file or tree (and content copies for `restore`)",
@@ -198,11 +217,13 @@ const std::vector<Command>& commands() {
        "hale-agent audit verify|tail [--config FILE] [-n N] [--json]", cmdAudit},
       {"remediation", "switch auto-remediation on or off, for the agent or one check",
        "hale-agent remediation on|off [CHECK] [--config FILE]", cmdRemediation},
-      {"pending", "list remediation steps awaiting approval", "hale-agent pending [--config FILE] [--json]", cmdPending},
+      {"pending", "list remediation steps awaiting approval", "hale-agent pending [--config FILE] [--json]",
+       cmdPending},
       {"approve", "approve a pending remediation step", "hale-agent approve ID [--config FILE]", cmdApprove},
       {"stats", "learned success rates behind the order of alternative steps",
        "hale-agent stats [--config FILE] [--json]", cmdStats},
-      {"drill", "inject a check's failure, let its remedy plan heal it: exit 0 healed, 1 not, 2 invalid, 3 not drillable",
+      {"drill",
+       "inject a check's failure, let its remedy plan heal it: exit 0 healed, 1 not, 2 invalid, 3 not drillable",
        "hale-agent drill CHECK|--all [--config FILE] [--json] [--timeout DUR] [--state DIR]", cmdDrill},
       {"help", "describe the check kinds and their keys, or print this manual page as roff",
        "hale-agent help [KIND|config|man]", cmdHelp},
@@ -235,20 +256,23 @@ int cmdHelp(const std::vector<std::string>& args) {
     return kExitOk;
   }
   if (args[0] == "config") {
-    fmt::print("[agent]\n{}\n[mqtt]\n{}\n[log]\n{}\n[commands]\n{}\n[remediation]\n{}\n[[check]] (every kind)\n{}"
-               "\n[[check.remedy]] (every action; see docs/remediation.md)\n{}\n[check.drill] (hale-agent drill)\n{}"
-               "\n[[build_policy]] (hale-agent exec --policy NAME; see docs/builds.md)\n{}\n[builds]\n{}"
-               "\n[failover] (hooks; see docs/aggregator.md)\n{}",
-               config::describeFields(agentFields()), config::describeFields(app::mqttFields()),
-               config::describeFields(app::logFields()), config::describeFields(commandFields()),
-               config::describeFields(limits::remediationFields()), config::describeFields(checks::commonFields()),
-               config::describeFields(remedies::stepFields()), config::describeFields(drills::drillFields()),
-               config::describeFields(build::buildPolicyFields()), config::describeFields(build::buildsFields()),
-               config::describeFields(failoverFields()));
+    fmt::print(
+        "[agent]\n{}\n[mqtt]\n{}\n[log]\n{}\n[commands]\n{}\n[remediation]\n{}\n[[check]] (every kind)\n{}"
+        "\n[[check.remedy]] (every action; see docs/remediation.md)\n{}\n[check.drill] (hale-agent drill)\n{}"
+        "\n[[build_policy]] (hale-agent exec --policy NAME; see docs/builds.md)\n{}\n[builds]\n{}"
+        "\n[failover] (hooks; see docs/aggregator.md)\n{}",
+        config::describeFields(agentFields()), config::describeFields(app::mqttFields()),
+        config::describeFields(app::logFields()), config::describeFields(commandFields()),
+        config::describeFields(limits::remediationFields()), config::describeFields(checks::commonFields()),
+        config::describeFields(remedies::stepFields()), config::describeFields(drills::drillFields()),
+        config::describeFields(build::buildPolicyFields()), config::describeFields(build::buildsFields()),
+        config::describeFields(failoverFields()));
     return kExitOk;
   }
   const auto* kind = checks::findKind(args[0]);
-  if (!kind) return usageError(fmt::format("no check kind '{}' (try `hale-agent help`)", args[0]), "hale-agent help [KIND|config]");
+  if (!kind)
+    return usageError(fmt::format("no check kind '{}' (try `hale-agent help`)", args[0]),
+                      "hale-agent help [KIND|config]");
   fmt::print("{}: {}\ndefault component: {}\n\nkeys of this kind:\n{}\nkeys of every check:\n{}", kind->name,
              kind->summary, wire::componentName(kind->default_component), config::describeFields(kind->fields),
              config::describeFields(checks::commonFields()));
@@ -258,8 +282,8 @@ int cmdHelp(const std::vector<std::string>& args) {
 }  // namespace
 
 std::string manPage() {
-  man::Page page{"hale-agent", "watches this node, repairs it within limits, reports to the aggregator",
-                 "COMMAND [OPTIONS]", {}};
+  man::Page page{
+      "hale-agent", "watches this node, repairs it within limits, reports to the aggregator", "COMMAND [OPTIONS]", {}};
   page.sections.push_back(
       {"DESCRIPTION",
        {"hale-agent runs checks on a node or CI runner (disks, processes, certificates, system load, probes, "
@@ -270,7 +294,8 @@ std::string manPage() {
         "`hale-agent help KIND` the keys of one check kind."},
        {}});
   man::Section cmds{"COMMANDS", {}, {}};
-  for (const auto& c : commands()) cmds.entries.push_back({std::string(c.name), std::string(c.usage), std::string(c.summary)});
+  for (const auto& c : commands())
+    cmds.entries.push_back({std::string(c.name), std::string(c.usage), std::string(c.summary)});
   page.sections.push_back(std::move(cmds));
   man::Section kinds{"CHECK KINDS", {"Selected with kind = \"NAME\" in a [[check]] table."}, {}};
   for (const auto& k : checks::allKinds()) kinds.entries.push_back({std::string(k.name), "", std::string(k.summary)});
@@ -279,34 +304,39 @@ std::string manPage() {
   for (const auto& a : remedies::allActions())
     actions.entries.push_back({std::string(a.name), "", std::string(a.summary)});
   page.sections.push_back(std::move(actions));
-  man::Section drill{"DRILLS",
-                     {"hale-agent drill CHECK injects, safely, the failure the check watches for, lets the check's "
-                      "remedy plan (the same engine, limits, dry-run and audit log as the daemon) heal it, and reports "
-                      "whether it healed, which step did, the time to detect and the time to heal. drill --all is the "
-                      "self-test of a node's configuration. Exit status: 0 healed, 1 not healed, 2 invalid "
-                      "configuration or usage, 3 not drillable. A check's [check.drill] table says what a drill may do:"},
-                     {}};
+  man::Section drill{
+      "DRILLS",
+      {"hale-agent drill CHECK injects, safely, the failure the check watches for, lets the check's "
+       "remedy plan (the same engine, limits, dry-run and audit log as the daemon) heal it, and reports "
+       "whether it healed, which step did, the time to detect and the time to heal. drill --all is the "
+       "self-test of a node's configuration. Exit status: 0 healed, 1 not healed, 2 invalid "
+       "configuration or usage, 3 not drillable. A check's [check.drill] table says what a drill may do:"},
+      {}};
   for (const auto& f : drills::drillFields())
     drill.entries.push_back({std::string(f.key), "", std::string(f.description)});
   for (const auto& d : drills::allDrills())
     drill.entries.push_back({"kind " + std::string(d.check_kind), "", std::string(d.summary)});
   page.sections.push_back(std::move(drill));
-  page.sections.push_back({"OPTIONS",
-                           {},
-                           {{"--help, -h", "", "usage of the program or of one command"},
-                            {"--version", "", "print the version"},
-                            {"--config FILE, -c FILE", "", fmt::format("the configuration (default {})", kDefaultConfig)}}});
+  page.sections.push_back(
+      {"OPTIONS",
+       {},
+       {{"--help, -h", "", "usage of the program or of one command"},
+        {"--version", "", "print the version"},
+        {"--config FILE, -c FILE", "", fmt::format("the configuration (default {})", kDefaultConfig)}}});
   page.sections.push_back({"EXIT STATUS",
                            {"0 ok, 1 warn, 2 crit or invalid configuration, 3 unknown or cannot start, 64 bad command "
                             "line. audit verify exits 2 when the log was tampered with; drill as above."},
                            {}});
-  page.sections.push_back({"FILES",
-                           {},
-                           {{kDefaultConfig, "", "the configuration"},
-                            {"/var/lib/hale/agent", "", "state: agent.db (SQLite: history, issues, outbox, limits, audit)"},
-                            {"/etc/hale/patterns", "", "the CI failure knowledge base"}}});
-  page.sections.push_back({"SEE ALSO", {"hale-aggregator(1), man(7); README.md, docs/checks.md and "
-                                        "docs/remediation.md in the source."}, {}});
+  page.sections.push_back(
+      {"FILES",
+       {},
+       {{kDefaultConfig, "", "the configuration"},
+        {"/var/lib/hale/agent", "", "state: agent.db (SQLite: history, issues, outbox, limits, audit)"},
+        {"/etc/hale/patterns", "", "the CI failure knowledge base"}}});
+  page.sections.push_back({"SEE ALSO",
+                           {"hale-aggregator(1), man(7); README.md, docs/checks.md and "
+                            "docs/remediation.md in the source."},
+                           {}});
   return man::render(page);
 }
 

@@ -36,7 +36,9 @@ void printReport(const drills::DrillReport& r) {
     case Verdict::NotDrillable:
       fmt::print("{}: {}{}\n", r.check, r.reason.rfind("not drillable", 0) == 0 ? "" : "not drillable: ", r.reason);
       break;
-    case Verdict::ConfigError: fmt::print(stderr, "{}\n", r.reason); break;
+    case Verdict::ConfigError:
+      fmt::print(stderr, "{}\n", r.reason);
+      break;
   }
 }
 }  // namespace
@@ -80,7 +82,8 @@ int cmdDrill(const std::vector<std::string>& args) {
     }
   }
   if (all == !names.empty() || names.size() > 1) return usage("name one check, or --all");
-  if (!json && ::isatty(STDERR_FILENO)) opts.progress = [](const std::string& line) { fmt::print(stderr, "  {}\n", line); };
+  if (!json && ::isatty(STDERR_FILENO))
+    opts.progress = [](const std::string& line) { fmt::print(stderr, "  {}\n", line); };
   if (all) {
     try {
       names = drills::checkNames(config);
@@ -95,7 +98,8 @@ int cmdDrill(const std::vector<std::string>& args) {
     if (!json) printReport(reports.back());
   }
   if (!all) {
-    if (json) fmt::print("{}\n", drills::toJson(reports.front()).dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+    if (json)
+      fmt::print("{}\n", drills::toJson(reports.front()).dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
     return drills::exitCode(reports.front().verdict);
   }
   // The self-test: every drillable check must heal; the others are listed, not failed.
@@ -107,8 +111,11 @@ int cmdDrill(const std::vector<std::string>& args) {
     errors += r.verdict == drills::Verdict::ConfigError;
   }
   if (json) {
-    nlohmann::json out{{"healed", healed}, {"not_healed", not_healed}, {"not_drillable", not_drillable},
-                       {"errors", errors}, {"drills", nlohmann::json::array()}};
+    nlohmann::json out{{"healed", healed},
+                       {"not_healed", not_healed},
+                       {"not_drillable", not_drillable},
+                       {"errors", errors},
+                       {"drills", nlohmann::json::array()}};
     for (const auto& r : reports) out["drills"].push_back(drills::toJson(r));
     fmt::print("{}\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
   } else {

@@ -83,8 +83,13 @@ int cmdPending(const std::vector<std::string>& args) {
     if (p.json) {
       nlohmann::json out = nlohmann::json::array();
       for (const auto& a : rows)
-        out.push_back({{"id", a.id}, {"issue_id", a.issue_id}, {"check", a.check}, {"step", a.step},
-                       {"action", a.action}, {"created_ms", a.created_ms}, {"expires_ms", a.expires_ms}});
+        out.push_back({{"id", a.id},
+                       {"issue_id", a.issue_id},
+                       {"check", a.check},
+                       {"step", a.step},
+                       {"action", a.action},
+                       {"created_ms", a.created_ms},
+                       {"expires_ms", a.expires_ms}});
       fmt::print("{}\n", out.dump(2));
       return kExitOk;
     }
@@ -126,8 +131,12 @@ int cmdStats(const std::vector<std::string>& args) {
     if (p.json) {
       nlohmann::json out = nlohmann::json::array();
       for (const auto& s : rows)
-        out.push_back({{"check_kind", s.check_kind}, {"failure_kind", s.failure_kind}, {"action", s.action},
-                       {"successes", s.successes}, {"failures", s.failures}, {"posterior_mean", s.mean()}});
+        out.push_back({{"check_kind", s.check_kind},
+                       {"failure_kind", s.failure_kind},
+                       {"action", s.action},
+                       {"successes", s.successes},
+                       {"failures", s.failures},
+                       {"posterior_mean", s.mean()}});
       fmt::print("{}\n", out.dump(2));
       return kExitOk;
     }

@@ -23,23 +23,15 @@ std::string statusPayload(std::string_view state, std::chrono::seconds keepalive
 }  // namespace
 
 Agent::Agent(AgentConfig config)
-    : cfg_(std::move(config)),
-      store_(cfg_.state_dir, cfg_.outbox_max_messages),
-      tracker_(store_),
-      audit_(store_.db()),
-      guard_(store_),
-      failover_state_(store_, cfg_.region),
-      signals_(io_, SIGINT, SIGTERM, SIGHUP),
-      batch_timer_(io_),
-      heartbeat_timer_(io_),
-      shutdown_timer_(io_),
-      ack_timer_(io_),
-      pace_timer_(io_),
+    : cfg_(std::move(config)), store_(cfg_.state_dir, cfg_.outbox_max_messages), tracker_(store_), audit_(store_.db()),
+      guard_(store_), failover_state_(store_, cfg_.region), signals_(io_, SIGINT, SIGTERM, SIGHUP), batch_timer_(io_),
+      heartbeat_timer_(io_), shutdown_timer_(io_), ack_timer_(io_), pace_timer_(io_),
       pacer_(static_cast<double>(cfg_.replay_rate), static_cast<double>(cfg_.replay_rate), RealClock::instance()) {
   if (cfg_.mqtt_enabled) {
     mqtt::Options opts = cfg_.mqtt;
     opts.client_id = cfg_.node;
-    opts.will = mqtt::Will{wire::statusTopic(cfg_.region, cfg_.node), statusPayload("offline", opts.keepalive), 1, true};
+    opts.will =
+        mqtt::Will{wire::statusTopic(cfg_.region, cfg_.node), statusPayload("offline", opts.keepalive), 1, true};
     opts.subscriptions = {{wire::nodeCommandTopic(cfg_.region, cfg_.node), 1},
                           {wire::regionCommandTopic(cfg_.region), 1},
                           {wire::ackTopic(cfg_.region, cfg_.node), 1},
@@ -71,7 +63,8 @@ void Agent::startBuildWatch() {
     }
   }
   if (!build_watcher_)
-    build_watcher_ = platform::makePollingWatcher(io_, w.poll_interval.count() ? w.poll_interval : std::chrono::seconds(2));
+    build_watcher_ =
+        platform::makePollingWatcher(io_, w.poll_interval.count() ? w.poll_interval : std::chrono::seconds(2));
   for (const auto& dir : w.dirs)
     if (const auto st = build_watcher_->add(dir); !st)
       log::error("builds", "cannot watch directory", {{"dir", dir}, {"error", st.error().message}});
@@ -90,7 +83,8 @@ void Agent::startBuildWatch() {
 
 void Agent::recordWatchedFile(const build::WatchedFile& file) {
   try {
-    const wire::BuildRecord r = build::toBuildRecord(build::attemptFor(file), store_.increment("build_id"), unixMillisNow());
+    const wire::BuildRecord r =
+        build::toBuildRecord(build::attemptFor(file), store_.increment("build_id"), unixMillisNow());
     store_.recordBuild(r);
     enqueue([&](uint64_t seq) { return wire::buildBuildEvent(header(seq), r); });
     log::info("builds", "diagnosed file", {{"file", file.path}, {"category", r.category}});
@@ -101,7 +95,7 @@ void Agent::recordWatchedFile(const build::WatchedFile& file) {
 
 Agent::~Agent() {
   if (build_pool_) build_pool_->join();  // classifications in flight use the knowledge base
-  engine_.reset();  // joins actions in flight before the checks and the store go
+  engine_.reset();                       // joins actions in flight before the checks and the store go
   verify_pool_->join();
   hook_pool_->join();
 }
@@ -238,10 +232,13 @@ void Agent::shutdown() {
 void Agent::onResult(const wire::ResultRecord& observed) {
   wire::ResultRecord record = observed;
   if (const auto* settings = settingsOf(record.check)) anomalies_.apply(*settings, record);
-  log::debug("check", record.message, {{"check", record.check}, {"status", std::string(wire::statusName(record.status))}});
+  log::debug("check", record.message,
+             {{"check", record.check}, {"status", std::string(wire::statusName(record.status))}});
   pending_.push_back(record);
-  if (pending_.size() >= cfg_.batch_max_results) flushBatch();
-  else armBatchTimer();
+  if (pending_.size() >= cfg_.batch_max_results)
+    flushBatch();
+  else
+    armBatchTimer();
 
   const auto* settings = settingsOf(record.check);
   if (!settings) return;
@@ -489,8 +486,9 @@ void Agent::handleFailover(const std::string& payload) {
     }
     const auto& role = std::get<wire::RegionRoleAction>(spec->action);
     if (!verdict->transition) {
-      audit_.append(now, "command", "failover", nonce, "executed",
-                    fmt::format("epoch {}: {} active; region {} keeps its role", spec->epoch, role.region, cfg_.region));
+      audit_.append(
+          now, "command", "failover", nonce, "executed",
+          fmt::format("epoch {}: {} active; region {} keeps its role", spec->epoch, role.region, cfg_.region));
       return;
     }
     const auto t = *verdict->transition;
@@ -529,10 +527,13 @@ void Agent::runFailoverHook(const FailoverTransition& t) {
         detail = fmt::format("exit {}", run->exit_code);
       }
       detail = fmt::format("{} epoch {}: {} in {} ms", name, epoch, detail, ms.count());
-      if (run && !run->output.empty()) detail += "; output: " + run->output.substr(run->output.size() > 512 ? run->output.size() - 512 : 0);
+      if (run && !run->output.empty())
+        detail += "; output: " + run->output.substr(run->output.size() > 512 ? run->output.size() - 512 : 0);
       audit_.append(unixMillisNow(), "failover", name, std::to_string(epoch), outcome, detail);
-      if (outcome == "executed") log::info("failover", "hook ran", {{"hook", name}, {"epoch", std::to_string(epoch)}});
-      else log::error("failover", "hook failed", {{"hook", name}, {"detail", detail}});
+      if (outcome == "executed")
+        log::info("failover", "hook ran", {{"hook", name}, {"epoch", std::to_string(epoch)}});
+      else
+        log::error("failover", "hook failed", {{"hook", name}, {"detail", detail}});
     });
   });
 }

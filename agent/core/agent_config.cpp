@@ -29,8 +29,8 @@ constexpr config::FieldSpec kCommandFields[] = {
     {"public_key_files", config::FieldType::StringArray, "",
      "PEM public keys of the aggregator that may sign commands (list two while rotating)"},
 };
-constexpr std::string_view kTopLevel[] = {"agent",        "mqtt",   "log",     "commands", "remediation",
-                                          "check",        "build_policy", "builds", "failover"};
+constexpr std::string_view kTopLevel[] = {"agent", "mqtt",         "log",    "commands", "remediation",
+                                          "check", "build_policy", "builds", "failover"};
 
 std::string hostName() {
   char buf[256] = {};
@@ -52,8 +52,7 @@ AgentConfig loadAgentConfig(const toml::table& root, const std::string& path) {
   cfg.file = path;
 
   const auto& agent_table = app::sectionOf(root, "agent", path);
-  if (!root.get("agent"))
-    throw config::ConfigError(config::SourcePos{path, 1, 1}, "missing required table [agent]");
+  if (!root.get("agent")) throw config::ConfigError(config::SourcePos{path, 1, 1}, "missing required table [agent]");
   const auto a = config::readFields(agent_table, kAgentFields, path, "[agent]");
   cfg.node = a.optStr("node").value_or(hostName());
   if (!wire::isValidId(cfg.node)) a.fail("node", "expected 1-64 characters of [A-Za-z0-9._-]");
@@ -114,7 +113,8 @@ AgentConfig loadAgentConfig(const toml::table& root, const std::string& path) {
       table.erase("remedy");
       table.erase("drill");
       auto check = checks::makeCheck(table, path, env);
-      if (drill) drills::parseDrillSettings(*drill, path, check->name());  // [check.drill]: checked here, used by drills
+      if (drill)
+        drills::parseDrillSettings(*drill, path, check->name());  // [check.drill]: checked here, used by drills
       if (!names.insert(check->name()).second)
         throw config::ConfigError(config::positionOf(item, path),
                                   fmt::format("duplicate check name '{}'", check->name()));

@@ -30,10 +30,10 @@ struct AgentConfig {
   bool mqtt_enabled = false;
   mqtt::Options mqtt;
   std::vector<checks::CheckPtr> checks;
-  limits::PolicySettings remediation;            ///< [remediation]
-  std::map<std::string, remedies::Plan> plans;   ///< by check name, from [[check.remedy]]
+  limits::PolicySettings remediation;                        ///< [remediation]
+  std::map<std::string, remedies::Plan> plans;               ///< by check name, from [[check.remedy]]
   std::map<std::string, build::BuildPolicy> build_policies;  ///< [[build_policy]], by name
-  build::WatchSettings builds;                                ///< [builds]: directories the agent watches
+  build::WatchSettings builds;                               ///< [builds]: directories the agent watches
   /// Public keys that may sign commands (several during a key rotation); none: commands are refused.
   std::vector<crypto::Key> command_keys;
   FailoverSettings failover;  ///< [failover] hooks

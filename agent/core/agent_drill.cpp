@@ -41,8 +41,8 @@ Result<std::string> Agent::startDrill(const std::string& name, const std::string
   if (!kind) return makeError(fmt::format("not drillable: no safe injection for a {} check", check->common().kind));
   auto injector = kind->make();
   if (!injector->needsHealthyBaseline())
-    return makeError(fmt::format("the agent drills live targets only (process, disk); drill '{}' with `hale-agent drill`",
-                                 name));
+    return makeError(
+        fmt::format("the agent drills live targets only (process, disk); drill '{}' with `hale-agent drill`", name));
   if (tracker_.open().count(name)) return makeError("an issue is already open for this check");
   std::optional<drills::CheckTable> table;
   try {
@@ -61,7 +61,8 @@ Result<std::string> Agent::startDrill(const std::string& name, const std::string
   drill->fault = std::move(*fault);
   drill->fault_text = drill->fault->describe();
   const auto& common = check->common();
-  drill->deadline = std::chrono::steady_clock::now() + common.interval * (common.fail_after + 2) + std::chrono::minutes(2);
+  drill->deadline =
+      std::chrono::steady_clock::now() + common.interval * (common.fail_after + 2) + std::chrono::minutes(2);
   drill_ = drill;
   log::info("drill", "injected", {{"check", name}, {"fault", drill->fault_text}});
   pollDrill();
@@ -92,8 +93,8 @@ void Agent::pollDrill() {
         healed_ms = e.at_ms;
       }
     d->fault.reset();  // a fill file goes whatever happened
-    nlohmann::json report{{"nonce", d->nonce}, {"fault", d->fault_text}, {"issue_id", d->issue_id},
-                          {"healed", !healed_by.empty()}};
+    nlohmann::json report{
+        {"nonce", d->nonce}, {"fault", d->fault_text}, {"issue_id", d->issue_id}, {"healed", !healed_by.empty()}};
     std::string text;
     if (!healed_by.empty()) {
       report["healed_by"] = healed_by;

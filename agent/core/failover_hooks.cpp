@@ -44,7 +44,8 @@ FailoverSettings readFailoverSettings(const toml::table& root, const std::string
   return s;
 }
 
-FailoverState::FailoverState(state::StateStore& store, std::string region) : store_(store), region_(std::move(region)) {}
+FailoverState::FailoverState(state::StateStore& store, std::string region)
+    : store_(store), region_(std::move(region)) {}
 
 uint64_t FailoverState::epoch() { return static_cast<uint64_t>(store_.metaInt("failover_epoch")); }
 bool FailoverState::active() { return store_.metaInt("failover_active") != 0; }
@@ -58,7 +59,8 @@ Result<FailoverVerdict> FailoverState::admit(const wire::CommandSpec& spec) {
   const bool was_active = active();
   if (spec.epoch < current) return Error{fmt::format("stale failover epoch {} (current {})", spec.epoch, current)};
   if (spec.epoch == current && current != 0) {
-    if (now_active != was_active) return Error{fmt::format("failover epoch {} reused for another decision", spec.epoch)};
+    if (now_active != was_active)
+      return Error{fmt::format("failover epoch {} reused for another decision", spec.epoch)};
     if (nonceTag(spec.nonce) != store_.metaInt("failover_nonce")) {
       // The aggregator re-signed the same decision (fresh expiry); remember the newest.
       store_.setMetaInt("failover_nonce", nonceTag(spec.nonce));

@@ -29,10 +29,11 @@ checks::Outcome safeRun(checks::Check& check) {
 }
 
 wire::ResultRecord timedOut(const checks::Check& check) {
-  return makeRecord(check,
-                    checks::Outcome{checks::Status::Unknown,
-                                    fmt::format("timed out after {} ms", check.common().timeout.count()), {}},
-                    unixMillisNow(), static_cast<uint32_t>(check.common().timeout.count() * 1000));
+  return makeRecord(
+      check,
+      checks::Outcome{
+          checks::Status::Unknown, fmt::format("timed out after {} ms", check.common().timeout.count()), {}},
+      unixMillisNow(), static_cast<uint32_t>(check.common().timeout.count() * 1000));
 }
 }  // namespace
 
@@ -88,7 +89,7 @@ struct Scheduler::Batch {
     uint32_t micros;
   };
   explicit Batch(asio::io_context& io) : nudge(io) {}
-  std::vector<Item> items;     // fixed once handed to the pool
+  std::vector<Item> items;      // fixed once handed to the pool
   std::atomic<size_t> next{0};  // the first item no worker has taken
   std::mutex mutex;
   std::vector<Done> done;  // run, not yet handed back to the event loop

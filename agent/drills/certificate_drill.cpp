@@ -13,8 +13,8 @@
 #include <mbedtls/pk.h>
 #include <mbedtls/x509_crt.h>
 
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -130,7 +130,7 @@ InjectorPtr make() { return std::make_unique<CertificateInjector>(); }
 }  // namespace
 
 extern const DrillKind kCertificateDrill;
-const DrillKind kCertificateDrill{"certificate", "point the check at an expired test certificate (the real one is untouched)",
-                                  &make};
+const DrillKind kCertificateDrill{"certificate",
+                                  "point the check at an expired test certificate (the real one is untouched)", &make};
 
 }  // namespace hale::agent::drills

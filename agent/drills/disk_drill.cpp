@@ -59,10 +59,13 @@ class DiskInjector final : public Injector {
  public:
   Result<FaultPtr> inject(const Target& t, asio::io_context&) override {
     const auto& dir = t.settings.dir;
-    if (dir.empty()) return makeError("not drillable: a disk drill needs `dir` in [check.drill], a sandbox directory on the watched file system");
+    if (dir.empty())
+      return makeError(
+          "not drillable: a disk drill needs `dir` in [check.drill], a sandbox directory on the watched file system");
     const auto* path_node = t.table.get("path");
     const std::string path = path_node && path_node->is_string() ? path_node->as_string()->get() : "/";
-    struct stat dst {}, pst {};
+    struct stat dst {
+    }, pst{};
     if (::lstat(dir.c_str(), &dst) != 0 || !S_ISDIR(dst.st_mode))
       return makeError(fmt::format("drill dir {} is not a directory (symlinks are refused)", dir));
     if (::stat(path.c_str(), &pst) != 0) return makeError(fmt::format("{}: {}", path, std::strerror(errno)));
@@ -77,9 +80,9 @@ class DiskInjector final : public Injector {
     const uint64_t used = total - avail;
     const uint64_t need = (target_used > used ? target_used - used : 0) + kSlack;
     if (need > t.settings.max_bytes)
-      return makeError(fmt::format("refused: passing crit_percent {} needs {:.1f} MiB, more than max_bytes ({:.1f} MiB)",
-                                   crit, static_cast<double>(need) / (1 << 20),
-                                   static_cast<double>(t.settings.max_bytes) / (1 << 20)));
+      return makeError(
+          fmt::format("refused: passing crit_percent {} needs {:.1f} MiB, more than max_bytes ({:.1f} MiB)", crit,
+                      static_cast<double>(need) / (1 << 20), static_cast<double>(t.settings.max_bytes) / (1 << 20)));
     if (need + kSlack > avail) return makeError("refused: not enough free space to fill safely");
     const std::string file = fmt::format("{}/hale-drill-{}-{}.fill", dir, t.check.name(), ::getpid());
     const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);

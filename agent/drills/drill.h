@@ -22,10 +22,10 @@ namespace hale::agent::drills {
 
 /// A check's optional [check.drill] table: what a drill may do to it.
 struct DrillSettings {
-  bool allow = false;                      ///< a pidfile process may be killed
-  std::string dir;                         ///< disk: sandbox directory for the fill file
-  uint64_t max_bytes = 1ull << 30;         ///< disk: refuse to write more than this
-  std::optional<Millis> delay;             ///< http_probe: how long the slow listener waits
+  bool allow = false;               ///< a pidfile process may be killed
+  std::string dir;                  ///< disk: sandbox directory for the fill file
+  uint64_t max_bytes = 1ull << 30;  ///< disk: refuse to write more than this
+  std::optional<Millis> delay;      ///< http_probe: how long the slow listener waits
 };
 
 std::span<const config::FieldSpec> drillFields();

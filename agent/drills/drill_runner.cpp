@@ -33,20 +33,11 @@ class Session final : public remedies::CheckRunner {
  public:
   Session(AgentConfig& cfg, checks::CheckPtr check, remedies::Plan plan, DrillSettings settings, toml::table table,
           const DrillKind& kind, std::chrono::milliseconds timeout, const DrillOptions& opts)
-      : cfg_(cfg),
-        check_(std::move(check)),
-        settings_(std::move(settings)),
-        table_(std::move(table)),
-        injector_(kind.make()),
-        timeout_(timeout),
-        opts_(opts),
-        store_(cfg.state_dir, cfg.outbox_max_messages),
-        tracker_(store_),
-        audit_(store_.db()),
-        engine_(io_, store_, audit_, RealClock::instance(), *this,
-                [this](const wire::RemediationRecord& r) { onDecision(r); }),
-        timer_(io_),
-        deadline_(io_) {
+      : cfg_(cfg), check_(std::move(check)), settings_(std::move(settings)), table_(std::move(table)),
+        injector_(kind.make()), timeout_(timeout), opts_(opts), store_(cfg.state_dir, cfg.outbox_max_messages),
+        tracker_(store_), audit_(store_.db()), engine_(io_, store_, audit_, RealClock::instance(), *this,
+                                                       [this](const wire::RemediationRecord& r) { onDecision(r); }),
+        timer_(io_), deadline_(io_) {
     report_.check = check_->name();
     report_.kind = check_->common().kind;
     std::map<std::string, remedies::Plan> plans;
@@ -65,8 +56,9 @@ class Session final : public remedies::CheckRunner {
     engine_.start();
     deadline_.expires_after(timeout_);
     deadline_.async_wait([this](std::error_code ec) {
-      if (!ec) finish(Verdict::NotHealed, fmt::format("timed out after {} in the {} phase",
-                                                      config::formatDuration(timeout_), phaseName()));
+      if (!ec)
+        finish(Verdict::NotHealed,
+               fmt::format("timed out after {} in the {} phase", config::formatDuration(timeout_), phaseName()));
     });
     say(fmt::format("{}: checking that {} is healthy", check_->name(), report_.kind));
     runActive([this](const wire::ResultRecord& r) { onBaseline(r); });
@@ -87,9 +79,12 @@ class Session final : public remedies::CheckRunner {
   enum class Phase { Baseline, Detect, Heal };
   const char* phaseName() const {
     switch (phase_) {
-      case Phase::Baseline: return "baseline";
-      case Phase::Detect: return "detection";
-      case Phase::Heal: return "remediation";
+      case Phase::Baseline:
+        return "baseline";
+      case Phase::Detect:
+        return "detection";
+      case Phase::Heal:
+        return "remediation";
     }
     return "?";
   }
@@ -223,8 +218,9 @@ class Session final : public remedies::CheckRunner {
   void send(Build build) {
     if (!cfg_.mqtt_enabled) return;
     try {
-      store_.outboxAppend(
-          [&](uint64_t seq) { return build(wire::EnvelopeHeader{cfg_.node, cfg_.region, seq, unixMillisNow()}); });
+      store_.outboxAppend([&](uint64_t seq) {
+        return build(wire::EnvelopeHeader{cfg_.node, cfg_.region, seq, unixMillisNow()});
+      });
     } catch (const std::exception& e) {
       log::warn("drill", "cannot queue telemetry", {{"error", e.what()}});
     }
@@ -265,15 +261,16 @@ class Session final : public remedies::CheckRunner {
     verdict.issue_id = report_.issue_id;
     verdict.check = report_.check;
     verdict.action = "drill";
-    verdict.outcome = report_.verdict == Verdict::Healed ? wire::RemediationOutcome::Healed
-                                                         : wire::RemediationOutcome::NotHealed;
-    verdict.reason = report_.verdict == Verdict::Healed
-                         ? fmt::format("drill healed by {}: detected in {} ms, healed {} ms after the issue opened; {}",
-                                       report_.healed_by, report_.detect_ms.value_or(0), report_.heal_ms.value_or(0),
-                                       report_.fault)
-                         : fmt::format("drill not healed: {}; {}", report_.reason, report_.fault);
+    verdict.outcome =
+        report_.verdict == Verdict::Healed ? wire::RemediationOutcome::Healed : wire::RemediationOutcome::NotHealed;
+    verdict.reason =
+        report_.verdict == Verdict::Healed
+            ? fmt::format("drill healed by {}: detected in {} ms, healed {} ms after the issue opened; {}",
+                          report_.healed_by, report_.detect_ms.value_or(0), report_.heal_ms.value_or(0), report_.fault)
+            : fmt::format("drill not healed: {}; {}", report_.reason, report_.fault);
     verdict.at_ms = unixMillisNow();
-    if (report_.verdict != Verdict::NotDrillable) send([&](const wire::EnvelopeHeader& h) { return wire::buildRemediationEvent(h, verdict); });
+    if (report_.verdict != Verdict::NotDrillable)
+      send([&](const wire::EnvelopeHeader& h) { return wire::buildRemediationEvent(h, verdict); });
     try {
       audit_.append(unixMillisNow(), "drill", "drill", check_->name(), std::string(verdictName(report_.verdict)),
                     toJson(report_).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
@@ -325,20 +322,28 @@ class Session final : public remedies::CheckRunner {
 
 std::string_view verdictName(Verdict v) {
   switch (v) {
-    case Verdict::Healed: return "healed";
-    case Verdict::NotHealed: return "not_healed";
-    case Verdict::NotDrillable: return "not_drillable";
-    case Verdict::ConfigError: return "config_error";
+    case Verdict::Healed:
+      return "healed";
+    case Verdict::NotHealed:
+      return "not_healed";
+    case Verdict::NotDrillable:
+      return "not_drillable";
+    case Verdict::ConfigError:
+      return "config_error";
   }
   return "?";
 }
 
 int exitCode(Verdict v) {
   switch (v) {
-    case Verdict::Healed: return 0;
-    case Verdict::NotHealed: return 1;
-    case Verdict::ConfigError: return 2;
-    case Verdict::NotDrillable: return 3;
+    case Verdict::Healed:
+      return 0;
+    case Verdict::NotHealed:
+      return 1;
+    case Verdict::ConfigError:
+      return 2;
+    case Verdict::NotDrillable:
+      return 3;
   }
   return 1;
 }
@@ -346,11 +351,18 @@ int exitCode(Verdict v) {
 nlohmann::json toJson(const DrillReport& r) {
   nlohmann::json decisions = nlohmann::json::array();
   for (const auto& d : r.decisions)
-    decisions.push_back({{"action", d.action}, {"outcome", wire::remediationOutcomeName(d.outcome)},
-                         {"reason", d.reason}, {"at_ms", d.at_ms}});
-  nlohmann::json j{{"check", r.check},       {"kind", r.kind},     {"verdict", verdictName(r.verdict)},
-                   {"healed", r.verdict == Verdict::Healed},       {"fault", r.fault},
-                   {"reason", r.reason},     {"issue_id", r.issue_id}, {"decisions", decisions}};
+    decisions.push_back({{"action", d.action},
+                         {"outcome", wire::remediationOutcomeName(d.outcome)},
+                         {"reason", d.reason},
+                         {"at_ms", d.at_ms}});
+  nlohmann::json j{{"check", r.check},
+                   {"kind", r.kind},
+                   {"verdict", verdictName(r.verdict)},
+                   {"healed", r.verdict == Verdict::Healed},
+                   {"fault", r.fault},
+                   {"reason", r.reason},
+                   {"issue_id", r.issue_id},
+                   {"decisions", decisions}};
   j["healed_by"] = r.healed_by.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.healed_by);
   j["detect_ms"] = r.detect_ms ? nlohmann::json(*r.detect_ms) : nlohmann::json(nullptr);
   j["heal_ms"] = r.heal_ms ? nlohmann::json(*r.heal_ms) : nlohmann::json(nullptr);
@@ -409,8 +421,8 @@ DrillReport runDrill(const std::string& config_file, const std::string& name, co
     for (const auto& s : plan.steps) timeout += s.settle + std::chrono::seconds(5);
   }
   try {
-    Session session(cfg, std::move(check), std::move(plan), std::move(raw->settings), std::move(raw->table), *kind, timeout,
-                    options);
+    Session session(cfg, std::move(check), std::move(plan), std::move(raw->settings), std::move(raw->table), *kind,
+                    timeout, options);
     return session.run();
   } catch (const std::exception& e) {
     report.verdict = Verdict::NotHealed;

@@ -33,9 +33,9 @@ struct DrillReport {
   std::string check;
   std::string kind;
   Verdict verdict = Verdict::NotHealed;
-  std::string fault;      ///< what was injected
-  std::string reason;     ///< why not healed, refused or invalid
-  std::string healed_by;  ///< the step (action) whose verification came back ok
+  std::string fault;                 ///< what was injected
+  std::string reason;                ///< why not healed, refused or invalid
+  std::string healed_by;             ///< the step (action) whose verification came back ok
   std::optional<int64_t> detect_ms;  ///< injection to issue opened
   std::optional<int64_t> heal_ms;    ///< issue opened to healed
   uint64_t issue_id = 0;

@@ -14,8 +14,8 @@
 #include <vector>
 
 #include <arpa/inet.h>
-#include <netinet/in.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -60,8 +60,7 @@ class SlowListener final : public Fault {
       const auto now = std::chrono::steady_clock::now();
       for (auto it = conns.begin(); it != conns.end();) {
         char buf[1024];
-        while (::read(it->fd, buf, sizeof buf) > 0) {
-        }
+        while (::read(it->fd, buf, sizeof buf) > 0) {}
         if (now < it->due) {
           ++it;
           continue;

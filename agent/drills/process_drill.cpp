@@ -39,8 +39,9 @@ class ProcessInjector final : public Injector {
     }
     const auto* pidfile = t.table.get("pidfile");
     if (!pidfile || !pidfile->is_string())
-      return makeError("not drillable: only supervised (argv) and pidfile processes are; name and command-line "
-                       "matches may hit processes nobody offered");
+      return makeError(
+          "not drillable: only supervised (argv) and pidfile processes are; name and command-line "
+          "matches may hit processes nobody offered");
     if (!t.settings.allow)
       return makeError("not drillable: killing the process in a pidfile needs `allow = true` in [check.drill]");
     const std::string path = pidfile->as_string()->get();
@@ -48,8 +49,7 @@ class ProcessInjector final : public Injector {
     if (!pid) return makeError(fmt::format("{}: missing or holds no pid", path));
     if (*pid <= 1 || *pid == ::getpid() || *pid == ::getppid())
       return makeError(fmt::format("{}: refusing to kill pid {}", path, *pid));
-    if (::kill(*pid, SIGKILL) != 0)
-      return makeError(fmt::format("cannot kill pid {}: {}", *pid, std::strerror(errno)));
+    if (::kill(*pid, SIGKILL) != 0) return makeError(fmt::format("cannot kill pid {}: {}", *pid, std::strerror(errno)));
     return FaultPtr(std::make_unique<Killed>(*pid, "the process in " + path));
   }
 };

@@ -14,11 +14,7 @@ extern const DrillKind kHttpProbeDrill;
 
 namespace {
 const DrillKind* const kDrills[] = {
-    &kProcessDrill,
-    &kDiskDrill,
-    &kCertificateDrill,
-    &kTcpProbeDrill,
-    &kHttpProbeDrill,
+    &kProcessDrill, &kDiskDrill, &kCertificateDrill, &kTcpProbeDrill, &kHttpProbeDrill,
 };
 
 constexpr config::FieldSpec kFields[] = {
@@ -26,7 +22,8 @@ constexpr config::FieldSpec kFields[] = {
     {"dir", config::FieldType::String, "",
      "disk: sandbox directory on the watched file system; the drill's fill file is created (and removed) there"},
     {"max_bytes", config::FieldType::Integer, "1073741824", "disk: refuse a drill that would write more than this"},
-    {"delay", config::FieldType::Duration, "", "http_probe: how long the drill's slow listener waits (default: 2 x timeout)"},
+    {"delay", config::FieldType::Duration, "",
+     "http_probe: how long the drill's slow listener waits (default: 2 x timeout)"},
 };
 }  // namespace
 

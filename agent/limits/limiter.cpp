@@ -50,9 +50,12 @@ void TokenBucket::take() { (void)tryTake(); }
 
 std::string_view breakerStateName(BreakerState s) {
   switch (s) {
-    case BreakerState::Closed: return "closed";
-    case BreakerState::Open: return "open";
-    case BreakerState::HalfOpen: return "half-open";
+    case BreakerState::Closed:
+      return "closed";
+    case BreakerState::Open:
+      return "open";
+    case BreakerState::HalfOpen:
+      return "half-open";
   }
   return "?";
 }
@@ -72,8 +75,10 @@ BreakerState CircuitBreaker::state() {
 bool CircuitBreaker::allow() {
   auto st = store_.get(key_);
   switch (state()) {
-    case BreakerState::Closed: return true;
-    case BreakerState::Open: return false;
+    case BreakerState::Closed:
+      return true;
+    case BreakerState::Open:
+      return false;
     case BreakerState::HalfOpen:
       if (st.value("state", "") == "half_open" && st.value("probing", false)) return false;
       st["state"] = "half_open";

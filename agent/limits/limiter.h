@@ -16,11 +16,11 @@
 namespace hale::agent::limits {
 
 struct LimitSettings {
-  int64_t resource_per_hour = 10;   ///< actions on one resource (a check's target) per hour
-  int64_t global_per_hour = 100;    ///< actions on the whole node per hour
+  int64_t resource_per_hour = 10;            ///< actions on one resource (a check's target) per hour
+  int64_t global_per_hour = 100;             ///< actions on the whole node per hour
   Millis cooldown{std::chrono::minutes(5)};  ///< between two runs of the same step
-  int64_t max_attempts = 5;         ///< executed steps per issue
-  int64_t breaker_failures = 3;     ///< failed remediations in the window that open the breaker
+  int64_t max_attempts = 5;                  ///< executed steps per issue
+  int64_t breaker_failures = 3;              ///< failed remediations in the window that open the breaker
   Millis breaker_window{std::chrono::hours(1)};
   Millis breaker_open_for{std::chrono::minutes(30)};  ///< then one half-open probe
   Millis backoff_initial{std::chrono::seconds(1)};    ///< crash-loop restart delay
@@ -86,7 +86,7 @@ class RestartBackoff {
 
 struct Admission {
   bool allowed = false;
-  std::string reason;  ///< why not: "breaker open", "cooldown", "budget", ...
+  std::string reason;         ///< why not: "breaker open", "cooldown", "budget", ...
   bool budget_spent = false;  ///< a bucket, the attempts or the breaker said no: worth a notification
 };
 
@@ -97,8 +97,8 @@ class Limiter {
 
   /// Checks breaker, attempts, cooldown and both buckets; takes tokens, counts
   /// the attempt and starts the cooldown only when everything allows it.
-  Admission admit(const std::string& check, const std::string& resource, const std::string& step_key,
-                  uint64_t issue_id, const LimitSettings& s);
+  Admission admit(const std::string& check, const std::string& resource, const std::string& step_key, uint64_t issue_id,
+                  const LimitSettings& s);
   /// The end of a remediation of `check`; true when the breaker just opened.
   bool finished(const std::string& check, bool healed, const LimitSettings& s);
   BreakerState breaker(const std::string& check, const LimitSettings& s);

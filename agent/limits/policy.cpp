@@ -8,7 +8,8 @@
 namespace hale::agent::limits {
 namespace {
 constexpr config::FieldSpec kRemediationFields[] = {
-    {"auto_remediation", config::FieldType::Bool, "true", "act on issues at all (runtime: hale-agent remediation on|off)"},
+    {"auto_remediation", config::FieldType::Bool, "true",
+     "act on issues at all (runtime: hale-agent remediation on|off)"},
     {"dry_run", config::FieldType::Bool, "false", "decide and record every step, execute nothing"},
     {"allowlist", config::FieldType::StringArray, "", "absolute paths of programs run, hook and restart may start"},
     {"approval_ttl", config::FieldType::Duration, "1h", "a step awaiting approval expires after this"},

@@ -15,7 +15,7 @@
 namespace hale::agent::limits {
 
 struct PolicySettings {
-  bool enabled = true;   ///< config default; a runtime switch overrides it
+  bool enabled = true;  ///< config default; a runtime switch overrides it
   bool dry_run = false;
   std::vector<std::string> allowlist;  ///< absolute paths of programs actions may start
   Millis approval_ttl{std::chrono::hours(1)};

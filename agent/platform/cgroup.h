@@ -18,8 +18,7 @@ std::vector<std::string> oomCounterFiles(std::string_view proc_cgroup, const std
 std::optional<uint64_t> parseOomKill(std::string_view text);
 
 /// The first readable counter file for `pid` ("self" allowed) under the roots; "" when none.
-std::string findOomCounterFile(const std::string& proc_root, const std::string& pid,
-                               const std::string& cgroup_root);
+std::string findOomCounterFile(const std::string& proc_root, const std::string& pid, const std::string& cgroup_root);
 /// Reads the counter from a file found above.
 std::optional<uint64_t> readOomKill(const std::string& file);
 

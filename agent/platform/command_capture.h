@@ -11,14 +11,14 @@ namespace hale::agent::platform {
 
 // The socket layer moved to shared/net (the aggregator uses it too).
 using net::Deadline;
-using net::Socket;
 using net::remainingMs;
+using net::Socket;
 
 struct CapturedRun {
-  int exit_code = -1;     ///< valid when it exited; -1 otherwise
-  int term_signal = 0;    ///< signal that ended it, 0 when it exited
-  bool timed_out = false; ///< the deadline passed and the group was sent SIGKILL
-  std::string output;     ///< stdout and stderr interleaved, at most the cap
+  int exit_code = -1;      ///< valid when it exited; -1 otherwise
+  int term_signal = 0;     ///< signal that ended it, 0 when it exited
+  bool timed_out = false;  ///< the deadline passed and the group was sent SIGKILL
+  std::string output;      ///< stdout and stderr interleaved, at most the cap
 };
 
 /// Spawns argv[0] (looked up in PATH) with stdin from /dev/null. Errors are

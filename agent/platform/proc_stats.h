@@ -33,7 +33,7 @@ struct MemInfo {
   uint64_t available_kb = 0;  ///< MemAvailable, or an estimate on kernels before 3.14
   uint64_t swap_total_kb = 0;
   uint64_t swap_free_kb = 0;
-  bool estimated = false;     ///< available_kb is MemFree + Buffers + Cached
+  bool estimated = false;  ///< available_kb is MemFree + Buffers + Cached
 };
 std::optional<MemInfo> parseMemInfo(std::string_view text);
 

@@ -15,10 +15,10 @@ namespace hale::agent::platform {
 using net::Deadline;
 
 struct UnitState {
-  std::string load_state;    ///< loaded, not-found, masked, ...
-  std::string active_state;  ///< active, reloading, inactive, failed, activating, deactivating
-  std::string sub_state;     ///< running, exited, dead, auto-restart, ...
-  int main_pid = 0;          ///< 0 when the unit has no main process
+  std::string load_state;            ///< loaded, not-found, masked, ...
+  std::string active_state;          ///< active, reloading, inactive, failed, activating, deactivating
+  std::string sub_state;             ///< running, exited, dead, auto-restart, ...
+  int main_pid = 0;                  ///< 0 when the unit has no main process
   std::optional<uint64_t> restarts;  ///< NRestarts; absent before systemd 235
 };
 

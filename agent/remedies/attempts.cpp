@@ -7,16 +7,21 @@ namespace {
 constexpr const char* kColumns = "id, issue_id, check_name, step, action, state, created_ms, expires_ms";
 
 Attempt rowOf(const sqlite::Statement& s) {
-  return Attempt{static_cast<uint64_t>(s.int64(0)), static_cast<uint64_t>(s.int64(1)), s.text(2), s.int64(3),
-                 s.text(4), s.text(5), s.int64(6), s.int64(7)};
+  return Attempt{static_cast<uint64_t>(s.int64(0)),
+                 static_cast<uint64_t>(s.int64(1)),
+                 s.text(2),
+                 s.int64(3),
+                 s.text(4),
+                 s.text(5),
+                 s.int64(6),
+                 s.int64(7)};
 }
 }  // namespace
 
 Attempts::Attempts(sqlite::Database& db)
-    : db_(db),
-      add_(db,
-           "INSERT INTO remedy_attempts(issue_id, check_name, step, action, state, created_ms, expires_ms) "
-           "VALUES(?, ?, ?, ?, ?, ?, ?)"),
+    : db_(db), add_(db,
+                    "INSERT INTO remedy_attempts(issue_id, check_name, step, action, state, created_ms, expires_ms) "
+                    "VALUES(?, ?, ?, ?, ?, ?, ?)"),
       get_(db, fmt::format("SELECT {} FROM remedy_attempts WHERE id = ?", kColumns)),
       set_(db, "UPDATE remedy_attempts SET state = ?2 WHERE id = ?1"),
       in_state_(db, fmt::format("SELECT {} FROM remedy_attempts WHERE state = ? ORDER BY id", kColumns)),

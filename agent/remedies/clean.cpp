@@ -52,7 +52,8 @@ class CleanAction final : public Action {
     }
     older_than_ = f.optDuration("older_than");
     if (f.has("globs")) globs_ = f.strings("globs");
-    if (!older_than_ && globs_.empty()) f.fail("roots", "give older_than, globs or both: clean never deletes everything");
+    if (!older_than_ && globs_.empty())
+      f.fail("roots", "give older_than, globs or both: clean never deletes everything");
     free_target_pct_ = f.optNumber("free_target_pct");
     if (free_target_pct_ && (*free_target_pct_ <= 0 || *free_target_pct_ >= 100))
       f.fail("free_target_pct", "expected a percentage between 0 and 100");
@@ -124,7 +125,8 @@ class CleanAction final : public Action {
       }
       if (!S_ISREG(st.st_mode)) continue;
       if (path.compare(0, root.size() + 1, root + "/") != 0) continue;  // never outside the root
-      if (older_than_ && now - st.st_mtim.tv_sec < std::chrono::duration_cast<std::chrono::seconds>(*older_than_).count())
+      if (older_than_ &&
+          now - st.st_mtim.tv_sec < std::chrono::duration_cast<std::chrono::seconds>(*older_than_).count())
         continue;
       if (!globs_.empty() && !matches(root, path)) continue;
       out.push_back({path, static_cast<uint64_t>(st.st_size)});
@@ -155,7 +157,7 @@ ActionPtr make(const config::Fields& fields, const ActionEnv& env) {
 }  // namespace
 
 extern const ActionKind kCleanAction;
-const ActionKind kCleanAction{"clean", "delete old or matching files under roots, largest first, to a free-space target",
-                              kFields, &make};
+const ActionKind kCleanAction{
+    "clean", "delete old or matching files under roots, largest first, to a free-space target", kFields, &make};
 
 }  // namespace hale::agent::remedies

@@ -19,13 +19,15 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::pair<std::string_view, std::string_view> kKnown[] = {
-    {"pip", ".cache/pip"},         {"npm", ".npm/_cacache"},          {"yarn", ".cache/yarn"},
-    {"cargo", ".cargo/registry/cache"}, {"go-build", ".cache/go-build"}, {"gradle", ".gradle/caches"},
+    {"pip", ".cache/pip"},           {"npm", ".npm/_cacache"},
+    {"yarn", ".cache/yarn"},         {"cargo", ".cargo/registry/cache"},
+    {"go-build", ".cache/go-build"}, {"gradle", ".gradle/caches"},
     {"ccache", ".cache/ccache"},
 };
 
 constexpr config::FieldSpec kFields[] = {
-    {"caches", config::FieldType::StringArray, "", "which known caches: pip, npm, yarn, cargo, go-build, gradle, ccache (default: all)"},
+    {"caches", config::FieldType::StringArray, "",
+     "which known caches: pip, npm, yarn, cargo, go-build, gradle, ccache (default: all)"},
     {"home", config::FieldType::String, "", "home directory holding them (default: $HOME)"},
     {"roots", config::FieldType::StringArray, "", "explicit cache directories (absolute) instead of known ones"},
 };
@@ -44,10 +46,13 @@ class ClearCacheAction final : public Action {
     const std::string home = f.optStr("home").value_or(env_home ? env_home : "");
     if (home.empty() || home[0] != '/' || home == "/") f.fail("home", "needs an absolute home directory other than /");
     std::vector<std::string> names;
-    if (f.has("caches")) names = f.strings("caches");
-    else for (const auto& [name, rel] : kKnown) names.emplace_back(name);
+    if (f.has("caches"))
+      names = f.strings("caches");
+    else
+      for (const auto& [name, rel] : kKnown) names.emplace_back(name);
     for (const auto& n : names) {
-      const auto* known = std::find_if(std::begin(kKnown), std::end(kKnown), [&](const auto& k) { return k.first == n; });
+      const auto* known =
+          std::find_if(std::begin(kKnown), std::end(kKnown), [&](const auto& k) { return k.first == n; });
       if (known == std::end(kKnown)) f.fail("caches", fmt::format("unknown cache '{}'", n));
       dirs_.push_back(home + "/" + std::string(known->second));
     }
@@ -67,8 +72,10 @@ class ClearCacheAction final : public Action {
       for (const auto& entry : fs::directory_iterator(dir, ec)) {
         std::error_code rm;
         fs::remove_all(entry.path(), rm);  // removes a symlink entry itself, not its target
-        if (rm) ++skipped;
-        else ++removed;
+        if (rm)
+          ++skipped;
+        else
+          ++removed;
       }
     }
     r.ok = skipped == 0;
@@ -87,7 +94,7 @@ ActionPtr make(const config::Fields& fields, const ActionEnv&) { return std::mak
 }  // namespace
 
 extern const ActionKind kClearCacheAction;
-const ActionKind kClearCacheAction{"clear_cache", "empty known package caches (pip, npm, cargo, ...) under $HOME", kFields,
-                                   &make};
+const ActionKind kClearCacheAction{"clear_cache", "empty known package caches (pip, npm, cargo, ...) under $HOME",
+                                   kFields, &make};
 
 }  // namespace hale::agent::remedies

@@ -14,36 +14,37 @@ using Outcome = wire::RemediationOutcome;
 
 std::string auditName(Outcome o) {
   switch (o) {
-    case Outcome::Fired: return "fired";
-    case Outcome::Skipped: return "skipped";
-    case Outcome::DryRun: return "dry_run";
-    case Outcome::AwaitingApproval: return "awaiting_approval";
-    case Outcome::Approved: return "approved";
-    case Outcome::Executed: return "executed";
-    case Outcome::Healed: return "healed";
-    case Outcome::NotHealed: return "not_healed";
-    case Outcome::RolledBack: return "rolled_back";
-    case Outcome::Failed: return "failed";
+    case Outcome::Fired:
+      return "fired";
+    case Outcome::Skipped:
+      return "skipped";
+    case Outcome::DryRun:
+      return "dry_run";
+    case Outcome::AwaitingApproval:
+      return "awaiting_approval";
+    case Outcome::Approved:
+      return "approved";
+    case Outcome::Executed:
+      return "executed";
+    case Outcome::Healed:
+      return "healed";
+    case Outcome::NotHealed:
+      return "not_healed";
+    case Outcome::RolledBack:
+      return "rolled_back";
+    case Outcome::Failed:
+      return "failed";
   }
   return "unknown";
 }
 
 }  // namespace
 
-
 Engine::Engine(asio::io_context& io, state::StateStore& store, state::AuditLog& audit, const Clock& clock,
                CheckRunner& runner, Emit emit, uint64_t seed)
-    : io_(io),
-      audit_(audit),
-      clock_(clock),
-      runner_(runner),
-      emit_(std::move(emit)),
-      limiter_(store.db(), clock),
-      policy_(store, {}),
-      attempts_(store.db()),
-      strategy_(store.db(), seed ? seed : std::random_device{}()),
-      pool_(std::make_unique<asio::thread_pool>(2)),
-      poll_timer_(io) {}
+    : io_(io), audit_(audit), clock_(clock), runner_(runner), emit_(std::move(emit)), limiter_(store.db(), clock),
+      policy_(store, {}), attempts_(store.db()), strategy_(store.db(), seed ? seed : std::random_device{}()),
+      pool_(std::make_unique<asio::thread_pool>(2)), poll_timer_(io) {}
 
 Engine::~Engine() {
   *alive_ = false;
@@ -70,8 +71,9 @@ limits::LimitSettings Engine::limitsFor(const Step& step) const {
 }
 
 ActionContext Engine::contextOf(const Run& run, const std::string& reason) const {
-  return {run.issue.check, run.kind, run.issue.issue_id, run.attempt_id,
-          std::string(wire::statusName(run.issue.status)), run.issue.message, reason};
+  return {
+      run.issue.check,   run.kind, run.issue.issue_id, run.attempt_id, std::string(wire::statusName(run.issue.status)),
+      run.issue.message, reason};
 }
 
 void Engine::decide(const Run& run, const std::string& action, Outcome outcome, const std::string& reason,
@@ -166,8 +168,10 @@ void Engine::resumeOpen(const wire::IssueRecord& issue, const std::string& check
   std::set<int64_t> tried;
   std::optional<Attempt> awaiting;
   for (const auto& a : attempts_.forIssue(issue.issue_id, issue.check)) {
-    if (a.state == "awaiting") awaiting = a;
-    else if (a.state != "cancelled" && a.state != "stale") tried.insert(a.step);
+    if (a.state == "awaiting")
+      awaiting = a;
+    else if (a.state != "cancelled" && a.state != "stale")
+      tried.insert(a.step);
   }
   while (run->pos < run->order.size() && tried.count(static_cast<int64_t>(run->order[run->pos]))) ++run->pos;
   if (run->pos >= run->order.size()) {
@@ -181,8 +185,9 @@ void Engine::resumeOpen(const wire::IssueRecord& issue, const std::string& check
     return;
   }
   if (!tried.empty()) run->executed_any = true;
-  decide(*run, "plan", wire::RemediationOutcome::Fired,
-         fmt::format("agent restarted with the issue open: resuming at step {} of {}", run->pos + 1, run->order.size()));
+  decide(
+      *run, "plan", wire::RemediationOutcome::Fired,
+      fmt::format("agent restarted with the issue open: resuming at step {} of {}", run->pos + 1, run->order.size()));
   asio::post(io_, [this, run, alive = std::weak_ptr<bool>(alive_)] {
     if (auto a = alive.lock(); a && *a) advance(run);
   });

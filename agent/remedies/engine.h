@@ -21,8 +21,8 @@
 
 #include <functional>
 #include <map>
-#include <set>
 #include <memory>
+#include <set>
 #include <string>
 
 namespace hale::agent::remedies {
@@ -116,7 +116,7 @@ class Engine {
   Attempts attempts_;
   Strategy strategy_;
   std::map<std::string, std::shared_ptr<Plan>> plans_;
-  std::map<std::string, RunPtr> runs_;  ///< by check: one plan at a time per check
+  std::map<std::string, RunPtr> runs_;                 ///< by check: one plan at a time per check
   std::set<std::pair<std::string, uint64_t>> healed_;  ///< (check, issue) healed, issue not yet closed
   std::unique_ptr<asio::thread_pool> pool_;
   asio::steady_timer poll_timer_;

@@ -16,10 +16,14 @@ constexpr int64_t kNotificationsPerHour = 6;
 
 int rank(wire::Status s) {
   switch (s) {
-    case wire::Status::Ok: return 0;
-    case wire::Status::Warn: return 1;
-    case wire::Status::Crit: return 3;
-    default: return 2;
+    case wire::Status::Ok:
+      return 0;
+    case wire::Status::Warn:
+      return 1;
+    case wire::Status::Crit:
+      return 3;
+    default:
+      return 2;
   }
 }
 
@@ -172,8 +176,8 @@ void Engine::rollback(const RunPtr& run, size_t index, const std::string& why) {
   // Rollbacks bypass the budgets on purpose: undoing damage must never be rate-limited.
   runOnPool(*pool_, io_, alive_, back.impl.get(), contextOf(*run, why), run->plan,
             [this, run, why, action = back.action](const ActionResult& r) {
-              decide(*run, action, r.ok ? Outcome::RolledBack : Outcome::Failed, "rollback after " + why + ": " + r.detail,
-                     &r);
+              decide(*run, action, r.ok ? Outcome::RolledBack : Outcome::Failed,
+                     "rollback after " + why + ": " + r.detail, &r);
               nextStep(run);
             });
 }

@@ -7,9 +7,9 @@
 //   action = "notify"
 //   url = "http://127.0.0.1:9000/hale"
 //   secret_env = "HALE_WEBHOOK_SECRET"   # or secret_file = "/etc/hale/webhook.key"
-#include "shared/net/net.h"
 #include "agent/remedies/remedy.h"
 #include "shared/crypto/crypto.h"
+#include "shared/net/net.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -57,10 +57,8 @@ std::optional<Url> parseUrl(const std::string& url) {
 class NotifyAction final : public Action {
  public:
   explicit NotifyAction(const config::Fields& f)
-      : url_text_(f.str("url")),
-        secret_file_(f.optStr("secret_file").value_or("")),
-        secret_env_(f.optStr("secret_env").value_or("")),
-        timeout_(f.duration("timeout")) {
+      : url_text_(f.str("url")), secret_file_(f.optStr("secret_file").value_or("")),
+        secret_env_(f.optStr("secret_env").value_or("")), timeout_(f.duration("timeout")) {
     auto u = parseUrl(url_text_);
     if (!u) f.fail("url", "expected http://host[:port]/path");
     url_ = *u;
@@ -75,10 +73,10 @@ class NotifyAction final : public Action {
       r.detail = "no webhook secret (secret_file or secret_env is empty)";
       return r;
     }
-    const std::string body = nlohmann::json{{"check", ctx.check}, {"check_kind", ctx.check_kind},
-                                            {"issue_id", ctx.issue_id}, {"attempt_id", ctx.attempt_id},
-                                            {"status", ctx.status}, {"message", ctx.message}, {"reason", ctx.reason}}
-                                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    const std::string body = nlohmann::json{
+        {"check", ctx.check},           {"check_kind", ctx.check_kind}, {"issue_id", ctx.issue_id},
+        {"attempt_id", ctx.attempt_id}, {"status", ctx.status},         {"message", ctx.message},
+        {"reason", ctx.reason}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     const auto mac = crypto::hmacSha256({reinterpret_cast<const uint8_t*>(secret.data()), secret.size()},
                                         {reinterpret_cast<const uint8_t*>(body.data()), body.size()});
     const std::string request = fmt::format(

@@ -49,8 +49,9 @@ Step parseStep(const toml::table& in, const std::string& file, const std::string
     if (nested) fields.fail("action", "a rollback step cannot have a rollback of its own");
     const auto* t = rollback_node->as_table();
     if (!t)
-      throw config::ConfigError(config::positionOf(*rollback_node, file),
-                                fmt::format("{}: 'rollback' must be a table, e.g. {{ action = \"run\", ... }}", context));
+      throw config::ConfigError(
+          config::positionOf(*rollback_node, file),
+          fmt::format("{}: 'rollback' must be a table, e.g. {{ action = \"run\", ... }}", context));
     step.rollback = std::make_unique<Step>(parseStep(*t, file, context + " rollback", env, true, check));
   }
   return step;
@@ -67,8 +68,8 @@ Plan parsePlan(const toml::node& remedy, const std::string& file, const std::str
   Plan plan;
   size_t i = 0;
   for (const auto& item : *arr) {
-    Step step = parseStep(*item.as_table(), file, fmt::format("check '{}' remedy {}", check, ++i), env, false,
-                          check_table);
+    Step step =
+        parseStep(*item.as_table(), file, fmt::format("check '{}' remedy {}", check, ++i), env, false, check_table);
     if (step.action == "notify") {
       plan.notify.push_back(std::move(step));
     } else {

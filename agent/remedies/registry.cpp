@@ -4,8 +4,8 @@
 
 #include <fmt/format.h>
 
-#include <csignal>
 #include <charconv>
+#include <csignal>
 
 namespace hale::agent::remedies {
 
@@ -22,16 +22,8 @@ extern const ActionKind kRenewCertAction;
 
 namespace {
 const ActionKind* const kActions[] = {
-    &kRestartAction,
-    &kKillAction,
-    &kRunAction,
-    &kHookAction,
-    &kCleanAction,
-    &kRotateLogsAction,
-    &kClearCacheAction,
-    &kNotifyAction,
-    &kRestoreAction,
-    &kRenewCertAction,
+    &kRestartAction,    &kKillAction,       &kRunAction,    &kHookAction,    &kCleanAction,
+    &kRotateLogsAction, &kClearCacheAction, &kNotifyAction, &kRestoreAction, &kRenewCertAction,
 };
 
 std::vector<ActionKind> materialize() {
@@ -43,7 +35,8 @@ std::vector<ActionKind> materialize() {
 constexpr config::FieldSpec kStepFields[] = {
     {"action", config::FieldType::String, "", "which action (see docs/remediation.md)", true},
     {"settle", config::FieldType::Duration, "5s", "wait after acting before re-running the check"},
-    {"cooldown", config::FieldType::Duration, "", "minimum time between two runs of this step ([remediation] cooldown)"},
+    {"cooldown", config::FieldType::Duration, "",
+     "minimum time between two runs of this step ([remediation] cooldown)"},
     {"approval", config::FieldType::Bool, "false", "queue for approval (hale-agent approve ID) before acting"},
     {"alternative", config::FieldType::Bool, "false", "adjacent alternatives are ordered by learned success"},
 };
@@ -72,8 +65,8 @@ std::string tail(const std::string& text, size_t max) {
 int signalByName(std::string_view name) {
   if (name.rfind("SIG", 0) == 0) name.remove_prefix(3);
   static constexpr std::pair<std::string_view, int> kSignals[] = {
-      {"TERM", SIGTERM}, {"KILL", SIGKILL}, {"HUP", SIGHUP}, {"INT", SIGINT},
-      {"QUIT", SIGQUIT}, {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"STOP", SIGSTOP}, {"CONT", SIGCONT}};
+      {"TERM", SIGTERM}, {"KILL", SIGKILL}, {"HUP", SIGHUP},   {"INT", SIGINT},  {"QUIT", SIGQUIT},
+      {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"STOP", SIGSTOP}, {"CONT", SIGCONT}};
   for (const auto& [n, s] : kSignals)
     if (n == name) return s;
   int v = 0;

@@ -59,7 +59,7 @@ ActionPtr make(const config::Fields& fields, const ActionEnv&) { return std::mak
 }  // namespace
 
 extern const ActionKind kRenewCertAction;
-const ActionKind kRenewCertAction{"renew_cert", "run a certificate renewal hook, then the re-check verifies the new one",
-                                  kFields, &make};
+const ActionKind kRenewCertAction{
+    "renew_cert", "run a certificate renewal hook, then the re-check verifies the new one", kFields, &make};
 
 }  // namespace hale::agent::remedies

@@ -52,12 +52,9 @@ bool alive(int pid) {
 class RestartAction final : public Action {
  public:
   explicit RestartAction(const config::Fields& f)
-      : unit_(f.optStr("unit").value_or("")),
-        systemctl_(f.str("systemctl")),
-        pidfile_(f.optStr("pidfile").value_or("")),
-        signal_(signalByName(f.str("signal"))),
-        stop_timeout_(f.duration("stop_timeout")),
-        supervised_(f.boolean("supervised")) {
+      : unit_(f.optStr("unit").value_or("")), systemctl_(f.str("systemctl")),
+        pidfile_(f.optStr("pidfile").value_or("")), signal_(signalByName(f.str("signal"))),
+        stop_timeout_(f.duration("stop_timeout")), supervised_(f.boolean("supervised")) {
     if (int(!unit_.empty()) + int(!pidfile_.empty()) + int(supervised_) != 1)
       f.fail("unit", "give exactly one of unit, pidfile, supervised = true");
     if (supervised_) return;

@@ -57,10 +57,7 @@ bool under(const fs::path& inner, const fs::path& root) {
 class RestoreAction final : public Action {
  public:
   RestoreAction(const config::Fields& f, const ActionEnv& env)
-      : clock_(env.clock),
-        path_(f.str("path")),
-        baseline_(f.str("baseline")),
-        objects_(bl::objectsDir(env.state_dir)),
+      : clock_(env.clock), path_(f.str("path")), baseline_(f.str("baseline")), objects_(bl::objectsDir(env.state_dir)),
         max_bytes_(static_cast<uint64_t>(std::max<int64_t>(1, f.integer("max_bytes")))) {
     if (path_.empty() || path_[0] != '/') f.fail("path", "must be an absolute path");
     if (path_ == "/") f.fail("path", "refusing to restore '/'");
@@ -82,7 +79,8 @@ class RestoreAction final : public Action {
         return r;
       }
     std::vector<bl::Entry> current;
-    if (auto scanned = bl::scan(path_, recorded->size() + 10'000)) current = std::move(*scanned);
+    if (auto scanned = bl::scan(path_, recorded->size() + 10'000))
+      current = std::move(*scanned);
     else if (fs::exists(fs::symlink_status(path_))) {
       r.detail = scanned.error().message;
       return r;
@@ -101,8 +99,10 @@ class RestoreAction final : public Action {
     std::set<std::string> to_restore(drift.changed.begin(), drift.changed.end());
     to_restore.insert(drift.removed.begin(), drift.removed.end());
     for (const auto& rel : to_restore) {
-      if (auto ok = restoreOne(*by_path.at(rel), single); ok) restored.push_back(rel);
-      else problems.push_back(ok.error().message);
+      if (auto ok = restoreOne(*by_path.at(rel), single); ok)
+        restored.push_back(rel);
+      else
+        problems.push_back(ok.error().message);
     }
     for (const auto& rel : drift.added) {
       if (!containedPath(rel)) continue;
@@ -142,7 +142,8 @@ class RestoreAction final : public Action {
     const auto root = fs::canonical(path_, ec);
     if (ec) return Error{fmt::format("cannot resolve '{}': {}", path_, ec.message()), ec.value()};
     const auto parent = fs::weakly_canonical(fs::path(target).parent_path(), ec);
-    if (ec || !under(parent, root)) return Error{fmt::format("refused: '{}' resolves outside {}", target, path_), EPERM};
+    if (ec || !under(parent, root))
+      return Error{fmt::format("refused: '{}' resolves outside {}", target, path_), EPERM};
     return {};
   }
 
@@ -154,7 +155,9 @@ class RestoreAction final : public Action {
     if (auto ok = checkParent(from, single); !ok) return ok;
     std::error_code ec;
     fs::create_directories(fs::path(to).parent_path(), ec);
-    if (ec) return Error{fmt::format("cannot create '{}': {}", fs::path(to).parent_path().string(), ec.message()), ec.value()};
+    if (ec)
+      return Error{fmt::format("cannot create '{}': {}", fs::path(to).parent_path().string(), ec.message()),
+                   ec.value()};
     if (move ? ::rename(from.c_str(), to.c_str()) == 0 : ::link(from.c_str(), to.c_str()) == 0) {
       kept_aside_ = true;
       return {};
@@ -184,8 +187,7 @@ class RestoreAction final : public Action {
     }
     // Only root may give a file away; an unprivileged agent restores its own files.
     const bool root = ::geteuid() == 0;
-    if (!root && e.uid != ::geteuid())
-      return Error{fmt::format("'{}': owner uid {} needs root", target, e.uid), EPERM};
+    if (!root && e.uid != ::geteuid()) return Error{fmt::format("'{}': owner uid {} needs root", target, e.uid), EPERM};
     return bl::writeAtomic(target, *data, e.mode, e.uid, root ? gid : -1);
   }
 
@@ -205,7 +207,7 @@ ActionPtr make(const config::Fields& fields, const ActionEnv& env) {
 }  // namespace
 
 extern const ActionKind kRestoreAction;
-const ActionKind kRestoreAction{"restore", "put drifted files back from their baseline copies, keeping the drifted ones aside",
-                                kFields, &make};
+const ActionKind kRestoreAction{
+    "restore", "put drifted files back from their baseline copies, keeping the drifted ones aside", kFields, &make};
 
 }  // namespace hale::agent::remedies

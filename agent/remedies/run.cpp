@@ -112,14 +112,13 @@ class RunAction final : public Action {
 };
 
 ActionPtr make(const config::Fields& fields, const ActionEnv&) { return std::make_unique<RunAction>(fields, false); }
-ActionPtr makeHook(const config::Fields& fields, const ActionEnv&) {
-  return std::make_unique<RunAction>(fields, true);
-}
+ActionPtr makeHook(const config::Fields& fields, const ActionEnv&) { return std::make_unique<RunAction>(fields, true); }
 
 }  // namespace
 
 extern const ActionKind kRunAction;
-const ActionKind kRunAction{"run", "run an allowlisted program (argv, timeout, env, cwd; never a shell)", kFields, &make};
+const ActionKind kRunAction{"run", "run an allowlisted program (argv, timeout, env, cwd; never a shell)", kFields,
+                            &make};
 
 // hook: the same, with the issue's context in HALE_CHECK, HALE_CHECK_KIND,
 // HALE_ISSUE_ID, HALE_ATTEMPT_ID, HALE_STATUS, HALE_MESSAGE and HALE_REASON.

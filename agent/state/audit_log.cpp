@@ -24,20 +24,22 @@ AuditEntry readRow(sqlite::Statement& s) {
 }  // namespace
 
 AuditLog::AuditLog(sqlite::Database& db)
-    : db_(db),
-      insert_(db, "INSERT INTO audit(seq, at_ms, actor, action, subject, outcome, detail, prev_hash, hash) "
-                  "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+    : db_(db), insert_(db,
+                       "INSERT INTO audit(seq, at_ms, actor, action, subject, outcome, detail, prev_hash, hash) "
+                       "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)"),
       head_(db, "SELECT seq, hash FROM audit_head WHERE id = 1"),
-      set_head_(db, "INSERT INTO audit_head(id, seq, hash) VALUES(1, ?1, ?2) "
-                    "ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash"),
-      tail_(db, "SELECT seq, at_ms, actor, action, subject, outcome, detail, prev_hash, hash FROM audit "
-                "ORDER BY seq DESC LIMIT ?") {}
+      set_head_(db,
+                "INSERT INTO audit_head(id, seq, hash) VALUES(1, ?1, ?2) "
+                "ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash"),
+      tail_(db,
+            "SELECT seq, at_ms, actor, action, subject, outcome, detail, prev_hash, hash FROM audit "
+            "ORDER BY seq DESC LIMIT ?") {}
 
 std::string AuditLog::hashOf(const AuditEntry& e) {
   // Length-prefixed fields: no two different rows serialize to the same bytes.
   std::string canonical;
-  for (const std::string& field : {e.prev_hash, std::to_string(e.seq), std::to_string(e.at_ms), e.actor, e.action,
-                                   e.subject, e.outcome, e.detail})
+  for (const std::string& field :
+       {e.prev_hash, std::to_string(e.seq), std::to_string(e.at_ms), e.actor, e.action, e.subject, e.outcome, e.detail})
     canonical += fmt::format("{}:{};", field.size(), field);
   const auto digest = crypto::sha256(canonical);
   return crypto::toHex(digest);
@@ -79,8 +81,9 @@ std::vector<AuditEntry> AuditLog::tail(size_t n) {
 
 AuditVerdict AuditLog::verify() {
   AuditVerdict v;
-  sqlite::Statement all(db_, "SELECT seq, at_ms, actor, action, subject, outcome, detail, prev_hash, hash FROM audit "
-                             "ORDER BY seq");
+  sqlite::Statement all(db_,
+                        "SELECT seq, at_ms, actor, action, subject, outcome, detail, prev_hash, hash FROM audit "
+                        "ORDER BY seq");
   uint64_t expected_seq = 1;
   std::string prev = kGenesis;
   auto fail = [&](std::string problem) {
@@ -92,7 +95,8 @@ AuditVerdict AuditLog::verify() {
     const AuditEntry e = readRow(all);
     if (e.seq != expected_seq)
       return fail(fmt::format("row {} follows row {}: rows were deleted or inserted", e.seq, expected_seq - 1));
-    if (e.prev_hash != prev) return fail(fmt::format("row {} does not chain to row {}: rows were reordered or replaced", e.seq, e.seq - 1));
+    if (e.prev_hash != prev)
+      return fail(fmt::format("row {} does not chain to row {}: rows were reordered or replaced", e.seq, e.seq - 1));
     if (hashOf(e) != e.hash) return fail(fmt::format("row {} was edited: its content does not match its hash", e.seq));
     prev = e.hash;
     ++expected_seq;

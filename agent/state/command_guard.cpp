@@ -5,8 +5,7 @@
 namespace hale::agent::state {
 
 CommandGuard::CommandGuard(StateStore& store)
-    : store_(store),
-      seen_(store.db(), "SELECT 1 FROM command_nonces WHERE nonce = ?"),
+    : store_(store), seen_(store.db(), "SELECT 1 FROM command_nonces WHERE nonce = ?"),
       remember_(store.db(), "INSERT INTO command_nonces(nonce, expires_at_ms) VALUES(?, ?)"),
       // A nonce only needs remembering until its command would be refused as expired anyway.
       prune_(store.db(), "DELETE FROM command_nonces WHERE expires_at_ms < ?") {}

@@ -130,16 +130,13 @@ std::string prepareDir(const std::string& dir) {
 }  // namespace
 
 StateStore::StateStore(const std::string& state_dir, size_t outbox_max_messages)
-    : db_(prepareDir(state_dir)),
-      outbox_max_(outbox_max_messages),
+    : db_(prepareDir(state_dir)), outbox_max_(outbox_max_messages),
       get_meta_(migrated(db_), "SELECT value FROM meta WHERE key = ?"),
       set_meta_(db_, "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
       outbox_insert_(db_, "INSERT OR REPLACE INTO outbox(seq, payload, created_ms) VALUES(?, ?, ?)"),
-      outbox_delete_(db_, "DELETE FROM outbox WHERE seq = ?"),
-      outbox_ack_(db_, "DELETE FROM outbox WHERE seq <= ?"),
+      outbox_delete_(db_, "DELETE FROM outbox WHERE seq = ?"), outbox_ack_(db_, "DELETE FROM outbox WHERE seq <= ?"),
       outbox_after_(db_, "SELECT seq, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?"),
-      outbox_count_(db_, "SELECT count(*) FROM outbox"),
-      outbox_first_(db_, "SELECT min(seq) FROM outbox"),
+      outbox_count_(db_, "SELECT count(*) FROM outbox"), outbox_first_(db_, "SELECT min(seq) FROM outbox"),
       outbox_evict_(db_, "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox ORDER BY seq LIMIT ?)"),
       issue_open_(db_,
                   "INSERT INTO issues(check_name, status, severity, component, message, opened_at_ms) "
@@ -154,8 +151,9 @@ StateStore::StateStore(const std::string& state_dir, size_t outbox_max_messages)
                    "WHERE closed_at_ms = 0 ORDER BY id") {}
 
 uint64_t StateStore::openIssue(const wire::IssueRecord& issue) {
-  issue_open_.with(issue.check, static_cast<int64_t>(issue.status), static_cast<int64_t>(issue.severity),
-                   static_cast<int64_t>(issue.component), issue.message, issue.opened_at_ms)
+  issue_open_
+      .with(issue.check, static_cast<int64_t>(issue.status), static_cast<int64_t>(issue.severity),
+            static_cast<int64_t>(issue.component), issue.message, issue.opened_at_ms)
       .run();
   return static_cast<uint64_t>(db_.lastInsertRowid());
 }
@@ -206,10 +204,10 @@ uint64_t StateStore::increment(std::string_view key) {
 void StateStore::recordBuild(const wire::BuildRecord& b) {
   nlohmann::json evidence = nlohmann::json::array();
   for (const auto& line : b.evidence) evidence.push_back(line);
-  insert_build_.with(b.build_id, static_cast<int64_t>(b.attempt), b.command, static_cast<int64_t>(b.exit_code),
-                     b.category, b.secondary_category, static_cast<double>(b.confidence), b.remedy,
-                     static_cast<int64_t>(b.duration_ms),
-                     evidence.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), b.at_ms)
+  insert_build_
+      .with(b.build_id, static_cast<int64_t>(b.attempt), b.command, static_cast<int64_t>(b.exit_code), b.category,
+            b.secondary_category, static_cast<double>(b.confidence), b.remedy, static_cast<int64_t>(b.duration_ms),
+            evidence.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), b.at_ms)
       .run();
 }
 
@@ -247,8 +245,7 @@ void StateStore::outboxAckThrough(uint64_t seq) { outbox_ack_.with(seq).run(); }
 std::vector<OutboxEntry> StateStore::outboxAfter(uint64_t after, size_t limit) {
   std::vector<OutboxEntry> out;
   outbox_after_.with(after, static_cast<int64_t>(limit));
-  while (outbox_after_.step())
-    out.push_back({static_cast<uint64_t>(outbox_after_.int64(0)), outbox_after_.blob(1)});
+  while (outbox_after_.step()) out.push_back({static_cast<uint64_t>(outbox_after_.int64(0)), outbox_after_.blob(1)});
   outbox_after_.reset();
   return out;
 }
@@ -262,7 +259,8 @@ size_t StateStore::outboxDepth() {
 
 uint64_t StateStore::outboxFirstSeq() {
   outbox_first_.reset();
-  const uint64_t v = outbox_first_.step() && !outbox_first_.isNull(0) ? static_cast<uint64_t>(outbox_first_.int64(0)) : 0;
+  const uint64_t v =
+      outbox_first_.step() && !outbox_first_.isNull(0) ? static_cast<uint64_t>(outbox_first_.int64(0)) : 0;
   outbox_first_.reset();
   return v;
 }

@@ -6,9 +6,9 @@
 #include "shared/wire/envelope.h"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
-#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -64,11 +64,10 @@ class StateStore {
  private:
   void outboxInsert(uint64_t seq, std::span<const uint8_t> payload);  // inside a transaction
 
-
   sqlite::Database db_;
   size_t outbox_max_;
-  sqlite::Statement get_meta_, set_meta_, outbox_insert_, outbox_delete_, outbox_ack_,
-      outbox_after_, outbox_count_, outbox_first_, outbox_evict_, issue_open_, insert_build_, issue_update_, issues_open_;
+  sqlite::Statement get_meta_, set_meta_, outbox_insert_, outbox_delete_, outbox_ack_, outbox_after_, outbox_count_,
+      outbox_first_, outbox_evict_, issue_open_, insert_build_, issue_update_, issues_open_;
 };
 
 }  // namespace hale::agent::state

@@ -62,12 +62,17 @@ bool isStale(const storage::NodeRow& n, int64_t now_ms, const health::Params& pa
 
 json remediationJson(const storage::RemediationRow& row) {
   const auto& r = row.remediation;
-  return json{{"node", row.node},     {"region", row.region},
-              {"attempt_id", r.attempt_id}, {"issue_id", r.issue_id},
-              {"check", r.check},     {"action", r.action},
+  return json{{"node", row.node},
+              {"region", row.region},
+              {"attempt_id", r.attempt_id},
+              {"issue_id", r.issue_id},
+              {"check", r.check},
+              {"action", r.action},
               {"outcome", wire::remediationOutcomeName(r.outcome)},
-              {"reason", r.reason},   {"exit_code", r.exit_code},
-              {"duration_ms", r.duration_ms}, {"at_ms", r.at_ms}};
+              {"reason", r.reason},
+              {"exit_code", r.exit_code},
+              {"duration_ms", r.duration_ms},
+              {"at_ms", r.at_ms}};
 }
 
 json issueJson(const storage::IssueRow& row) {
@@ -126,7 +131,8 @@ json nodeJson(const storage::NodeRow& n, int64_t now_ms, const health::Params& p
               {"messages", n.messages},
               {"missing", n.max_seq - std::min(n.max_seq, n.messages)},
               {"checks", n.checks},
-              {"worst_status", n.worst_status < 0 ? "none" : std::string(wire::statusName(static_cast<wire::Status>(n.worst_status)))},
+              {"worst_status",
+               n.worst_status < 0 ? "none" : std::string(wire::statusName(static_cast<wire::Status>(n.worst_status)))},
               {"score", scored ? json(scored->score) : json(nullptr)},
               {"band", scored ? json(health::bandName(health::bandOf(scored->score))) : json(nullptr)}};
 }
@@ -177,8 +183,8 @@ Response Api::handle(const Request& request) {
   if (!q) return errorResponse(400, "malformed request target");
   const bool read = request.method == "GET" || request.method == "HEAD";
   if (options_.read_token && !isPublic(q->path) && !bearerMatches(request.authorization, *options_.read_token)) {
-    Response r = errorResponse(401, request.authorization.empty() ? "this resource needs a bearer token"
-                                                                  : "invalid bearer token");
+    Response r = errorResponse(
+        401, request.authorization.empty() ? "this resource needs a bearer token" : "invalid bearer token");
     r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"hale\"");
     return r;
   }
@@ -242,19 +248,21 @@ Response Api::nodes(const Query& q) {
   storage::NodeFilter filter;
   if (auto err = readId(q, "region", filter.region)) return errorResponse(400, *err);
   if (auto it = q.params.find("status"); it != q.params.end()) {
-    if (it->second == "online") filter.online = true;
-    else if (it->second == "offline") filter.online = false;
-    else return errorResponse(400, "status must be online or offline");
+    if (it->second == "online")
+      filter.online = true;
+    else if (it->second == "offline")
+      filter.online = false;
+    else
+      return errorResponse(400, "status must be online or offline");
   }
   if (auto err = readPage(q, filter.limit, filter.offset)) return errorResponse(400, *err);
   const int64_t now = unixMillisNow();
   const auto scores = currentHealth(now);
   json items = json::array();
   for (const auto& n : store_.nodes(filter)) items.push_back(nodeJson(n, now, options_.health, scores->node(n.node)));
-  return jsonResponse(200, json{{"nodes", items},
-                                {"total", store_.countNodes(filter)},
-                                {"limit", filter.limit},
-                                {"offset", filter.offset}});
+  return jsonResponse(
+      200,
+      json{{"nodes", items}, {"total", store_.countNodes(filter)}, {"limit", filter.limit}, {"offset", filter.offset}});
 }
 
 Response Api::node(const std::string& id) {
@@ -266,7 +274,8 @@ Response Api::node(const std::string& id) {
   json body = nodeJson(*n, now, options_.health, scored);
   if (scored) {
     json components = json::object();
-    for (size_t c = 0; c < health::kComponents; ++c) components[std::string(health::componentName(c))] = scored->components[c];
+    for (size_t c = 0; c < health::kComponents; ++c)
+      components[std::string(health::componentName(c))] = scored->components[c];
     body["components"] = components;
     body["liveness"] = health::livenessName(scored->liveness);
   }
@@ -301,9 +310,12 @@ Response Api::issues(const Query& q) {
   if (auto err = readId(q, "node", filter.node)) return errorResponse(400, *err);
   if (auto err = readId(q, "region", filter.region)) return errorResponse(400, *err);
   if (auto it = q.params.find("state"); it != q.params.end()) {
-    if (it->second == "open") filter.open = true;
-    else if (it->second == "closed") filter.open = false;
-    else if (it->second != "all") return errorResponse(400, "state must be open, closed or all");
+    if (it->second == "open")
+      filter.open = true;
+    else if (it->second == "closed")
+      filter.open = false;
+    else if (it->second != "all")
+      return errorResponse(400, "state must be open, closed or all");
   }
   if (auto err = readPage(q, filter.limit, filter.offset)) return errorResponse(400, *err);
   json items = json::array();
@@ -316,7 +328,8 @@ Response Api::issues(const Query& q) {
 
 Response Api::metrics() {
   std::string out;
-  auto counter = [&](std::string_view name, std::string_view help, std::initializer_list<std::pair<std::string_view, uint64_t>> series) {
+  auto counter = [&](std::string_view name, std::string_view help,
+                     std::initializer_list<std::pair<std::string_view, uint64_t>> series) {
     out += fmt::format("# HELP {} {}\n# TYPE {} counter\n", name, help, name);
     for (const auto& [labels, v] : series) out += fmt::format("{}{} {}\n", name, labels, v);
   };
@@ -327,12 +340,14 @@ Response Api::metrics() {
            {"{outcome=\"status\"}", counters_.status_updates.load()}});
   counter("hale_ingest_batches_total", "SQLite transactions written by ingest.", {{"", counters_.batches.load()}});
   counter("hale_ingest_store_errors_total", "Failed ingest writes (retried).", {{"", counters_.store_errors.load()}});
-  out += "# HELP hale_ingest_latency_seconds From the envelope's sent_at (agent clock) to its SQLite commit.\n"
-         "# TYPE hale_ingest_latency_seconds histogram\n";
+  out +=
+      "# HELP hale_ingest_latency_seconds From the envelope's sent_at (agent clock) to its SQLite commit.\n"
+      "# TYPE hale_ingest_latency_seconds histogram\n";
   uint64_t cumulative = 0;
   for (size_t i = 0; i < counters_.latency.size(); ++i) {
     cumulative += counters_.latency[i].load();
-    const std::string le = i < std::size(ingest::kLatencyBuckets) ? fmt::format("{}", ingest::kLatencyBuckets[i]) : "+Inf";
+    const std::string le =
+        i < std::size(ingest::kLatencyBuckets) ? fmt::format("{}", ingest::kLatencyBuckets[i]) : "+Inf";
     out += fmt::format("hale_ingest_latency_seconds_bucket{{le=\"{}\"}} {}\n", le, cumulative);
   }
   out += fmt::format("hale_ingest_latency_seconds_sum {:.3f}\nhale_ingest_latency_seconds_count {}\n",
@@ -351,9 +366,12 @@ Response Api::builds(const Query& q) {
   if (auto err = readId(q, "category", category)) return errorResponse(400, *err);
   int64_t window_ms = 24LL * 3600 * 1000;
   if (auto it = q.params.find("window"); it != q.params.end()) {
-    if (it->second == "7d") window_ms *= 7;
-    else if (it->second == "30d") window_ms *= 30;
-    else if (it->second != "24h") return errorResponse(400, "window must be 24h, 7d or 30d");
+    if (it->second == "7d")
+      window_ms *= 7;
+    else if (it->second == "30d")
+      window_ms *= 30;
+    else if (it->second != "24h")
+      return errorResponse(400, "window must be 24h, 7d or 30d");
   }
   size_t limit = 50, offset = 0;
   if (auto err = readPage(q, limit, offset)) return errorResponse(400, *err);
@@ -364,10 +382,18 @@ Response Api::builds(const Query& q) {
   json recent = json::array();
   for (const auto& row : store_.recentBuilds(since, region, category, limit)) {
     const auto& b = row.build;
-    recent.push_back({{"node", row.node}, {"region", row.region}, {"build_id", b.build_id}, {"attempt", b.attempt},
-                      {"command", b.command}, {"exit_code", b.exit_code}, {"category", b.category},
-                      {"secondary_category", b.secondary_category}, {"confidence", b.confidence},
-                      {"remedy", b.remedy}, {"duration_ms", b.duration_ms}, {"evidence", b.evidence},
+    recent.push_back({{"node", row.node},
+                      {"region", row.region},
+                      {"build_id", b.build_id},
+                      {"attempt", b.attempt},
+                      {"command", b.command},
+                      {"exit_code", b.exit_code},
+                      {"category", b.category},
+                      {"secondary_category", b.secondary_category},
+                      {"confidence", b.confidence},
+                      {"remedy", b.remedy},
+                      {"duration_ms", b.duration_ms},
+                      {"evidence", b.evidence},
                       {"at_ms", b.at_ms}});
   }
   return jsonResponse(200, json{{"categories", categories}, {"recent", recent}, {"window_ms", window_ms}});
@@ -389,11 +415,12 @@ Response Api::remediations(const Query& q) {
     if (c.category == "Healed") healed += c.count;
     if (c.category == "NotHealed" || c.category == "Failed") unhealed += c.count;
   }
-  return jsonResponse(200, json{{"remediations", items},
-                                {"outcomes_7d", outcomes},
-                                {"success_rate_7d", healed + unhealed ? json(double(healed) / double(healed + unhealed)) : json()},
-                                {"limit", filter.limit},
-                                {"offset", filter.offset}});
+  return jsonResponse(
+      200, json{{"remediations", items},
+                {"outcomes_7d", outcomes},
+                {"success_rate_7d", healed + unhealed ? json(double(healed) / double(healed + unhealed)) : json()},
+                {"limit", filter.limit},
+                {"offset", filter.offset}});
 }
 
 }  // namespace hale::aggregator::api

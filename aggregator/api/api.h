@@ -18,9 +18,9 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
-#include <string_view>
 
 namespace hale::aggregator::api {
 
@@ -120,7 +120,7 @@ class Api {
     uint64_t accepted = 0, duplicate = 0, ignored = 0, rejected = 0, malformed = 0, too_large = 0;
   };
   std::map<std::string, WebhookCounters> webhook_counters_;  ///< by source; the io thread only
-  double write_tokens_ = 20;  ///< token bucket for writes: 20 burst, 5 per second
+  double write_tokens_ = 20;                                 ///< token bucket for writes: 20 burst, 5 per second
   std::chrono::steady_clock::time_point write_refill_ = std::chrono::steady_clock::now();
   std::shared_ptr<const health::ScoredFleet> currentHealth(int64_t now_ms);
   Response fleetHealth();

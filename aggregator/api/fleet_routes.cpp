@@ -53,8 +53,8 @@ json componentsJson(const std::array<std::optional<double>, health::kComponents>
 }
 
 json countsJson(const health::Counts& c) {
-  return json{{"nodes", c.nodes},   {"online", c.online}, {"stale", c.stale},   {"offline", c.offline},
-              {"green", c.green},   {"yellow", c.yellow}, {"red", c.red}};
+  return json{{"nodes", c.nodes}, {"online", c.online}, {"stale", c.stale}, {"offline", c.offline},
+              {"green", c.green}, {"yellow", c.yellow}, {"red", c.red}};
 }
 
 json openIssuesJson(const health::Counts& c) {
@@ -139,8 +139,8 @@ std::shared_ptr<const health::ScoredFleet> Api::currentHealth(int64_t now_ms) {
 }
 
 std::optional<Response> Api::routeFleet(const Query& q, bool read) {
-  const bool mine = q.path == kFleetHealth || q.path == kFleetTrend || q.path == kStatistics ||
-                    q.path.rfind(kRegions, 0) == 0;
+  const bool mine =
+      q.path == kFleetHealth || q.path == kFleetTrend || q.path == kStatistics || q.path.rfind(kRegions, 0) == 0;
   if (!mine) return std::nullopt;
   if (!read) return errorResponse(405, "use GET");
   if (q.path == kFleetHealth) return fleetHealth();
@@ -171,7 +171,8 @@ Response Api::regions() {
   const auto& h = scored->health;
   json regions = json::array();
   for (const auto& r : h.regions) regions.push_back(groupJson(r));
-  return jsonResponse(200, json{{"regions", regions}, {"total", h.regions.size()}, {"computed_at_ms", h.computed_at_ms}});
+  return jsonResponse(200,
+                      json{{"regions", regions}, {"total", h.regions.size()}, {"computed_at_ms", h.computed_at_ms}});
 }
 
 Response Api::region(const std::string& name) {
@@ -254,35 +255,40 @@ Response Api::statistics(const Query& q) {
     ci_runs[outcome] = n;
     ci_total += n;
   }
-  return jsonResponse(200, json{{"window", w->name},
-                                {"since_ms", since},
-                                {"ci_runs", json{{"total", ci_total}, {"by_outcome", ci_runs}}},
-                                {"issues", total.toJson()},
-                                {"remediations", json{{"outcomes", outcomes},
-                                                      {"healed", healed},
-                                                      {"verified", verified},
-                                                      {"success_rate", verified ? json(double(healed) / double(verified))
-                                                                                : json(nullptr)}}},
-                                {"mttr_ms", mttr},
-                                {"by_severity", toJson(by_severity)},
-                                {"by_component", toJson(by_component)},
-                                {"by_region", toJson(by_region)}});
+  return jsonResponse(
+      200,
+      json{{"window", w->name},
+           {"since_ms", since},
+           {"ci_runs", json{{"total", ci_total}, {"by_outcome", ci_runs}}},
+           {"issues", total.toJson()},
+           {"remediations", json{{"outcomes", outcomes},
+                                 {"healed", healed},
+                                 {"verified", verified},
+                                 {"success_rate", verified ? json(double(healed) / double(verified)) : json(nullptr)}}},
+           {"mttr_ms", mttr},
+           {"by_severity", toJson(by_severity)},
+           {"by_component", toJson(by_component)},
+           {"by_region", toJson(by_region)}});
 }
 
 void Api::appendHealthMetrics(std::string& out) {
   const auto scored = currentHealth(unixMillisNow());
   const auto& h = scored->health;
   gaugeHeader(out, "hale_nodes", "Nodes known to the aggregator, by liveness (stale: online but silent).");
-  out += fmt::format("hale_nodes{{state=\"online\"}} {}\nhale_nodes{{state=\"stale\"}} {}\nhale_nodes{{state=\"offline\"}} {}\n",
-                     h.fleet.counts.online, h.fleet.counts.stale, h.fleet.counts.offline);
+  out += fmt::format(
+      "hale_nodes{{state=\"online\"}} {}\nhale_nodes{{state=\"stale\"}} {}\nhale_nodes{{state=\"offline\"}} {}\n",
+      h.fleet.counts.online, h.fleet.counts.stale, h.fleet.counts.offline);
   gaugeHeader(out, "hale_nodes_by_band", "Nodes by health band (green > 90, yellow 70-90, red < 70).");
-  out += fmt::format("hale_nodes_by_band{{band=\"green\"}} {}\nhale_nodes_by_band{{band=\"yellow\"}} {}\n"
-                     "hale_nodes_by_band{{band=\"red\"}} {}\n",
-                     h.fleet.counts.green, h.fleet.counts.yellow, h.fleet.counts.red);
+  out += fmt::format(
+      "hale_nodes_by_band{{band=\"green\"}} {}\nhale_nodes_by_band{{band=\"yellow\"}} {}\n"
+      "hale_nodes_by_band{{band=\"red\"}} {}\n",
+      h.fleet.counts.green, h.fleet.counts.yellow, h.fleet.counts.red);
   gaugeHeader(out, "hale_open_issues", "Open issues by region and severity.");
   for (const auto& r : h.regions) {
-    out += fmt::format("hale_open_issues{{region=\"{}\",severity=\"crit\"}} {}\n", promLabel(r.name), r.counts.open_crit);
-    out += fmt::format("hale_open_issues{{region=\"{}\",severity=\"warn\"}} {}\n", promLabel(r.name), r.counts.open_warn);
+    out +=
+        fmt::format("hale_open_issues{{region=\"{}\",severity=\"crit\"}} {}\n", promLabel(r.name), r.counts.open_crit);
+    out +=
+        fmt::format("hale_open_issues{{region=\"{}\",severity=\"warn\"}} {}\n", promLabel(r.name), r.counts.open_warn);
   }
   // An empty fleet has no score: the gauges are absent rather than a false 0.
   gaugeHeader(out, "hale_fleet_health_score", "Fleet health score 0-100 (mean of node scores).");
@@ -309,20 +315,23 @@ void Api::appendHealthMetrics(std::string& out) {
   // Per node only the overall score: node x component would multiply series by five.
   gaugeHeader(out, "hale_node_health_score", "Node health score 0-100.");
   for (const auto& n : h.nodes)
-    out += fmt::format("hale_node_health_score{{region=\"{}\",node=\"{}\"}} {}\n", promLabel(n.region), promLabel(n.node),
-                       n.score);
+    out += fmt::format("hale_node_health_score{{region=\"{}\",node=\"{}\"}} {}\n", promLabel(n.region),
+                       promLabel(n.node), n.score);
   if (const auto* s = options_.snapshot_counters) {
-    out += fmt::format("# HELP hale_health_snapshots_total Health snapshots stored for trends.\n"
-                       "# TYPE hale_health_snapshots_total counter\nhale_health_snapshots_total {}\n",
-                       s->snapshots.load());
-    out += fmt::format("# HELP hale_retention_pruned_total Rows deleted by retention.\n"
-                       "# TYPE hale_retention_pruned_total counter\n"
-                       "hale_retention_pruned_total{{table=\"check_results\"}} {}\n"
-                       "hale_retention_pruned_total{{table=\"health_snapshots\"}} {}\n",
-                       s->pruned_results.load(), s->pruned_snapshots.load());
-    out += fmt::format("# HELP hale_health_snapshot_errors_total Snapshot or retention runs that failed.\n"
-                       "# TYPE hale_health_snapshot_errors_total counter\nhale_health_snapshot_errors_total {}\n",
-                       s->errors.load());
+    out += fmt::format(
+        "# HELP hale_health_snapshots_total Health snapshots stored for trends.\n"
+        "# TYPE hale_health_snapshots_total counter\nhale_health_snapshots_total {}\n",
+        s->snapshots.load());
+    out += fmt::format(
+        "# HELP hale_retention_pruned_total Rows deleted by retention.\n"
+        "# TYPE hale_retention_pruned_total counter\n"
+        "hale_retention_pruned_total{{table=\"check_results\"}} {}\n"
+        "hale_retention_pruned_total{{table=\"health_snapshots\"}} {}\n",
+        s->pruned_results.load(), s->pruned_snapshots.load());
+    out += fmt::format(
+        "# HELP hale_health_snapshot_errors_total Snapshot or retention runs that failed.\n"
+        "# TYPE hale_health_snapshot_errors_total counter\nhale_health_snapshot_errors_total {}\n",
+        s->errors.load());
   }
 }
 

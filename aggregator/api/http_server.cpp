@@ -17,28 +17,26 @@ struct HttpServer::Impl {
 
 HttpServer::HttpServer(asio::io_context& io, const std::string& address, uint16_t port, Api& api)
     : impl_(std::make_unique<Impl>()) {
-  impl_->server = std::make_unique<Server>(
-      restinio::external_io_context(io), [&](auto& settings) {
-        settings.address(address)
-            .port(port)
-            .incoming_http_msg_limits(restinio::incoming_http_msg_limits_t{}.max_body_size(kMaxBodyBytes))
-            .read_next_http_message_timelimit(std::chrono::seconds(30))
-            .handle_request_timeout(std::chrono::seconds(10))
-            .request_handler([&api](restinio::request_handle_t req) {
-              Request r{std::string(req->header().method().c_str()),
-                        std::string(req->header().request_target()), req->body(),
-                        req->header().get_field_or(restinio::http_field::authorization, "")};
-              for (std::string_view name : kForwardedHeaders)
-                if (req->header().has_field(name)) r.headers.emplace_back(name, req->header().get_field(name));
-              Response out = api.handle(r);
-              auto response = req->create_response(restinio::http_status_line_t{
-                  restinio::http_status_code_t{static_cast<std::uint16_t>(out.status)}, ""});
-              response.append_header(restinio::http_field::content_type, out.content_type)
-                  .append_header(restinio::http_field::cache_control, "no-store");
-              for (auto& [name, value] : out.headers) response.append_header(name, value);
-              return response.set_body(r.method == "HEAD" ? std::string() : std::move(out.body)).done();
-            });
-      });
+  impl_->server = std::make_unique<Server>(restinio::external_io_context(io), [&](auto& settings) {
+    settings.address(address)
+        .port(port)
+        .incoming_http_msg_limits(restinio::incoming_http_msg_limits_t{}.max_body_size(kMaxBodyBytes))
+        .read_next_http_message_timelimit(std::chrono::seconds(30))
+        .handle_request_timeout(std::chrono::seconds(10))
+        .request_handler([&api](restinio::request_handle_t req) {
+          Request r{std::string(req->header().method().c_str()), std::string(req->header().request_target()),
+                    req->body(), req->header().get_field_or(restinio::http_field::authorization, "")};
+          for (std::string_view name : kForwardedHeaders)
+            if (req->header().has_field(name)) r.headers.emplace_back(name, req->header().get_field(name));
+          Response out = api.handle(r);
+          auto response = req->create_response(
+              restinio::http_status_line_t{restinio::http_status_code_t{static_cast<std::uint16_t>(out.status)}, ""});
+          response.append_header(restinio::http_field::content_type, out.content_type)
+              .append_header(restinio::http_field::cache_control, "no-store");
+          for (auto& [name, value] : out.headers) response.append_header(name, value);
+          return response.set_body(r.method == "HEAD" ? std::string() : std::move(out.body)).done();
+        });
+  });
   impl_->server->open_sync();
 }
 

@@ -38,10 +38,17 @@ bool validFilter(const std::string& s) {
 }
 
 json ciRunJson(const webhooks::CiRun& r) {
-  return json{{"source", r.source},       {"repository", r.repository}, {"pipeline", r.pipeline},
-              {"run_id", r.run_id},       {"status", r.status},         {"conclusion", r.conclusion},
-              {"branch", r.branch},       {"commit", r.commit},         {"url", r.url},
-              {"started_at_ms", r.started_at_ms}, {"finished_at_ms", r.finished_at_ms},
+  return json{{"source", r.source},
+              {"repository", r.repository},
+              {"pipeline", r.pipeline},
+              {"run_id", r.run_id},
+              {"status", r.status},
+              {"conclusion", r.conclusion},
+              {"branch", r.branch},
+              {"commit", r.commit},
+              {"url", r.url},
+              {"started_at_ms", r.started_at_ms},
+              {"finished_at_ms", r.finished_at_ms},
               {"received_at_ms", r.received_at_ms}};
 }
 }  // namespace
@@ -54,13 +61,16 @@ std::optional<Response> Api::routeWebhooks(const Query& q, const Request& reques
   constexpr std::string_view kPrefix = "/api/v1/webhooks/";
   if (!q.path.starts_with(kPrefix)) return std::nullopt;
   const std::string source = q.path.substr(kPrefix.size());
-  const std::optional<std::string>* secret = source == "github"   ? &options_.webhooks.github
+  const std::optional<std::string>* secret = source == "github"    ? &options_.webhooks.github
                                              : source == "gitlab"  ? &options_.webhooks.gitlab
                                              : source == "jenkins" ? &options_.webhooks.jenkins
                                                                    : nullptr;
-  if (!secret) return errorResponse(404, fmt::format("no webhook '{}'; there are github, gitlab and jenkins", source.substr(0, 64)));
-  if (!*secret) return errorResponse(404, fmt::format("the {} webhook is not configured ([webhooks] {}_*_file or _env)", source,
-                                                      source == "github" ? "github_secret" : source + "_token"));
+  if (!secret)
+    return errorResponse(404,
+                         fmt::format("no webhook '{}'; there are github, gitlab and jenkins", source.substr(0, 64)));
+  if (!*secret)
+    return errorResponse(404, fmt::format("the {} webhook is not configured ([webhooks] {}_*_file or _env)", source,
+                                          source == "github" ? "github_secret" : source + "_token"));
   if (request.method != "POST") return errorResponse(405, "use POST");
   auto& counters = webhook_counters_[source];
   if (request.body.size() > webhooks::kMaxPayloadBytes) {
@@ -69,13 +79,17 @@ std::optional<Response> Api::routeWebhooks(const Query& q, const Request& reques
   }
   // Authenticate before parsing: unauthenticated bytes never reach the parser.
   bool authentic = false;
-  if (source == "github") authentic = webhooks::githubSignatureValid(**secret, request.body, request.header("x-hub-signature-256"));
-  else if (source == "gitlab") authentic = !request.header("x-gitlab-token").empty() && constantTimeEquals(request.header("x-gitlab-token"), **secret);
-  else authentic = bearerMatches(request.authorization, **secret);
+  if (source == "github")
+    authentic = webhooks::githubSignatureValid(**secret, request.body, request.header("x-hub-signature-256"));
+  else if (source == "gitlab")
+    authentic =
+        !request.header("x-gitlab-token").empty() && constantTimeEquals(request.header("x-gitlab-token"), **secret);
+  else
+    authentic = bearerMatches(request.authorization, **secret);
   if (!authentic) {
     ++counters.rejected;
     log::warn("webhooks", "refused a webhook with a bad signature or token", {{"source", source}});
-    return errorResponse(401, source == "github" ? "bad or missing X-Hub-Signature-256"
+    return errorResponse(401, source == "github"   ? "bad or missing X-Hub-Signature-256"
                               : source == "gitlab" ? "bad or missing X-Gitlab-Token"
                                                    : "bad or missing bearer token");
   }
@@ -94,15 +108,18 @@ std::optional<Response> Api::routeWebhooks(const Query& q, const Request& reques
   (*run)->received_at_ms = unixMillisNow();
   const bool stored = webhooks::insertCiRun(store_.db(), **run);
   ++(stored ? counters.accepted : counters.duplicate);
-  return jsonResponse(stored ? 201 : 200, json{{"status", stored ? "recorded" : "duplicate"}, {"run", ciRunJson(**run)}});
+  return jsonResponse(stored ? 201 : 200,
+                      json{{"status", stored ? "recorded" : "duplicate"}, {"run", ciRunJson(**run)}});
 }
 
 Response Api::ciRuns(const Query& q) {
   webhooks::CiRunFilter f;
   for (auto [key, field] : {std::pair<const char*, std::string*>{"repository", &f.repository},
-                            {"status", &f.status}, {"source", &f.source}}) {
+                            {"status", &f.status},
+                            {"source", &f.source}}) {
     if (auto it = q.params.find(key); it != q.params.end()) {
-      if (!validFilter(it->second)) return errorResponse(400, fmt::format("{} must be at most 256 printable characters", key));
+      if (!validFilter(it->second))
+        return errorResponse(400, fmt::format("{} must be at most 256 printable characters", key));
       *field = it->second;
     }
   }
@@ -124,19 +141,25 @@ Response Api::ciRuns(const Query& q) {
 
 void Api::appendWebhookMetrics(std::string& out) {
   static constexpr const char* kSources[] = {"github", "gitlab", "jenkins"};
-  out += "# HELP hale_webhook_rejected_total Incoming CI webhooks refused for a bad signature or token.\n"
-         "# TYPE hale_webhook_rejected_total counter\n";
+  out +=
+      "# HELP hale_webhook_rejected_total Incoming CI webhooks refused for a bad signature or token.\n"
+      "# TYPE hale_webhook_rejected_total counter\n";
   for (const char* s : kSources) {
     auto it = webhook_counters_.find(s);
-    out += fmt::format("hale_webhook_rejected_total{{source=\"{}\"}} {}\n", s, it == webhook_counters_.end() ? 0 : it->second.rejected);
+    out += fmt::format("hale_webhook_rejected_total{{source=\"{}\"}} {}\n", s,
+                       it == webhook_counters_.end() ? 0 : it->second.rejected);
   }
-  out += "# HELP hale_webhook_received_total Authenticated or oversized CI webhooks, by outcome.\n"
-         "# TYPE hale_webhook_received_total counter\n";
+  out +=
+      "# HELP hale_webhook_received_total Authenticated or oversized CI webhooks, by outcome.\n"
+      "# TYPE hale_webhook_received_total counter\n";
   for (const char* s : kSources) {
     auto it = webhook_counters_.find(s);
     const WebhookCounters c = it == webhook_counters_.end() ? WebhookCounters{} : it->second;
-    for (auto [outcome, v] : {std::pair<const char*, uint64_t>{"recorded", c.accepted}, {"duplicate", c.duplicate},
-                              {"ignored", c.ignored}, {"malformed", c.malformed}, {"too_large", c.too_large}})
+    for (auto [outcome, v] : {std::pair<const char*, uint64_t>{"recorded", c.accepted},
+                              {"duplicate", c.duplicate},
+                              {"ignored", c.ignored},
+                              {"malformed", c.malformed},
+                              {"too_large", c.too_large}})
       out += fmt::format("hale_webhook_received_total{{source=\"{}\",outcome=\"{}\"}} {}\n", s, outcome, v);
   }
 }

@@ -33,9 +33,11 @@ std::optional<std::string> idField(const json& body, const char* key) {
 }  // namespace
 
 std::optional<Response> Api::refuseWrite(const Request& request) {
-  if (!options_.write_token) return errorResponse(403, "writes are off: set [http] write_token_file or write_token_env");
+  if (!options_.write_token)
+    return errorResponse(403, "writes are off: set [http] write_token_file or write_token_env");
   if (!bearerMatches(request.authorization, *options_.write_token)) {
-    Response r = errorResponse(401, request.authorization.empty() ? "writes need a bearer token" : "invalid bearer token");
+    Response r =
+        errorResponse(401, request.authorization.empty() ? "writes need a bearer token" : "invalid bearer token");
     r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"hale\"");
     return r;
   }
@@ -63,7 +65,8 @@ std::optional<Response> Api::routeWrites(const Query& q, const Request& request)
   if (request.body.size() > kMaxWriteBody) return errorResponse(413, "request body over 64 KiB");
   const json body = request.body.empty() ? json::object() : json::parse(request.body, nullptr, false);
   if (!body.is_object()) return errorResponse(400, "the body must be a JSON object");
-  if (!options_.send_command) return errorResponse(503, "commands are not configured ([commands] signing_key_file and [mqtt])");
+  if (!options_.send_command)
+    return errorResponse(503, "commands are not configured ([commands] signing_key_file and [mqtt])");
 
   wire::CommandSpec spec;
   if (approve) {
@@ -71,7 +74,8 @@ std::optional<Response> Api::routeWrites(const Query& q, const Request& request)
     const auto attempt = parseId(middle);
     if (!attempt) return errorResponse(400, "remediation ids are positive integers");
     const auto node_id = idField(body, "node");
-    if (!node_id || node_id->empty()) return errorResponse(400, "body needs \"node\": the node whose remediation this is");
+    if (!node_id || node_id->empty())
+      return errorResponse(400, "body needs \"node\": the node whose remediation this is");
     const auto node = store_.node(*node_id);
     if (!node) return errorResponse(404, fmt::format("no node '{}'", *node_id));
     spec.target_region = node->region;
@@ -92,7 +96,8 @@ std::optional<Response> Api::routeWrites(const Query& q, const Request& request)
     return sendCommand(std::move(spec), fmt::format("remediate {} on {}", *check, node->node));
   }
   // auto-remediation: {"enabled": bool, "node"?: id, "region"?: id, "check"?: id}; neither node nor region: fleet.
-  if (!body.contains("enabled") || !body["enabled"].is_boolean()) return errorResponse(400, "body needs \"enabled\": true|false");
+  if (!body.contains("enabled") || !body["enabled"].is_boolean())
+    return errorResponse(400, "body needs \"enabled\": true|false");
   const auto node_id = idField(body, "node");
   const auto region = idField(body, "region");
   const auto check = idField(body, "check");
@@ -131,7 +136,10 @@ Response Api::sendCommand(wire::CommandSpec spec, const std::string& what) {
                                                       : wire::nodeCommandTopic(spec.target_region, spec.target_node);
   auto sent = options_.send_command(spec);
   if (!sent) return errorResponse(503, "cannot send the command: " + sent.error().message);
-  return jsonResponse(202, json{{"status", "sent"}, {"command", what}, {"topic", target}, {"epoch", spec.epoch},
+  return jsonResponse(202, json{{"status", "sent"},
+                                {"command", what},
+                                {"topic", target},
+                                {"epoch", spec.epoch},
                                 {"expires_at_ms", spec.expires_at_ms}});
 }
 

@@ -26,9 +26,12 @@ struct Parsed {
 std::optional<Parsed> parse(const std::vector<std::string>& args) {
   Parsed p;
   for (size_t i = 0; i < args.size(); ++i) {
-    if ((args[i] == "--config" || args[i] == "-c") && i + 1 < args.size()) p.config = args[++i];
-    else if (p.file.empty() && !args[i].empty() && args[i][0] != '-') p.file = args[i];
-    else return std::nullopt;
+    if ((args[i] == "--config" || args[i] == "-c") && i + 1 < args.size())
+      p.config = args[++i];
+    else if (p.file.empty() && !args[i].empty() && args[i][0] != '-')
+      p.file = args[i];
+    else
+      return std::nullopt;
   }
   if (p.file.empty()) return std::nullopt;
   return p;

@@ -92,13 +92,15 @@ const std::vector<Command>& commands() {
 }
 
 void printOverview() {
-  fmt::print("hale-aggregator {} - fleet telemetry, health and API for Hale agents\n\n"
-             "usage: hale-aggregator COMMAND [OPTIONS]\n\ncommands:\n",
-             HALE_VERSION);
+  fmt::print(
+      "hale-aggregator {} - fleet telemetry, health and API for Hale agents\n\n"
+      "usage: hale-aggregator COMMAND [OPTIONS]\n\ncommands:\n",
+      HALE_VERSION);
   for (const auto& c : commands()) fmt::print("  {:<13} {}\n", c.name, c.summary);
-  fmt::print("\noptions: --help (any command), --version\ndefault configuration: {}\n"
-             "exit codes: 0 ok, 1 runtime failure, 2 invalid configuration, 64 usage\n",
-             kDefaultConfig);
+  fmt::print(
+      "\noptions: --help (any command), --version\ndefault configuration: {}\n"
+      "exit codes: 0 ok, 1 runtime failure, 2 invalid configuration, 64 usage\n",
+      kDefaultConfig);
 }
 }  // namespace
 
@@ -113,7 +115,8 @@ std::string manPage() {
         "Every command takes --help; `hale-aggregator help config` lists every configuration key."},
        {}});
   man::Section cmds{"COMMANDS", {}, {}};
-  for (const auto& c : commands()) cmds.entries.push_back({std::string(c.name), std::string(c.usage), std::string(c.summary)});
+  for (const auto& c : commands())
+    cmds.entries.push_back({std::string(c.name), std::string(c.usage), std::string(c.summary)});
   page.sections.push_back(std::move(cmds));
   page.sections.push_back({"OPTIONS",
                            {},
@@ -122,12 +125,11 @@ std::string manPage() {
                             {"--config FILE", "", fmt::format("the configuration (default {})", kDefaultConfig)}}});
   page.sections.push_back(
       {"EXIT STATUS", {"0 ok, 1 runtime failure, 2 invalid configuration, 64 bad command line."}, {}});
-  page.sections.push_back({"FILES",
-                           {},
-                           {{kDefaultConfig, "", "the configuration"},
-                            {"/var/lib/hale/aggregator.db", "", "the database (SQLite, WAL)"}}});
   page.sections.push_back(
-      {"SEE ALSO", {"hale-agent(1); README.md and docs/aggregator.md in the source."}, {}});
+      {"FILES",
+       {},
+       {{kDefaultConfig, "", "the configuration"}, {"/var/lib/hale/aggregator.db", "", "the database (SQLite, WAL)"}}});
+  page.sections.push_back({"SEE ALSO", {"hale-agent(1); README.md and docs/aggregator.md in the source."}, {}});
   return man::render(page);
 }
 

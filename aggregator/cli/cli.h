@@ -5,9 +5,9 @@
 namespace hale::aggregator::cli {
 
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailure = 1;   ///< runtime failure
-inline constexpr int kExitConfig = 2;    ///< invalid configuration
-inline constexpr int kExitUsage = 64;    ///< EX_USAGE
+inline constexpr int kExitFailure = 1;  ///< runtime failure
+inline constexpr int kExitConfig = 2;   ///< invalid configuration
+inline constexpr int kExitUsage = 64;   ///< EX_USAGE
 
 int cmdKeygen(const std::vector<std::string>& args);
 int cmdCommand(const std::vector<std::string>& args);

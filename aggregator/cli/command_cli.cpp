@@ -38,8 +38,7 @@ std::optional<wire::CommandAction> parseAction(const std::vector<std::string>& w
   if (verb == "approve" && !arg(1).empty()) {
     try {
       return wire::ApproveAction{std::stoull(arg(1))};
-    } catch (const std::exception&) {
-    }
+    } catch (const std::exception&) {}
   }
   if (verb == "trigger" && wire::isValidId(arg(1))) return wire::TriggerAction{arg(1)};
   if (verb == "region-role" && wire::isValidId(arg(1)) && (arg(2) == "active" || arg(2) == "standby"))
@@ -68,8 +67,10 @@ int cmdKeygen(const std::vector<std::string>& args) {
     ::umask(old);
   }
   std::ofstream(pub) << key.publicPem();
-  fmt::print("key id {}\nprivate: {}  (aggregator: [commands] signing_key_file)\npublic:  {}  (agents: [commands] public_key_files)\n",
-             key.id(), priv.string(), pub.string());
+  fmt::print(
+      "key id {}\nprivate: {}  (aggregator: [commands] signing_key_file)\npublic:  {}  (agents: [commands] "
+      "public_key_files)\n",
+      key.id(), priv.string(), pub.string());
   return kExitOk;
 }
 
@@ -81,14 +82,18 @@ int cmdCommand(const std::vector<std::string>& args) {
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto value = [&]() -> std::string { return i + 1 < args.size() ? args[++i] : std::string(); };
-    if (a == "--config" || a == "-c") config_path = value();
-    else if (a == "--region") spec.target_region = value();
-    else if (a == "--node") spec.target_node = value();
+    if (a == "--config" || a == "-c")
+      config_path = value();
+    else if (a == "--region")
+      spec.target_region = value();
+    else if (a == "--node")
+      spec.target_node = value();
     else if (a == "--ttl") {
       auto d = config::parseDuration(value());
       if (!d || d->count() <= 0) return usage("--ttl needs a duration such as 5m", kCommandUsage);
       ttl = *d;
-    } else words.push_back(a);
+    } else
+      words.push_back(a);
   }
   if (!wire::isValidId(spec.target_region)) return usage("--region is required", kCommandUsage);
   if (!spec.target_node.empty() && !wire::isValidId(spec.target_node)) return usage("bad --node", kCommandUsage);

@@ -36,18 +36,25 @@ std::unique_ptr<health::ScoreCache> makeScoreCache(const AggregatorConfig& cfg) 
 }  // namespace
 
 Aggregator::Aggregator(AggregatorConfig config)
-    : cfg_(std::move(config)),
-      store_(prepareDatabasePath(cfg_.database)),
-      ingestor_(io_, store_, cfg_.ingest),
+    : cfg_(std::move(config)), store_(prepareDatabasePath(cfg_.database)), ingestor_(io_, store_, cfg_.ingest),
       score_cache_(makeScoreCache(cfg_)),
-      notifier_(cfg_.database, notify::Settings{cfg_.notify, fmt::format("http://{}:{}", cfg_.http_address, cfg_.http_port)}),
-      api_(store_, ingestor_.counters(), [this] { return !mqtt_ || mqtt_->ready(); },
-           api::ApiOptions{cfg_.health, cfg_.read_token, &snapshot_counters_, cfg_.write_token,
-                           [this](const wire::CommandSpec& spec) { return publishCommand(spec); }, cfg_.epoch,
-                           std::chrono::minutes(5), score_cache_.get(), std::chrono::seconds(5), cfg_.webhooks,
-                           [this](std::string& out) { notifier_.appendMetrics(out); }, {failoverRoutes()}}),
-      signals_(io_, SIGINT, SIGTERM),
-      snapshot_timer_(io_) {
+      notifier_(cfg_.database,
+                notify::Settings{cfg_.notify, fmt::format("http://{}:{}", cfg_.http_address, cfg_.http_port)}),
+      api_(
+          store_, ingestor_.counters(), [this] { return !mqtt_ || mqtt_->ready(); },
+          api::ApiOptions{cfg_.health,
+                          cfg_.read_token,
+                          &snapshot_counters_,
+                          cfg_.write_token,
+                          [this](const wire::CommandSpec& spec) { return publishCommand(spec); },
+                          cfg_.epoch,
+                          std::chrono::minutes(5),
+                          score_cache_.get(),
+                          std::chrono::seconds(5),
+                          cfg_.webhooks,
+                          [this](std::string& out) { notifier_.appendMetrics(out); },
+                          {failoverRoutes()}}),
+      signals_(io_, SIGINT, SIGTERM), snapshot_timer_(io_) {
   if (!cfg_.signing_key_file.empty()) {
     auto key = crypto::Key::fromFile(cfg_.signing_key_file, true);
     if (!key) throw std::runtime_error(key.error().message);
@@ -72,7 +79,8 @@ Aggregator::Aggregator(AggregatorConfig config)
   http_ = std::make_unique<api::HttpServer>(io_, cfg_.http_address, cfg_.http_port, api_);
   if (cfg_.mqtt_enabled) {
     mqtt_ = std::make_unique<mqtt::Client>(io_, cfg_.mqtt);
-    mqtt_->onMessage([this](const std::string& topic, const std::string& payload) { ingestor_.onMessage(topic, payload); });
+    mqtt_->onMessage(
+        [this](const std::string& topic, const std::string& payload) { ingestor_.onMessage(topic, payload); });
     // Retained, so an agent that reconnects learns at once what is committed.
     ingestor_.onAck([this](const std::string& region, const std::string& node, uint64_t seq) {
       mqtt_->publish(wire::ackTopic(region, node), std::to_string(seq), 1, true);
@@ -97,8 +105,9 @@ std::vector<failover::Observation> Aggregator::failoverSample(int64_t now_ms) {
   ingestor_.flush();  // what has arrived counts
   auto scored = score_cache_->latest(now_ms, std::chrono::seconds(5));
   const health::FleetHealth fleet =
-      scored ? scored->health
-             : health::computeHealth(store_.healthInputs(now_ms - cfg_.health.result_stale_after_ms), now_ms, cfg_.health);
+      scored
+          ? scored->health
+          : health::computeHealth(store_.healthInputs(now_ms - cfg_.health.result_stale_after_ms), now_ms, cfg_.health);
   const auto remediating = failover::Service::remediatingRegions(store_, now_ms);
   std::vector<failover::Observation> out;
   for (const auto& r : fleet.regions)

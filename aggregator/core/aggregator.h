@@ -46,11 +46,11 @@ class Aggregator {
   ingest::Ingestor ingestor_;
   health::SnapshotCounters snapshot_counters_;
   std::unique_ptr<health::ScoreCache> score_cache_;  ///< before api_, which reads it
-  notify::Notifier notifier_;                         ///< before api_, whose /metrics reads it
+  notify::Notifier notifier_;                        ///< before api_, whose /metrics reads it
   api::Api api_;
   std::unique_ptr<api::HttpServer> http_;
   std::unique_ptr<mqtt::Client> mqtt_;
-  std::optional<crypto::Key> signing_key_;  ///< signs commands for the write endpoints
+  std::optional<crypto::Key> signing_key_;       ///< signs commands for the write endpoints
   std::unique_ptr<failover::Service> failover_;  ///< when [[region]] is configured
   asio::signal_set signals_;
   asio::steady_timer snapshot_timer_;

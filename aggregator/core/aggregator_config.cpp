@@ -21,7 +21,8 @@ constexpr config::FieldSpec kAggregatorFields[] = {
     {"batch_max", config::FieldType::Integer, "500", "messages per transaction at most"},
     {"snapshot_interval", config::FieldType::Duration, "1m", "how often health is scored and stored for trends"},
     {"retention_raw", config::FieldType::Duration, "7d", "raw check results older than this are deleted"},
-    {"retention_snapshots", config::FieldType::Duration, "90d", "health snapshots (trends) older than this are deleted"},
+    {"retention_snapshots", config::FieldType::Duration, "90d",
+     "health snapshots (trends) older than this are deleted"},
     {"result_stale_after", config::FieldType::Duration, "10m",
      "a check's latest result older than this lowers the node's score"},
 };
@@ -31,14 +32,16 @@ constexpr config::FieldSpec kHttpFields[] = {
      "file holding a bearer token that reads (API, /metrics) must present; never inline"},
     {"read_token_env", config::FieldType::String, "", "environment variable holding that token instead"},
     {"write_token_file", config::FieldType::String, "",
-     "file holding the bearer token that writes (POST: approve, remediate, auto-remediation) need; unset: writes are off"},
+     "file holding the bearer token that writes (POST: approve, remediate, auto-remediation) need; unset: writes are "
+     "off"},
     {"write_token_env", config::FieldType::String, "", "environment variable holding the write token instead"},
 };
 constexpr config::FieldSpec kCommandFields[] = {
     {"signing_key_file", config::FieldType::String, "", "PEM private key that signs commands (hale-aggregator keygen)"},
     {"epoch", config::FieldType::Integer, "1", "command epoch; raise it to invalidate every older command"},
 };
-constexpr std::string_view kTopLevel[] = {"aggregator", "http", "mqtt", "log", "commands", "webhooks", "notify", "region"};
+constexpr std::string_view kTopLevel[] = {"aggregator", "http",     "mqtt",   "log",
+                                          "commands",   "webhooks", "notify", "region"};
 
 // Surrounding whitespace (a trailing newline from `echo > file`) is not part of a token.
 std::string trimToken(std::string t) {
@@ -118,7 +121,8 @@ AggregatorConfig loadAggregatorConfig(const std::string& path) {
   if (c.has("signing_key_file")) {
     config::requireReadableFile(c, "signing_key_file");
     cfg.signing_key_file = c.str("signing_key_file");
-    if (auto key = crypto::Key::fromFile(cfg.signing_key_file, true); !key) c.fail("signing_key_file", key.error().message);
+    if (auto key = crypto::Key::fromFile(cfg.signing_key_file, true); !key)
+      c.fail("signing_key_file", key.error().message);
   }
   if (c.integer("epoch") < 1) c.fail("epoch", "must be at least 1");
   cfg.epoch = static_cast<uint64_t>(c.integer("epoch"));

@@ -25,11 +25,11 @@ struct AggregatorConfig {
   uint64_t epoch = 1;            ///< carried by every command; agents refuse older ones
   health::Params health;
   health::SnapshotSettings snapshots;
-  std::optional<std::string> read_token;   ///< from [http] read_token_file or read_token_env
-  std::optional<std::string> write_token;  ///< from [http] write_token_file or write_token_env
+  std::optional<std::string> read_token;        ///< from [http] read_token_file or read_token_env
+  std::optional<std::string> write_token;       ///< from [http] write_token_file or write_token_env
   std::vector<failover::RegionPolicy> regions;  ///< [[region]]; empty: failover is off
-  webhooks::Secrets webhooks;              ///< [webhooks]: incoming CI webhooks
-  std::vector<notify::Target> notify;      ///< [[notify]]: outgoing notifications
+  webhooks::Secrets webhooks;                   ///< [webhooks]: incoming CI webhooks
+  std::vector<notify::Target> notify;           ///< [[notify]]: outgoing notifications
 };
 
 /// Loads and validates; throws config::ConfigError with file:line:col.

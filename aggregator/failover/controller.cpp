@@ -78,15 +78,15 @@ std::optional<Decision> Controller::evaluate(int64_t now_ms, std::span<const Obs
   }
 
   const RegionPolicy* active = policy(state_.active);
-  if (!active) return decide(now_ms, regions_.front().name, state_.active.empty() ? "initial" : "configured regions changed");
+  if (!active)
+    return decide(now_ms, regions_.front().name, state_.active.empty() ? "initial" : "configured regions changed");
   const Track& at = tracks_[active->name];
   if (now_ms - state_.since_ms < active->min_dwell.count()) return std::nullopt;
 
   if (at.bad_streak >= active->windows && !(active->hold_while_remediating && at.remediating)) {
     for (const auto& r : regions_) {
       if (r.name != active->name && tracks_[r.name].last_good)
-        return decide(now_ms, r.name,
-                      fmt::format("demoted: {} windows below {}", at.bad_streak, active->threshold));
+        return decide(now_ms, r.name, fmt::format("demoted: {} windows below {}", at.bad_streak, active->threshold));
     }
     return std::nullopt;  // nowhere better to go
   }

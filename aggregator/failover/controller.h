@@ -33,9 +33,9 @@ enum class Failback { Manual, Auto };
 
 struct RegionPolicy {
   std::string name;
-  int priority = 100;       ///< lower is preferred
-  double threshold = 70;    ///< a window whose mean score is below this is bad
-  int windows = 3;          ///< consecutive bad windows before demotion
+  int priority = 100;     ///< lower is preferred
+  double threshold = 70;  ///< a window whose mean score is below this is bad
+  int windows = 3;        ///< consecutive bad windows before demotion
   std::chrono::milliseconds window{std::chrono::minutes(1)};
   std::chrono::milliseconds min_dwell{std::chrono::minutes(10)};
   Failback failback = Failback::Manual;
@@ -50,9 +50,9 @@ struct Observation {
 };
 
 struct State {
-  std::string active;   ///< empty before the first decision
-  uint64_t epoch = 0;   ///< of the last decision
-  int64_t since_ms = 0; ///< when the active region became active
+  std::string active;    ///< empty before the first decision
+  uint64_t epoch = 0;    ///< of the last decision
+  int64_t since_ms = 0;  ///< when the active region became active
 };
 
 struct Decision {

@@ -49,9 +49,12 @@ std::vector<RegionPolicy> readRegions(const toml::table& root, const std::string
     if (p.window.count() < 100) f.fail("window", "expected at least 100ms");
     p.min_dwell = f.duration("min_dwell");
     const std::string failback = f.str("failback");
-    if (failback == "auto") p.failback = Failback::Auto;
-    else if (failback == "manual") p.failback = Failback::Manual;
-    else f.fail("failback", "expected \"manual\" or \"auto\"");
+    if (failback == "auto")
+      p.failback = Failback::Auto;
+    else if (failback == "manual")
+      p.failback = Failback::Manual;
+    else
+      f.fail("failback", "expected \"manual\" or \"auto\"");
     p.failback_after = f.duration("failback_after");
     p.hold_while_remediating = f.boolean("hold_while_remediating");
     out.push_back(std::move(p));

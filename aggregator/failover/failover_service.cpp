@@ -93,7 +93,10 @@ void Service::apply(const Decision& d) {
   insert.with(d.epoch, d.at_ms, d.from, d.to, d.reason).run();
   if (!d.from.empty()) ++failovers_;
   log::warn("failover", "region role changed",
-            {{"from", d.from.empty() ? "-" : d.from}, {"to", d.to}, {"epoch", std::to_string(d.epoch)}, {"reason", d.reason}});
+            {{"from", d.from.empty() ? "-" : d.from},
+             {"to", d.to},
+             {"epoch", std::to_string(d.epoch)},
+             {"reason", d.reason}});
   if (listener_ && !d.from.empty()) {
     try {
       listener_(d);
@@ -123,7 +126,8 @@ void Service::publish(int64_t now_ms) {
 }
 
 api::ExtraRoutes Service::routes() {
-  return api::ExtraRoutes{"/api/v1/failover", [this](const api::Query& q, const api::Request& r) { return handle(q, r); },
+  return api::ExtraRoutes{"/api/v1/failover",
+                          [this](const api::Query& q, const api::Request& r) { return handle(q, r); },
                           [this](std::string& out) { appendMetrics(out); }};
 }
 
@@ -183,8 +187,9 @@ api::Response Service::handle(const api::Query& q, const api::Request& request) 
 }
 
 void Service::appendMetrics(std::string& out) {
-  out += "# HELP hale_region_active 1 for the region failover made active, 0 for the others.\n"
-         "# TYPE hale_region_active gauge\n";
+  out +=
+      "# HELP hale_region_active 1 for the region failover made active, 0 for the others.\n"
+      "# TYPE hale_region_active gauge\n";
   for (const auto& r : controller_->regions())
     out += fmt::format("hale_region_active{{region=\"{}\"}} {}\n", r.name, r.name == state().active ? 1 : 0);
   out += fmt::format(

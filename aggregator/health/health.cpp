@@ -12,9 +12,12 @@ double clampScore(double v) { return std::clamp(v, 0.0, 100.0); }
 
 double livenessFactor(Liveness l) {
   switch (l) {
-    case Liveness::Online: return 1.0;
-    case Liveness::Stale: return 0.5;
-    case Liveness::Offline: return 0.0;
+    case Liveness::Online:
+      return 1.0;
+    case Liveness::Stale:
+      return 0.5;
+    case Liveness::Offline:
+      return 0.0;
   }
   return 0.0;
 }
@@ -32,14 +35,26 @@ struct Accumulator {
     for (size_t c = 0; c < kComponents; ++c) component_sums[c] += raw_components[c];
     ++counts.nodes;
     switch (n.liveness) {
-      case Liveness::Online: ++counts.online; break;
-      case Liveness::Stale: ++counts.stale; break;
-      case Liveness::Offline: ++counts.offline; break;
+      case Liveness::Online:
+        ++counts.online;
+        break;
+      case Liveness::Stale:
+        ++counts.stale;
+        break;
+      case Liveness::Offline:
+        ++counts.offline;
+        break;
     }
     switch (bandOf(n.score)) {
-      case Band::Green: ++counts.green; break;
-      case Band::Yellow: ++counts.yellow; break;
-      case Band::Red: ++counts.red; break;
+      case Band::Green:
+        ++counts.green;
+        break;
+      case Band::Yellow:
+        ++counts.yellow;
+        break;
+      case Band::Red:
+        ++counts.red;
+        break;
     }
     counts.open_crit += n.open_crit;
     counts.open_warn += n.open_warn;
@@ -99,18 +114,24 @@ Band bandOf(double score) {
 
 std::string_view bandName(Band band) {
   switch (band) {
-    case Band::Green: return "green";
-    case Band::Yellow: return "yellow";
-    case Band::Red: return "red";
+    case Band::Green:
+      return "green";
+    case Band::Yellow:
+      return "yellow";
+    case Band::Red:
+      return "red";
   }
   return "red";
 }
 
 std::string_view livenessName(Liveness liveness) {
   switch (liveness) {
-    case Liveness::Online: return "online";
-    case Liveness::Stale: return "stale";
-    case Liveness::Offline: return "offline";
+    case Liveness::Online:
+      return "online";
+    case Liveness::Stale:
+      return "stale";
+    case Liveness::Offline:
+      return "offline";
   }
   return "offline";
 }

@@ -91,13 +91,13 @@ struct NodeHealth {
   std::string node;
   std::string region;
   Liveness liveness = Liveness::Offline;
-  double score = 0;  ///< rounded
+  double score = 0;                              ///< rounded
   std::array<double, kComponents> components{};  ///< rounded
   int open_crit = 0, open_warn = 0, stale_results = 0;
 };
 
 struct GroupHealth {
-  std::string name;  ///< region name; empty for the fleet
+  std::string name;             ///< region name; empty for the fleet
   std::optional<double> score;  ///< rounded; nullopt for an empty group
   std::array<std::optional<double>, kComponents> components{};
   Counts counts;

@@ -49,7 +49,8 @@ void ScoreCache::loop(std::stop_token stop) {
     } catch (const std::exception& e) {
       // A locked or busy database skips one refresh; readers fall back to scoring inline.
       std::lock_guard lock(mutex_);
-      if (++failures_ == 1 || failures_ % 100 == 0) log::warn("health", "cannot rescore the fleet", {{"error", e.what()}});
+      if (++failures_ == 1 || failures_ % 100 == 0)
+        log::warn("health", "cannot rescore the fleet", {{"error", e.what()}});
     }
     std::unique_lock lock(mutex_);
     wake_.wait_for(lock, stop, refresh_, [] { return false; });

@@ -49,19 +49,30 @@ void Ingestor::handleTelemetry(const std::string& region, const std::string& nod
   item.sent_at_ms = env.sent_at_ms();
   item.received_ms = unixMillisNow();
   switch (env.payload_type()) {
-    case wire::Payload::CheckBatch: item.results = wire::readCheckBatch(*env.payload_as_CheckBatch()); break;
-    case wire::Payload::Heartbeat: item.heartbeat = wire::readHeartbeat(*env.payload_as_Heartbeat()); break;
+    case wire::Payload::CheckBatch:
+      item.results = wire::readCheckBatch(*env.payload_as_CheckBatch());
+      break;
+    case wire::Payload::Heartbeat:
+      item.heartbeat = wire::readHeartbeat(*env.payload_as_Heartbeat());
+      break;
     case wire::Payload::RemediationEvent:
       item.remediation = wire::readRemediationEvent(*env.payload_as_RemediationEvent());
       break;
-    case wire::Payload::BuildEvent: item.build = wire::readBuildEvent(*env.payload_as_BuildEvent()); break;
-    case wire::Payload::IssueEvent: item.issue = wire::readIssueEvent(*env.payload_as_IssueEvent()); break;
-    default: break;  // stored in the ledger (so the sequence stays contiguous); content used by later versions
+    case wire::Payload::BuildEvent:
+      item.build = wire::readBuildEvent(*env.payload_as_BuildEvent());
+      break;
+    case wire::Payload::IssueEvent:
+      item.issue = wire::readIssueEvent(*env.payload_as_IssueEvent());
+      break;
+    default:
+      break;  // stored in the ledger (so the sequence stays contiguous); content used by later versions
   }
   regions_.emplace(node, region);
   pending_.push_back(std::move(item));
-  if (pending_.size() >= settings_.batch_max) flush();
-  else armTimer();
+  if (pending_.size() >= settings_.batch_max)
+    flush();
+  else
+    armTimer();
 }
 
 void Ingestor::handleStatus(const std::string& region, const std::string& node, const std::string& payload) {
@@ -109,7 +120,8 @@ void Ingestor::flush() {
   } catch (const std::exception& e) {
     // Keep the batch and retry on the next tick: a busy or full disk must not lose data.
     ++counters_.store_errors;
-    log::error("ingest", "cannot store batch; will retry", {{"messages", std::to_string(pending_.size())}, {"error", e.what()}});
+    log::error("ingest", "cannot store batch; will retry",
+               {{"messages", std::to_string(pending_.size())}, {"error", e.what()}});
     armTimer();
   }
 }

@@ -35,7 +35,7 @@ constexpr config::FieldSpec kNotifyFields[] = {
 };
 
 constexpr std::string_view kEventNames[] = {"unfixed_critical", "remediation_failed", "breaker_open",
-                                             "region_failover"};
+                                            "region_failover"};
 constexpr Event kAllEvents[] = {Event::UnfixedCritical, Event::RemediationFailed, Event::BreakerOpen,
                                 Event::RegionFailover};
 
@@ -57,7 +57,8 @@ std::string isoTime(int64_t ms) {
 std::string summary(const Message& m) {
   switch (m.event) {
     case Event::UnfixedCritical:
-      return fmt::format("Hale could not fix a critical issue on {} ({}): {}: {}", m.node, m.region, m.check, m.message);
+      return fmt::format("Hale could not fix a critical issue on {} ({}): {}: {}", m.node, m.region, m.check,
+                         m.message);
     case Event::RemediationFailed:
       return fmt::format("Remediation failed on {} ({}) for {}: {}", m.node, m.region, m.check, m.message);
     case Event::BreakerOpen:
@@ -81,10 +82,12 @@ bool Target::wants(Event e) const { return std::find(events.begin(), events.end(
 
 std::span<const config::FieldSpec> notifyFields() { return kNotifyFields; }
 
-std::optional<std::string> readSecret(const config::Fields& f, const std::string& file_key, const std::string& env_key) {
+std::optional<std::string> readSecret(const config::Fields& f, const std::string& file_key,
+                                      const std::string& env_key) {
   const auto file = f.optStr(file_key);
   const auto env = f.optStr(env_key);
-  if (file && !file->empty() && env && !env->empty()) f.fail(env_key, fmt::format("set {} or {}, not both", file_key, env_key));
+  if (file && !file->empty() && env && !env->empty())
+    f.fail(env_key, fmt::format("set {} or {}, not both", file_key, env_key));
   std::string secret;
   if (file && !file->empty()) {
     std::ifstream in(*file, std::ios::binary);
@@ -125,7 +128,8 @@ std::vector<Target> readTargets(const toml::table& root, const std::string& path
     if (f.has("events")) {
       for (const auto& name : f.strings("events")) {
         auto e = eventFromName(name);
-        if (!e) f.fail("events", fmt::format("unknown event '{}'; expected one of {}", name, fmt::join(kEventNames, ", ")));
+        if (!e)
+          f.fail("events", fmt::format("unknown event '{}'; expected one of {}", name, fmt::join(kEventNames, ", ")));
         if (!t.wants(*e)) t.events.push_back(*e);
       }
       if (t.events.empty()) f.fail("events", "list at least one event, or leave events out for all");
@@ -173,25 +177,29 @@ std::string renderBody(const std::string& kind, const Message& m) {
 // The worker's own connection and statements.
 struct Notifier::Db {
   explicit Db(const std::string& path)
-      : db(path),
-        insert(db, "INSERT OR IGNORE INTO notifications(dedup_key, target, event, body, state, attempts, "
-                   "next_attempt_ms, created_ms, last_error) VALUES(?, ?, ?, ?, 'pending', 0, ?, ?, '')"),
-        due(db, "SELECT id, target, body, attempts FROM notifications WHERE state = 'pending' AND next_attempt_ms <= ? "
-                "ORDER BY next_attempt_ms, id LIMIT 32"),
+      : db(path), insert(db,
+                         "INSERT OR IGNORE INTO notifications(dedup_key, target, event, body, state, attempts, "
+                         "next_attempt_ms, created_ms, last_error) VALUES(?, ?, ?, ?, 'pending', 0, ?, ?, '')"),
+        due(db,
+            "SELECT id, target, body, attempts FROM notifications WHERE state = 'pending' AND next_attempt_ms <= ? "
+            "ORDER BY next_attempt_ms, id LIMIT 32"),
         mark(db, "UPDATE notifications SET state = ?, attempts = ?, next_attempt_ms = ?, last_error = ? WHERE id = ?"),
         depth(db, "SELECT count(*) FROM notifications WHERE state = 'pending'"),
         exists(db, "SELECT 1 FROM notifications WHERE dedup_key = ?"),
         get_state(db, "SELECT value FROM notify_state WHERE key = ?"),
-        set_state(db, "INSERT INTO notify_state(key, value) VALUES(?, ?) "
-                      "ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
-        remediations(db, "SELECT r.node, n.region, r.issue_id, r.check_name, r.action, r.outcome, r.reason, r.at_ms "
-                         "FROM remediations r JOIN nodes n ON n.node = r.node "
-                         "WHERE r.at_ms >= ? AND (r.outcome = 'Failed' OR (r.outcome = 'Skipped' AND "
-                         "r.reason LIKE 'circuit breaker open%')) ORDER BY r.at_ms"),
-        unfixed(db, "SELECT i.node, n.region, i.issue_id, i.check_name, i.message, i.opened_at_ms, "
-                    "EXISTS(SELECT 1 FROM remediations r WHERE r.node = i.node AND r.issue_id = i.issue_id "
-                    "AND r.outcome = 'Failed') FROM issues i JOIN nodes n ON n.node = i.node "
-                    "WHERE i.closed_at_ms = 0 AND i.severity = 2"),
+        set_state(db,
+                  "INSERT INTO notify_state(key, value) VALUES(?, ?) "
+                  "ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
+        remediations(db,
+                     "SELECT r.node, n.region, r.issue_id, r.check_name, r.action, r.outcome, r.reason, r.at_ms "
+                     "FROM remediations r JOIN nodes n ON n.node = r.node "
+                     "WHERE r.at_ms >= ? AND (r.outcome = 'Failed' OR (r.outcome = 'Skipped' AND "
+                     "r.reason LIKE 'circuit breaker open%')) ORDER BY r.at_ms"),
+        unfixed(db,
+                "SELECT i.node, n.region, i.issue_id, i.check_name, i.message, i.opened_at_ms, "
+                "EXISTS(SELECT 1 FROM remediations r WHERE r.node = i.node AND r.issue_id = i.issue_id "
+                "AND r.outcome = 'Failed') FROM issues i JOIN nodes n ON n.node = i.node "
+                "WHERE i.closed_at_ms = 0 AND i.severity = 2"),
         prune(db, "DELETE FROM notifications WHERE state != 'pending' AND created_ms < ?") {}
   sqlite::Database db;
   sqlite::Statement insert, due, mark, depth, exists, get_state, set_state, remediations, unfixed, prune;
@@ -217,7 +225,8 @@ void Notifier::stop() {
   if (worker_.joinable()) worker_.join();
 }
 
-void Notifier::regionFailover(const std::string& from, const std::string& to, uint64_t epoch, const std::string& reason) {
+void Notifier::regionFailover(const std::string& from, const std::string& to, uint64_t epoch,
+                              const std::string& reason) {
   if (std::none_of(settings_.targets.begin(), settings_.targets.end(),
                    [](const Target& t) { return t.wants(Event::RegionFailover); }))
     return;
@@ -270,8 +279,9 @@ void Notifier::enqueue(const Target& t, const Message& m, int64_t now_ms) {
   if (known) return;
   if (db_->insert.with(key, t.key(), eventName(m.event), renderBody(t.kind, m), now_ms, now_ms).run() > 0) {
     ++counters_.queued;
-    log::info("notify", "notification queued",
-              {{"event", std::string(eventName(m.event))}, {"node", m.node}, {"check", m.check}, {"target", t.url_text}});
+    log::info(
+        "notify", "notification queued",
+        {{"event", std::string(eventName(m.event))}, {"node", m.node}, {"check", m.check}, {"target", t.url_text}});
   }
 }
 
@@ -386,22 +396,27 @@ void Notifier::deliver(int64_t now) {
     req.method = "POST";
     req.body = d.body;
     req.headers = {{"Content-Type", "application/json"}};
-    if (t->secret) req.headers.emplace_back("X-Hale-Signature-256", [&] {
-      const auto mac = crypto::hmacSha256({reinterpret_cast<const uint8_t*>(t->secret->data()), t->secret->size()},
-                                          {reinterpret_cast<const uint8_t*>(d.body.data()), d.body.size()});
-      return "sha256=" + crypto::toHex(mac);
-    }());
+    if (t->secret)
+      req.headers.emplace_back("X-Hale-Signature-256", [&] {
+        const auto mac = crypto::hmacSha256({reinterpret_cast<const uint8_t*>(t->secret->data()), t->secret->size()},
+                                            {reinterpret_cast<const uint8_t*>(d.body.data()), d.body.size()});
+        return "sha256=" + crypto::toHex(mac);
+      }());
     net::TlsOptions tls;
     std::string error;
     if (t->url.https) {
       auto trust = net::TlsTrust::load(t->ca_file);
-      if (trust) tls.verify_with = *trust;
-      else error = trust.error().message;
+      if (trust)
+        tls.verify_with = *trust;
+      else
+        error = trust.error().message;
     }
     if (error.empty()) {
       auto r = net::httpRequest(t->url, req, tls, std::chrono::steady_clock::now() + t->timeout, 64 * 1024);
-      if (!r) error = r.error().message;
-      else if (r->status < 200 || r->status > 299) error = fmt::format("HTTP {}", r->status);
+      if (!r)
+        error = r.error().message;
+      else if (r->status < 200 || r->status > 299)
+        error = fmt::format("HTTP {}", r->status);
     }
     const int attempts = d.attempts + 1;
     if (error.empty()) {
@@ -412,7 +427,8 @@ void Notifier::deliver(int64_t now) {
     if (attempts >= t->max_attempts) {
       db_->mark.with("failed", attempts, now, error, d.id).run();
       ++counters_.failed;
-      log::error("notify", "notification abandoned", {{"target", t->url_text}, {"attempts", std::to_string(attempts)}, {"error", error}});
+      log::error("notify", "notification abandoned",
+                 {{"target", t->url_text}, {"attempts", std::to_string(attempts)}, {"error", error}});
       continue;
     }
     // Doubling base up to the cap, then a random point in [base/2, base].

@@ -66,7 +66,7 @@ std::span<const config::FieldSpec> notifyFields();
 struct Message {
   Event event = Event::UnfixedCritical;
   std::string node, region, check;
-  uint64_t issue = 0;  ///< the issue id, or the failover epoch
+  uint64_t issue = 0;    ///< the issue id, or the failover epoch
   std::string severity;  ///< critical, error
   std::string message;
   int64_t time_ms = 0;
@@ -81,7 +81,7 @@ struct Counters {
   std::atomic<uint64_t> failed{0};   ///< given up after max_attempts
   std::atomic<uint64_t> retries{0};  ///< failed attempts that were rescheduled
   std::atomic<uint64_t> queued{0};
-  std::atomic<int64_t> depth{0};     ///< pending in the queue at the last pass
+  std::atomic<int64_t> depth{0};  ///< pending in the queue at the last pass
 };
 
 class Notifier {
@@ -119,7 +119,7 @@ class Notifier {
   std::condition_variable cv_;
   bool stopping_ = false;
   std::vector<Message> failovers_;  ///< guarded by mu_
-  std::mutex pass_mu_;  ///< one pass at a time
+  std::mutex pass_mu_;              ///< one pass at a time
   std::thread worker_;
 };
 

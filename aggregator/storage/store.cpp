@@ -63,8 +63,8 @@ Store::Store(const std::string& path)
                     "updated_at_ms = excluded.updated_at_ms "
                     // Events can arrive out of order on replay; a closed issue stays closed.
                     "WHERE issues.closed_at_ms = 0"),
-      health_nodes_(db_,
-                    "SELECT node, region, online, last_seen_ms, heartbeat_interval_ms FROM nodes ORDER BY region, node"),
+      health_nodes_(
+          db_, "SELECT node, region, online, last_seen_ms, heartbeat_interval_ms FROM nodes ORDER BY region, node"),
       health_issues_(db_,
                      "SELECT node, component, severity, count(*) FROM issues WHERE closed_at_ms = 0 "
                      "GROUP BY node, component, severity"),
@@ -73,9 +73,10 @@ Store::Store(const std::string& path)
                     // reads only the (usually few) stale rows.
                     "SELECT node, component, count(*) FROM latest_results INDEXED BY latest_results_by_time "
                     "WHERE observed_at_ms < ? GROUP BY node, component"),
-      insert_snapshot_(db_,
-                       "INSERT OR REPLACE INTO health_snapshots(region, taken_at_ms, score, compute, storage, network, "
-                       "security, builds, nodes, online, open_crit, open_warn) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+      insert_snapshot_(
+          db_,
+          "INSERT OR REPLACE INTO health_snapshots(region, taken_at_ms, score, compute, storage, network, "
+          "security, builds, nodes, online, open_crit, open_warn) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
       prune_results_(db_, "DELETE FROM check_results WHERE observed_at_ms < ?"),
       prune_snapshots_(db_, "DELETE FROM health_snapshots WHERE taken_at_ms < ?"),
       seqs_after_(db_, "SELECT seq FROM received WHERE node = ? AND seq > ? ORDER BY seq LIMIT 4096"),
@@ -113,26 +114,28 @@ IngestStats Store::ingest(std::span<const IngestItem> items) {
           .run();
     if (item.remediation) {
       const auto& r = *item.remediation;
-      insert_remediation_.with(item.node, item.seq, r.attempt_id, r.issue_id, r.check, r.action,
-                               std::string(wire::remediationOutcomeName(r.outcome)), r.reason,
-                               static_cast<int64_t>(r.exit_code), static_cast<int64_t>(r.duration_ms), r.at_ms)
+      insert_remediation_
+          .with(item.node, item.seq, r.attempt_id, r.issue_id, r.check, r.action,
+                std::string(wire::remediationOutcomeName(r.outcome)), r.reason, static_cast<int64_t>(r.exit_code),
+                static_cast<int64_t>(r.duration_ms), r.at_ms)
           .run();
     }
     if (item.build) {
       const auto& b = *item.build;
       nlohmann::json evidence = b.evidence;
-      insert_build_.with(item.node, b.build_id, static_cast<int64_t>(b.attempt), b.command,
-                         static_cast<int64_t>(b.exit_code), b.category, b.secondary_category,
-                         static_cast<double>(b.confidence), b.remedy, static_cast<int64_t>(b.duration_ms),
-                         evidence.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), b.at_ms)
+      insert_build_
+          .with(item.node, b.build_id, static_cast<int64_t>(b.attempt), b.command, static_cast<int64_t>(b.exit_code),
+                b.category, b.secondary_category, static_cast<double>(b.confidence), b.remedy,
+                static_cast<int64_t>(b.duration_ms),
+                evidence.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), b.at_ms)
           .run();
     }
     if (item.issue) {
       const auto& i = *item.issue;
-      upsert_issue_.with(item.node, i.issue_id, i.check, std::string(wire::issueStateName(i.state)),
-                         static_cast<int64_t>(i.status), static_cast<int64_t>(i.severity),
-                         static_cast<int64_t>(i.component), i.message, i.opened_at_ms, i.closed_at_ms,
-                         item.sent_at_ms)
+      upsert_issue_
+          .with(item.node, i.issue_id, i.check, std::string(wire::issueStateName(i.state)),
+                static_cast<int64_t>(i.status), static_cast<int64_t>(i.severity), static_cast<int64_t>(i.component),
+                i.message, i.opened_at_ms, i.closed_at_ms, item.sent_at_ms)
           .run();
     }
     for (const auto& r : item.results) {
@@ -246,7 +249,7 @@ std::vector<IssueRow> Store::issues(const IssueFilter& filter) {
     i.issue_id = static_cast<uint64_t>(s.int64(2));
     i.check = s.text(3);
     const std::string state = s.text(4);
-    i.state = state == "closed" ? wire::IssueState::Closed
+    i.state = state == "closed"    ? wire::IssueState::Closed
               : state == "updated" ? wire::IssueState::Updated
                                    : wire::IssueState::Opened;
     i.status = static_cast<wire::Status>(s.int64(5));
@@ -263,7 +266,8 @@ std::vector<IssueRow> Store::issues(const IssueFilter& filter) {
 
 size_t Store::countIssues(const IssueFilter& filter) {
   sqlite::Statement s(db_, fmt::format("SELECT count(*) FROM issues i JOIN nodes n ON n.node = i.node {} "
-                                       "AND ?4 >= 0 AND ?5 >= 0", kIssueWhere));
+                                       "AND ?4 >= 0 AND ?5 >= 0",
+                                       kIssueWhere));
   bindIssueFilter(s, filter);
   return s.step() ? static_cast<size_t>(s.int64(0)) : 0;
 }
@@ -313,8 +317,8 @@ void Store::insertSnapshots(int64_t taken_at_ms, std::span<const SnapshotRow> ro
   sqlite::Transaction tx(db_);
   for (const auto& r : rows) {
     const auto& c = r.components;
-    insert_snapshot_.with(r.region, taken_at_ms, r.score, c[0], c[1], c[2], c[3], c[4], r.nodes, r.online, r.open_crit,
-                          r.open_warn)
+    insert_snapshot_
+        .with(r.region, taken_at_ms, r.score, c[0], c[1], c[2], c[3], c[4], r.nodes, r.online, r.open_crit, r.open_warn)
         .run();
   }
   tx.commit();
@@ -457,7 +461,8 @@ std::vector<RemediationRow> Store::remediations(const RemediationFilter& f) {
     r.check = s.text(4);
     r.action = s.text(5);
     const std::string outcome = s.text(6);
-    for (int v = static_cast<int>(wire::RemediationOutcome::MIN); v <= static_cast<int>(wire::RemediationOutcome::MAX); ++v)
+    for (int v = static_cast<int>(wire::RemediationOutcome::MIN); v <= static_cast<int>(wire::RemediationOutcome::MAX);
+         ++v)
       if (wire::remediationOutcomeName(static_cast<wire::RemediationOutcome>(v)) == outcome)
         r.outcome = static_cast<wire::RemediationOutcome>(v);
     r.reason = s.text(7);

@@ -102,7 +102,7 @@ struct IssueFilter {
 };
 
 struct NodeFilter {
-  std::string region;       ///< empty: any
+  std::string region;  ///< empty: any
   std::optional<bool> online;
   size_t limit = 100;
   size_t offset = 0;
@@ -130,8 +130,8 @@ struct IssueStatsRow {
   std::string region;
   int component = 0;
   int severity = 0;
-  int64_t opened = 0;      ///< opened since the window start
-  int64_t closed = 0;      ///< closed since the window start
+  int64_t opened = 0;  ///< opened since the window start
+  int64_t closed = 0;  ///< closed since the window start
   int64_t open_now = 0;
   int64_t repair_ms_sum = 0;  ///< sum of (closed - opened) over `closed`
 };

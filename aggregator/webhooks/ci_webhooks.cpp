@@ -69,8 +69,8 @@ int64_t daysFromCivil(int y, unsigned m, unsigned d) {
 }
 
 CiRun finish(CiRun run) {
-  for (std::string* f : {&run.repository, &run.pipeline, &run.run_id, &run.status, &run.conclusion, &run.branch,
-                         &run.commit, &run.url})
+  for (std::string* f :
+       {&run.repository, &run.pipeline, &run.run_id, &run.status, &run.conclusion, &run.branch, &run.commit, &run.url})
     *f = cap(std::move(*f));
   return run;
 }
@@ -207,15 +207,17 @@ Result<std::optional<CiRun>> parseJenkins(std::string_view body) {
   run.commit = str(scm, "commit");
   run.url = str(b, "full_url");
   if (const json* ts = at(b, "timestamp"); ts && ts->is_number_integer()) run.started_at_ms = ts->get<int64_t>();
-  if (const json* dur = at(b, "duration"); dur && dur->is_number_integer() && run.started_at_ms && !run.conclusion.empty())
+  if (const json* dur = at(b, "duration");
+      dur && dur->is_number_integer() && run.started_at_ms && !run.conclusion.empty())
     run.finished_at_ms = run.started_at_ms + dur->get<int64_t>();
   return std::optional<CiRun>{finish(std::move(run))};
 }
 
 bool insertCiRun(sqlite::Database& db, const CiRun& r) {
-  sqlite::Statement s(db,
-                      "INSERT OR IGNORE INTO ci_runs(source, run_id, status, repository, pipeline, conclusion, branch, "
-                      "commit_sha, url, started_at_ms, finished_at_ms, received_at_ms) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
+  sqlite::Statement s(
+      db,
+      "INSERT OR IGNORE INTO ci_runs(source, run_id, status, repository, pipeline, conclusion, branch, "
+      "commit_sha, url, started_at_ms, finished_at_ms, received_at_ms) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
   return s.with(r.source, r.run_id, r.status, r.repository, r.pipeline, r.conclusion, r.branch, r.commit, r.url,
                 r.started_at_ms, r.finished_at_ms, r.received_at_ms)
              .run() > 0;

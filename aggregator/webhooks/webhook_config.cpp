@@ -7,7 +7,8 @@
 namespace hale::aggregator::webhooks {
 namespace {
 constexpr config::FieldSpec kWebhookFields[] = {
-    {"github_secret_file", config::FieldType::String, "", "file holding the GitHub webhook secret (X-Hub-Signature-256)"},
+    {"github_secret_file", config::FieldType::String, "",
+     "file holding the GitHub webhook secret (X-Hub-Signature-256)"},
     {"github_secret_env", config::FieldType::String, "", "environment variable holding it instead"},
     {"gitlab_token_file", config::FieldType::String, "", "file holding the GitLab secret token (X-Gitlab-Token)"},
     {"gitlab_token_env", config::FieldType::String, "", "environment variable holding it instead"},

@@ -91,7 +91,8 @@ bool readResponse(int fd, std::string& buf) {
     buf.append(chunk, static_cast<size_t>(got));
   }
   const auto cl = buf.find("Content-Length:");
-  const size_t length = cl == std::string::npos || cl > header_end ? 0 : std::strtoul(buf.c_str() + cl + 15, nullptr, 10);
+  const size_t length =
+      cl == std::string::npos || cl > header_end ? 0 : std::strtoul(buf.c_str() + cl + 15, nullptr, 10);
   while (buf.size() < header_end + 4 + length) {
     const ssize_t got = ::read(fd, chunk, sizeof chunk);
     if (got <= 0) return false;
@@ -127,7 +128,9 @@ int get(int port, const std::string& path, int requests) {
   }
   ::close(fd);
   std::sort(ms.begin(), ms.end());
-  auto at = [&](double q) { return ms[std::min(ms.size() - 1, static_cast<size_t>(q * static_cast<double>(ms.size())))]; };
+  auto at = [&](double q) {
+    return ms[std::min(ms.size() - 1, static_cast<size_t>(q * static_cast<double>(ms.size())))];
+  };
   std::printf("%.3f %.3f %.3f\n", at(0.50), at(0.99), ms.back());
   return 0;
 }

@@ -10,17 +10,22 @@
 namespace hale::config {
 
 ConfigError::ConfigError(SourcePos pos, const std::string& message)
-    : std::runtime_error(fmt::format("{}:{}:{}: {}", pos.file, pos.line, pos.column, message)),
-      pos_(std::move(pos)) {}
+    : std::runtime_error(fmt::format("{}:{}:{}: {}", pos.file, pos.line, pos.column, message)), pos_(std::move(pos)) {}
 
 std::string_view fieldTypeName(FieldType type) {
   switch (type) {
-    case FieldType::String: return "string";
-    case FieldType::Integer: return "integer";
-    case FieldType::Float: return "number";
-    case FieldType::Bool: return "boolean";
-    case FieldType::Duration: return "duration";
-    case FieldType::StringArray: return "array of strings";
+    case FieldType::String:
+      return "string";
+    case FieldType::Integer:
+      return "integer";
+    case FieldType::Float:
+      return "number";
+    case FieldType::Bool:
+      return "boolean";
+    case FieldType::Duration:
+      return "duration";
+    case FieldType::StringArray:
+      return "array of strings";
   }
   return "value";
 }
@@ -38,12 +43,18 @@ std::optional<std::chrono::milliseconds> parseDuration(std::string_view text) {
     while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
     const std::string_view unit = text.substr(unit_start, i - unit_start);
     int64_t factor = 0;
-    if (unit == "ms") factor = 1;
-    else if (unit == "s") factor = 1000;
-    else if (unit == "m") factor = 60'000;
-    else if (unit == "h") factor = 3'600'000;
-    else if (unit == "d") factor = 86'400'000;
-    else return std::nullopt;
+    if (unit == "ms")
+      factor = 1;
+    else if (unit == "s")
+      factor = 1000;
+    else if (unit == "m")
+      factor = 60'000;
+    else if (unit == "h")
+      factor = 3'600'000;
+    else if (unit == "d")
+      factor = 86'400'000;
+    else
+      return std::nullopt;
     if (number > (INT64_MAX - total) / factor) return std::nullopt;
     total += number * factor;
   }
@@ -68,16 +79,26 @@ namespace {
 
 std::string tomlTypeName(const toml::node& node) {
   switch (node.type()) {
-    case toml::node_type::string: return "string";
-    case toml::node_type::integer: return "integer";
-    case toml::node_type::floating_point: return "float";
-    case toml::node_type::boolean: return "boolean";
-    case toml::node_type::table: return "table";
-    case toml::node_type::array: return "array";
-    case toml::node_type::date: return "date";
-    case toml::node_type::time: return "time";
-    case toml::node_type::date_time: return "date-time";
-    default: return "value";
+    case toml::node_type::string:
+      return "string";
+    case toml::node_type::integer:
+      return "integer";
+    case toml::node_type::floating_point:
+      return "float";
+    case toml::node_type::boolean:
+      return "boolean";
+    case toml::node_type::table:
+      return "table";
+    case toml::node_type::array:
+      return "array";
+    case toml::node_type::date:
+      return "date";
+    case toml::node_type::time:
+      return "time";
+    case toml::node_type::date_time:
+      return "date-time";
+    default:
+      return "value";
   }
 }
 
@@ -133,12 +154,18 @@ std::optional<FieldValue> convert(const toml::node& node, FieldType type, std::s
 FieldValue parseDefault(const FieldSpec& spec) {
   const std::string text(spec.default_value);
   switch (spec.type) {
-    case FieldType::String: return text;
-    case FieldType::Integer: return static_cast<int64_t>(std::stoll(text));
-    case FieldType::Float: return std::stod(text);
-    case FieldType::Bool: return text == "true";
-    case FieldType::Duration: return parseDuration(text).value();
-    case FieldType::StringArray: return std::vector<std::string>{text};
+    case FieldType::String:
+      return text;
+    case FieldType::Integer:
+      return static_cast<int64_t>(std::stoll(text));
+    case FieldType::Float:
+      return std::stod(text);
+    case FieldType::Bool:
+      return text == "true";
+    case FieldType::Duration:
+      return parseDuration(text).value();
+    case FieldType::StringArray:
+      return std::vector<std::string>{text};
   }
   return std::monostate{};
 }
@@ -242,8 +269,8 @@ toml::table parseFile(const std::string& path) {
   return parseText(text, path);
 }
 
-void rejectUnknownKeys(const toml::table& table, std::span<const std::string_view> allowed,
-                       const std::string& file, const std::string& context) {
+void rejectUnknownKeys(const toml::table& table, std::span<const std::string_view> allowed, const std::string& file,
+                       const std::string& context) {
   for (auto&& [key, node] : table) {
     bool ok = false;
     for (auto a : allowed) ok = ok || a == key.str();
@@ -263,8 +290,8 @@ std::string describeFields(std::span<const FieldSpec> spec) {
     type_w = std::max(type_w, fieldTypeName(f.type).size());
     def_w = std::max(def_w, f.required ? size_t{8} : f.default_value.size());
   }
-  std::string out = fmt::format("  {:<{}}  {:<{}}  {:<{}}  {}\n", "KEY", key_w, "TYPE", type_w, "DEFAULT", def_w,
-                                "DESCRIPTION");
+  std::string out =
+      fmt::format("  {:<{}}  {:<{}}  {:<{}}  {}\n", "KEY", key_w, "TYPE", type_w, "DEFAULT", def_w, "DESCRIPTION");
   for (const auto& f : spec) {
     std::string def = f.required ? "required" : (f.default_value.empty() ? "-" : std::string(f.default_value));
     out += fmt::format("  {:<{}}  {:<{}}  {:<{}}  {}\n", f.key, key_w, fieldTypeName(f.type), type_w, def, def_w,

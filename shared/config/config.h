@@ -45,8 +45,8 @@ struct FieldSpec {
   bool required = false;
 };
 
-using FieldValue = std::variant<std::monostate, std::string, int64_t, double, bool,
-                                std::chrono::milliseconds, std::vector<std::string>>;
+using FieldValue = std::variant<std::monostate, std::string, int64_t, double, bool, std::chrono::milliseconds,
+                                std::vector<std::string>>;
 
 /// "250ms", "10s", "5m", "2h", "1d", "1h30m"; nullopt when malformed.
 std::optional<std::chrono::milliseconds> parseDuration(std::string_view text);
@@ -76,8 +76,7 @@ class Fields {
   const std::string& context() const { return context_; }
 
  private:
-  friend Fields readFields(const toml::table&, std::span<const FieldSpec>, const std::string&,
-                           const std::string&);
+  friend Fields readFields(const toml::table&, std::span<const FieldSpec>, const std::string&, const std::string&);
   const FieldValue& get(std::string_view key) const;
   std::map<std::string, FieldValue, std::less<>> values_;
   std::map<std::string, SourcePos, std::less<>> positions_;
@@ -99,8 +98,8 @@ toml::table parseText(std::string_view text, const std::string& name);
 SourcePos positionOf(const toml::node& node, const std::string& file);
 
 /// Rejects keys of `table` outside `allowed` (for tables holding sub-tables).
-void rejectUnknownKeys(const toml::table& table, std::span<const std::string_view> allowed,
-                       const std::string& file, const std::string& context);
+void rejectUnknownKeys(const toml::table& table, std::span<const std::string_view> allowed, const std::string& file,
+                       const std::string& context);
 
 /// A human-readable table of the keys: key, type, default, description.
 std::string describeFields(std::span<const FieldSpec> spec);

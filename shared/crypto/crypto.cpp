@@ -122,8 +122,7 @@ Key& Key::operator=(Key&&) noexcept = default;
 Key Key::generate() {
   Key key;
   int rc = mbedtls_pk_setup(&key.impl_->pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY));
-  if (rc == 0)
-    rc = mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(key.impl_->pk), Drbg::random, &drbg());
+  if (rc == 0) rc = mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(key.impl_->pk), Drbg::random, &drbg());
   if (rc != 0) throw std::runtime_error("key generation failed: " + mbedError(rc));
   key.impl_->is_private = true;
   return key;
@@ -135,7 +134,8 @@ Result<Key> Key::fromPem(std::string_view pem, bool is_private) {
   const auto* data = reinterpret_cast<const unsigned char*>(text.c_str());
   const int rc = is_private ? mbedtls_pk_parse_key(&key.impl_->pk, data, text.size() + 1, nullptr, 0)
                             : mbedtls_pk_parse_public_key(&key.impl_->pk, data, text.size() + 1);
-  if (rc != 0) return Error{fmt::format("not a valid {} key: {}", is_private ? "private" : "public", mbedError(rc)), rc};
+  if (rc != 0)
+    return Error{fmt::format("not a valid {} key: {}", is_private ? "private" : "public", mbedError(rc)), rc};
   if (!mbedtls_pk_can_do(&key.impl_->pk, MBEDTLS_PK_ECDSA) ||
       mbedtls_pk_ec(key.impl_->pk)->grp.id != MBEDTLS_ECP_DP_SECP256R1)
     return Error{"expected an ECDSA P-256 (prime256v1) key", 0};

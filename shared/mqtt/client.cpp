@@ -21,7 +21,8 @@ struct Completion {
 using CompletionFn = std::function<void(const Completion&)>;
 
 std::string describe(const Completion& c) {
-  if (c.reason_code >= 0x80) return fmt::format("{} (reason code {})", ::mqtt::exception::reason_code_str(c.reason_code), c.reason_code);
+  if (c.reason_code >= 0x80)
+    return fmt::format("{} (reason code {})", ::mqtt::exception::reason_code_str(c.reason_code), c.reason_code);
   return fmt::format("{} (rc {})", ::mqtt::exception::error_str(c.return_code), c.return_code);
 }
 
@@ -72,10 +73,7 @@ class Client::Listener final : public ::mqtt::iaction_listener {
 };
 
 Client::Client(asio::io_context& io, Options options)
-    : io_(io),
-      options_(std::move(options)),
-      listener_(std::make_unique<Listener>()),
-      retry_timer_(io),
+    : io_(io), options_(std::move(options)), listener_(std::make_unique<Listener>()), retry_timer_(io),
       backoff_(options_.backoff_initial, options_.backoff_max) {
   client_ = std::make_unique<::mqtt::async_client>(pahoUri(options_.url), options_.client_id,
                                                    ::mqtt::create_options(MQTTVERSION_5), nullptr);
@@ -220,8 +218,10 @@ void Client::publish(const std::string& topic, std::string payload, int qos, boo
   auto complete = [this, done = std::move(done)](const Completion& c) {
     if (!done) return;
     post([done, c] {
-      if (c.ok) done(hale::Status{});
-      else done(hale::Error{describe(c), c.reason_code >= 0x80 ? c.reason_code : c.return_code});
+      if (c.ok)
+        done(hale::Status{});
+      else
+        done(hale::Error{describe(c), c.reason_code >= 0x80 ? c.reason_code : c.return_code});
     });
   };
   void* ctx = listener_->add(complete);

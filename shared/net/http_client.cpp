@@ -27,7 +27,9 @@ struct Connection {
   std::unique_ptr<TlsSession> tls;
 
   Result<void> write(std::string_view data, Deadline d) { return tls ? tls->write(data, d) : sendAll(*plain, data, d); }
-  Result<size_t> read(char* buf, size_t cap, Deadline d) { return tls ? tls->read(buf, cap, d) : recvSome(*plain, buf, cap, d); }
+  Result<size_t> read(char* buf, size_t cap, Deadline d) {
+    return tls ? tls->read(buf, cap, d) : recvSome(*plain, buf, cap, d);
+  }
 };
 
 bool complete(const std::string& raw, const ResponseHead& head) {
@@ -55,9 +57,11 @@ Result<Url> parseUrl(std::string_view text) {
   url.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
   if (url.target.front() == '?') url.target = std::string("/").append(url.target);
   if (url.target.find('#') != std::string::npos) url.target.resize(url.target.find('#'));
-  if (authority.find('@') != std::string_view::npos) return makeError(fmt::format("'{}': user info is not supported", text));
+  if (authority.find('@') != std::string_view::npos)
+    return makeError(fmt::format("'{}': user info is not supported", text));
   for (char c : url.target)
-    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return makeError(fmt::format("'{}': the path has spaces or control characters", text));
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f)
+      return makeError(fmt::format("'{}': the path has spaces or control characters", text));
   const bool has_port = authority.starts_with('[') ? authority.find("]:") != std::string_view::npos
                                                    : authority.find(':') != std::string_view::npos;
   if (has_port) {
@@ -136,9 +140,9 @@ Result<HttpResponse> httpRequest(const Url& url, const HttpRequest& req, const T
   }
   const bool default_port = url.port == (url.https ? 443 : 80);
   const std::string host_header = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
-  std::string request = fmt::format("{} {} HTTP/1.1\r\nHost: {}{}\r\nUser-Agent: hale\r\nAccept: */*\r\nConnection: close\r\n",
-                                    req.method, url.target, host_header,
-                                    default_port ? "" : fmt::format(":{}", url.port));
+  std::string request =
+      fmt::format("{} {} HTTP/1.1\r\nHost: {}{}\r\nUser-Agent: hale\r\nAccept: */*\r\nConnection: close\r\n",
+                  req.method, url.target, host_header, default_port ? "" : fmt::format(":{}", url.port));
   for (const auto& [name, value] : req.headers) request += fmt::format("{}: {}\r\n", name, value);
   if (req.method != "GET" && req.method != "HEAD") request += fmt::format("Content-Length: {}\r\n", req.body.size());
   request += "\r\n";
@@ -168,7 +172,8 @@ Result<HttpResponse> httpRequest(const Url& url, const HttpRequest& req, const T
   if (!head) {
     auto parsed = parseResponseHead(raw);
     if (!parsed) return parsed.error();
-    if (!*parsed) return makeError(raw.empty() ? "connection closed before any response" : "connection closed mid-headers");
+    if (!*parsed)
+      return makeError(raw.empty() ? "connection closed before any response" : "connection closed mid-headers");
     head = *parsed;
   }
   if (head->content_length && !response.truncated && raw.size() - head->header_bytes < *head->content_length)

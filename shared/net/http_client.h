@@ -25,7 +25,7 @@ Result<Url> parseUrl(std::string_view text);
 
 struct ResponseHead {
   int status = 0;
-  size_t header_bytes = 0;                ///< up to and including the blank line
+  size_t header_bytes = 0;  ///< up to and including the blank line
   std::optional<size_t> content_length;
   bool chunked = false;
 };
@@ -36,7 +36,7 @@ Result<std::optional<ResponseHead>> parseResponseHead(std::string_view raw);
 
 struct HttpResponse {
   int status = 0;
-  std::string body;     ///< possibly truncated at the cap; chunk framing is not removed
+  std::string body;  ///< possibly truncated at the cap; chunk framing is not removed
   bool truncated = false;
 };
 

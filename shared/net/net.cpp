@@ -175,7 +175,8 @@ Result<std::shared_ptr<const TlsTrust>> TlsTrust::load(const std::string& path) 
   // bundles can hold a few mbedTLS does not support, the rest still count.
   const int rc = mbedtls_x509_crt_parse_file(&impl->ca, path.c_str());
   if (rc < 0 || impl->ca.raw.p == nullptr)
-    return makeError(fmt::format("CA bundle {}: {}", path, rc < 0 ? mbedtlsErrorText(rc) : "no usable certificate"), rc);
+    return makeError(fmt::format("CA bundle {}: {}", path, rc < 0 ? mbedtlsErrorText(rc) : "no usable certificate"),
+                     rc);
   return std::shared_ptr<const TlsTrust>(new TlsTrust(std::move(impl)));
 }
 

@@ -91,8 +91,8 @@ class TlsSession {
   TlsSession& operator=(const TlsSession&) = delete;
 
   /// Connects and completes the handshake before `deadline`.
-  static Result<std::unique_ptr<TlsSession>> connect(const std::string& host, uint16_t port,
-                                                     const TlsOptions& options, Deadline deadline);
+  static Result<std::unique_ptr<TlsSession>> connect(const std::string& host, uint16_t port, const TlsOptions& options,
+                                                     Deadline deadline);
 
   /// DER of every certificate the peer sent, leaf first.
   std::vector<std::vector<uint8_t>> peerChainDer() const;

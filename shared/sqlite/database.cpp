@@ -5,8 +5,8 @@
 namespace hale::sqlite {
 
 Database::Database(const std::string& path) : path_(path) {
-  const int rc = sqlite3_open_v2(path.c_str(), &db_,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     sqlite3_close(db_);
@@ -51,8 +51,8 @@ int64_t Database::userVersion() {
 }
 
 Statement::Statement(Database& db, std::string_view sql) : db_(&db) {
-  const int rc = sqlite3_prepare_v3(db.handle(), sql.data(), static_cast<int>(sql.size()),
-                                    SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr);
+  const int rc = sqlite3_prepare_v3(db.handle(), sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                                    &stmt_, nullptr);
   if (rc != SQLITE_OK) db.raise(fmt::format("cannot prepare '{}'", sql), rc);
 }
 
@@ -94,8 +94,7 @@ bool Statement::step() {
 }
 
 int Statement::run() {
-  while (step()) {
-  }
+  while (step()) {}
   const int changed = sqlite3_changes(db_->handle());
   reset();
   return changed;
@@ -149,7 +148,8 @@ void copyDatabase(sqlite3* from, sqlite3* to, const std::string& what) {
 void requireIntact(Database& db) {
   Statement check(db, "PRAGMA integrity_check");
   const std::string verdict = check.step() ? check.text(0) : "no answer";
-  if (verdict != "ok") throw SqliteError(fmt::format("{} failed its integrity check: {}", db.path(), verdict), SQLITE_CORRUPT);
+  if (verdict != "ok")
+    throw SqliteError(fmt::format("{} failed its integrity check: {}", db.path(), verdict), SQLITE_CORRUPT);
 }
 }  // namespace
 
@@ -169,9 +169,9 @@ void migrate(Database& db, std::span<const std::string_view> migrations) {
   const int64_t current = db.userVersion();
   const auto known = static_cast<int64_t>(migrations.size());
   if (current > known)
-    throw SqliteError(fmt::format("database '{}' has schema version {}, newer than this binary's {}", db.path(),
-                                  current, known),
-                      SQLITE_MISMATCH);
+    throw SqliteError(
+        fmt::format("database '{}' has schema version {}, newer than this binary's {}", db.path(), current, known),
+        SQLITE_MISMATCH);
   for (int64_t v = current; v < known; ++v) {
     Transaction tx(db);
     db.exec(migrations[static_cast<size_t>(v)]);

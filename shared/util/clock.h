@@ -27,9 +27,7 @@ class RealClock final : public Clock {
   }
 };
 
-inline int64_t toUnixMillis(SystemTime t) {
-  return std::chrono::duration_cast<Millis>(t.time_since_epoch()).count();
-}
+inline int64_t toUnixMillis(SystemTime t) { return std::chrono::duration_cast<Millis>(t.time_since_epoch()).count(); }
 inline int64_t unixMillisNow() { return toUnixMillis(std::chrono::system_clock::now()); }
 
 }  // namespace hale

@@ -15,10 +15,14 @@ std::mutex g_write_mutex;
 
 const char* levelName(Level level) {
   switch (level) {
-    case Level::Debug: return "debug";
-    case Level::Info: return "info";
-    case Level::Warn: return "warn";
-    case Level::Error: return "error";
+    case Level::Debug:
+      return "debug";
+    case Level::Info:
+      return "info";
+    case Level::Warn:
+      return "warn";
+    case Level::Error:
+      return "error";
   }
   return "info";
 }
@@ -79,7 +83,8 @@ void write(Level level, std::string_view component, std::string_view message, co
     line = fmt::format("{} {:5} {}: {}", timestamp(), levelName(level), component, message);
     for (const auto& [k, v] : fields) {
       if (needsQuotes(v)) {
-        line += fmt::format(" {}={}", k, nlohmann::json(v).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+        line +=
+            fmt::format(" {}={}", k, nlohmann::json(v).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
       } else {
         line += fmt::format(" {}={}", k, v);
       }

@@ -19,15 +19,15 @@ struct Entry {
 };
 
 struct Section {
-  std::string title;              ///< e.g. "COMMANDS"
+  std::string title;                    ///< e.g. "COMMANDS"
   std::vector<std::string> paragraphs;  ///< plain text, one paragraph each
-  std::vector<Entry> entries;     ///< tagged paragraphs after the text
+  std::vector<Entry> entries;           ///< tagged paragraphs after the text
 };
 
 struct Page {
-  std::string name;     ///< program name, e.g. hale-agent
-  std::string summary;  ///< the NAME line after the dash
-  std::string synopsis; ///< e.g. "COMMAND [OPTIONS]"
+  std::string name;      ///< program name, e.g. hale-agent
+  std::string summary;   ///< the NAME line after the dash
+  std::string synopsis;  ///< e.g. "COMMAND [OPTIONS]"
   std::vector<Section> sections;
 };
 

@@ -52,16 +52,16 @@ Result<CommandAction> readAction(const Command& cmd) {
         return CommandAction{AutoRemediationAction{a->enabled(), a->check() ? a->check()->str() : ""}};
       break;
     case Action::SetRegionRole:
-      if (auto a = cmd.action_as_SetRegionRole();
-          a && a->region() && isValidId(a->region()->string_view()) && a->role() >= RegionRole::MIN &&
-          a->role() <= RegionRole::MAX)
+      if (auto a = cmd.action_as_SetRegionRole(); a && a->region() && isValidId(a->region()->string_view()) &&
+                                                  a->role() >= RegionRole::MIN && a->role() <= RegionRole::MAX)
         return CommandAction{RegionRoleAction{a->region()->str(), a->role()}};
       break;
     case Action::RunDrill:
       if (auto a = cmd.action_as_RunDrill(); a && optionalIdOk(a->check()))
         return CommandAction{DrillAction{a->check() ? a->check()->str() : ""}};
       break;
-    default: break;
+    default:
+      break;
   }
   return refuse("unknown or malformed action");
 }
@@ -77,9 +77,9 @@ std::vector<uint8_t> buildSignedCommand(CommandSpec spec, const crypto::Key& key
   flatbuffers::FlatBufferBuilder inner(256);
   Action type = Action::NONE;
   auto action = buildAction(inner, spec.action, type);
-  auto cmd = CreateCommand(inner, inner.CreateString(spec.target_region), inner.CreateString(spec.target_node),
-                           spec.epoch, inner.CreateVector(spec.nonce), spec.issued_at_ms, spec.expires_at_ms, type,
-                           action);
+  auto cmd =
+      CreateCommand(inner, inner.CreateString(spec.target_region), inner.CreateString(spec.target_node), spec.epoch,
+                    inner.CreateVector(spec.nonce), spec.issued_at_ms, spec.expires_at_ms, type, action);
   inner.Finish(cmd);
   const std::span<const uint8_t> body(inner.GetBufferPointer(), inner.GetSize());
   const auto signature = key.sign(body);
@@ -116,7 +116,8 @@ Result<CommandSpec> verifyCommand(std::span<const uint8_t> bytes, std::span<cons
   if (cmd->nonce()) spec.nonce.assign(cmd->nonce()->begin(), cmd->nonce()->end());
   spec.issued_at_ms = cmd->issued_at_ms();
   spec.expires_at_ms = cmd->expires_at_ms();
-  if (spec.target_region != region) return refuse(fmt::format("command for region '{}', not '{}'", spec.target_region, region));
+  if (spec.target_region != region)
+    return refuse(fmt::format("command for region '{}', not '{}'", spec.target_region, region));
   if (!spec.target_node.empty() && spec.target_node != node)
     return refuse(fmt::format("command for node '{}', not '{}'", spec.target_node, node));
   if (spec.nonce.size() != kNonceBytes) return refuse("command nonce must be 16 bytes");

@@ -19,11 +19,23 @@ namespace hale::wire {
 inline constexpr size_t kMaxCommandBytes = 16 * 1024;
 inline constexpr size_t kNonceBytes = 16;
 
-struct ApproveAction { uint64_t attempt_id = 0; };
-struct TriggerAction { std::string check; };
-struct AutoRemediationAction { bool enabled = true; std::string check; };
-struct RegionRoleAction { std::string region; RegionRole role = RegionRole::Standby; };
-struct DrillAction { std::string check; };
+struct ApproveAction {
+  uint64_t attempt_id = 0;
+};
+struct TriggerAction {
+  std::string check;
+};
+struct AutoRemediationAction {
+  bool enabled = true;
+  std::string check;
+};
+struct RegionRoleAction {
+  std::string region;
+  RegionRole role = RegionRole::Standby;
+};
+struct DrillAction {
+  std::string check;
+};
 using CommandAction = std::variant<ApproveAction, TriggerAction, AutoRemediationAction, RegionRoleAction, DrillAction>;
 
 struct CommandSpec {

@@ -93,10 +93,12 @@ Result<bool> checkPayload(const Envelope& env) {
       const auto* inv = env.payload_as_Inventory();
       if (!inv || !textOk(inv->hostname(), 255) || !textOk(inv->os(), 255) || !textOk(inv->kernel(), 255))
         return invalid("malformed inventory");
-      if (inv->checks() && inv->checks()->size() > kMaxResultsPerBatch) return invalid("inventory lists too many checks");
+      if (inv->checks() && inv->checks()->size() > kMaxResultsPerBatch)
+        return invalid("inventory lists too many checks");
       return true;
     }
-    case Payload::NONE: return invalid("envelope without payload");
+    case Payload::NONE:
+      return invalid("envelope without payload");
   }
   // A newer agent's payload kind: structurally fine, but this aggregator cannot use it.
   return invalid(fmt::format("unknown payload type {}", static_cast<int>(env.payload_type())));
@@ -123,8 +125,8 @@ std::vector<uint8_t> buildCheckBatch(const EnvelopeHeader& header, std::span<con
     auto kind = fbb.CreateString(r.kind);
     auto message = fbb.CreateString(r.message);
     auto mvec = fbb.CreateVector(metrics);
-    offsets.push_back(CreateCheckResult(fbb, check, kind, r.status, r.component, message, mvec, r.observed_at_ms,
-                                        r.duration_us));
+    offsets.push_back(
+        CreateCheckResult(fbb, check, kind, r.status, r.component, message, mvec, r.observed_at_ms, r.duration_us));
   }
   auto batch = CreateCheckBatch(fbb, fbb.CreateVector(offsets));
   return finish(fbb, header, Payload::CheckBatch, batch.Union());
@@ -167,10 +169,10 @@ std::vector<uint8_t> buildBuildEvent(const EnvelopeHeader& header, const BuildRe
   flatbuffers::FlatBufferBuilder fbb(512);
   std::vector<flatbuffers::Offset<flatbuffers::String>> evidence;
   for (const auto& line : b.evidence) evidence.push_back(fbb.CreateString(cutText(line, kMaxTextBytes)));
-  auto payload = CreateBuildEvent(fbb, b.build_id, b.attempt, fbb.CreateString(cutText(b.command, kMaxTextBytes)),
-                                  b.exit_code, fbb.CreateString(b.category), fbb.CreateString(b.secondary_category),
-                                  b.confidence, fbb.CreateString(b.remedy), b.duration_ms, fbb.CreateVector(evidence),
-                                  b.at_ms);
+  auto payload =
+      CreateBuildEvent(fbb, b.build_id, b.attempt, fbb.CreateString(cutText(b.command, kMaxTextBytes)), b.exit_code,
+                       fbb.CreateString(b.category), fbb.CreateString(b.secondary_category), b.confidence,
+                       fbb.CreateString(b.remedy), b.duration_ms, fbb.CreateVector(evidence), b.at_ms);
   return finish(fbb, header, Payload::BuildEvent, payload.Union());
 }
 
@@ -235,7 +237,8 @@ HeartbeatRecord readHeartbeat(const Heartbeat& hb) {
 Result<const Envelope*> verifyEnvelope(std::span<const uint8_t> bytes, std::string_view topic_region,
                                        std::string_view topic_node) {
   if (bytes.size() < 8) return invalid("buffer too short");
-  if (bytes.size() > kMaxEnvelopeBytes) return invalid(fmt::format("buffer of {} bytes exceeds the limit", bytes.size()));
+  if (bytes.size() > kMaxEnvelopeBytes)
+    return invalid(fmt::format("buffer of {} bytes exceeds the limit", bytes.size()));
   if (!EnvelopeBufferHasIdentifier(bytes.data())) return invalid("not a Hale telemetry envelope (file identifier)");
   flatbuffers::Verifier::Options opts;
   opts.max_depth = 16;
@@ -246,8 +249,8 @@ Result<const Envelope*> verifyEnvelope(std::span<const uint8_t> bytes, std::stri
   if (!env->node() || !isValidId(env->node()->string_view())) return invalid("envelope without a valid node id");
   if (!env->region() || !isValidId(env->region()->string_view())) return invalid("envelope without a valid region");
   if (!topic_node.empty() && env->node()->string_view() != topic_node)
-    return invalid(fmt::format("envelope names node '{}' but came on the topic of '{}'", env->node()->string_view(),
-                               topic_node));
+    return invalid(
+        fmt::format("envelope names node '{}' but came on the topic of '{}'", env->node()->string_view(), topic_node));
   if (!topic_region.empty() && env->region()->string_view() != topic_region)
     return invalid(fmt::format("envelope names region '{}' but came on a topic of region '{}'",
                                env->region()->string_view(), topic_region));
@@ -279,30 +282,42 @@ std::vector<ResultRecord> readCheckBatch(const CheckBatch& batch) {
 
 std::string_view statusName(Status status) {
   switch (status) {
-    case Status::Ok: return "ok";
-    case Status::Warn: return "warn";
-    case Status::Crit: return "crit";
-    case Status::Unknown: return "unknown";
+    case Status::Ok:
+      return "ok";
+    case Status::Warn:
+      return "warn";
+    case Status::Crit:
+      return "crit";
+    case Status::Unknown:
+      return "unknown";
   }
   return "unknown";
 }
 
 std::string_view issueStateName(IssueState state) {
   switch (state) {
-    case IssueState::Opened: return "opened";
-    case IssueState::Updated: return "updated";
-    case IssueState::Closed: return "closed";
+    case IssueState::Opened:
+      return "opened";
+    case IssueState::Updated:
+      return "updated";
+    case IssueState::Closed:
+      return "closed";
   }
   return "opened";
 }
 
 std::string_view componentName(Component component) {
   switch (component) {
-    case Component::Compute: return "compute";
-    case Component::Storage: return "storage";
-    case Component::Network: return "network";
-    case Component::Security: return "security";
-    case Component::Builds: return "builds";
+    case Component::Compute:
+      return "compute";
+    case Component::Storage:
+      return "storage";
+    case Component::Network:
+      return "network";
+    case Component::Security:
+      return "security";
+    case Component::Builds:
+      return "builds";
   }
   return "compute";
 }

@@ -51,7 +51,7 @@ struct IssueRecord {
   IssueState state = IssueState::Opened;
   Status status = Status::Unknown;  ///< the check's status at this event
   Component component = Component::Compute;
-  Status severity = Status::Crit;   ///< the check's configured weight
+  Status severity = Status::Crit;  ///< the check's configured weight
   std::string message;
   int64_t opened_at_ms = 0;
   int64_t closed_at_ms = 0;  ///< 0 while open

@@ -49,7 +49,9 @@ int main(int argc, char** argv) {
         break;
       case 2: {
         const auto& other = seeds[rng() % seeds.size()];
-        if (!other.empty()) input.insert(input.begin() + static_cast<long>(input.empty() ? 0 : rng() % input.size()), other.begin(), other.begin() + static_cast<long>(rng() % other.size()));
+        if (!other.empty())
+          input.insert(input.begin() + static_cast<long>(input.empty() ? 0 : rng() % input.size()), other.begin(),
+                       other.begin() + static_cast<long>(rng() % other.size()));
         break;
       }
       default:

@@ -10,12 +10,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const std::string_view body(reinterpret_cast<const char*>(data + 1), size - 1);
   switch (data[0] % 6) {
-    case 0: (void)parseGithub("workflow_run", body); break;
-    case 1: (void)parseGithub("check_run", body); break;
-    case 2: (void)parseGitlab("Pipeline Hook", body); break;
-    case 3: (void)parseJenkins(body); break;
-    case 4: (void)parseTimeMs(body); break;
-    default: (void)githubSignatureValid("fuzz-secret", body, body.substr(0, body.size() / 2)); break;
+    case 0:
+      (void)parseGithub("workflow_run", body);
+      break;
+    case 1:
+      (void)parseGithub("check_run", body);
+      break;
+    case 2:
+      (void)parseGitlab("Pipeline Hook", body);
+      break;
+    case 3:
+      (void)parseJenkins(body);
+      break;
+    case 4:
+      (void)parseTimeMs(body);
+      break;
+    default:
+      (void)githubSignatureValid("fuzz-secret", body, body.substr(0, body.size() / 2));
+      break;
   }
   return 0;
 }

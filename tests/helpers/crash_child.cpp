@@ -36,7 +36,8 @@ int main(int argc, char** argv) {
     std::snprintf(tmp, sizeof tmp, "%s.tmp", argv[3]);
     const int pf = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     const int len = std::snprintf(line, sizeof line, "%d\n", static_cast<int>(getpid()));
-    if (pf < 0 || write(pf, line, static_cast<size_t>(len)) != len || close(pf) != 0 || rename(tmp, argv[3]) != 0) return 2;
+    if (pf < 0 || write(pf, line, static_cast<size_t>(len)) != len || close(pf) != 0 || rename(tmp, argv[3]) != 0)
+      return 2;
   }
   if (argc > 2 && std::strcmp(argv[2], "zombie") == 0 && fork() == 0) _exit(0);
   for (;;) {

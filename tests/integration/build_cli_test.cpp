@@ -28,10 +28,12 @@ TEST_CASE("builds: diagnose --watch classifies dropped logs and JUnit reports an
   // The watch is armed once the state database exists (the recorder opens it first).
   REQUIRE(waitFor([&] { return std::filesystem::exists(dir.file("state/agent.db")); }, std::chrono::seconds(5)));
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  writeFile(dir.file("drop/.step.log.tmp"), "error: failed to write /work/target: No space left on device (os error 28)\n");
+  writeFile(dir.file("drop/.step.log.tmp"),
+            "error: failed to write /work/target: No space left on device (os error 28)\n");
   std::filesystem::rename(dir.file("drop/.step.log.tmp"), dir.file("drop/step.log"));
-  writeFile(dir.file("drop/r1.xml"),
-            "<testsuite name=\"s\"><testcase classname=\"s\" name=\"t\"><failure message=\"boom\"/></testcase></testsuite>");
+  writeFile(
+      dir.file("drop/r1.xml"),
+      "<testsuite name=\"s\"><testcase classname=\"s\" name=\"t\"><failure message=\"boom\"/></testcase></testsuite>");
   writeFile(dir.file("drop/r2.xml"), "<testsuite name=\"s\"><testcase classname=\"s\" name=\"t\"/></testsuite>");
   REQUIRE(waitFor([&] { return readFile(out).find("r2.xml") != std::string::npos; }, std::chrono::seconds(10)));
   const auto status = watch.stop();
@@ -65,10 +67,22 @@ TEST_CASE("builds: exec --policy NAME shares its retry budget across runs throug
   TempDir dir;
   writeFile(dir.file("agent.toml"), "[agent]\nnode = \"n1\"\nregion = \"eu\"\nstate_dir = \"" + dir.file("state") +
                                         "\"\n[[build_policy]]\nname = \"ci\"\nremedies_per_hour = 1\n");
-  const std::vector<std::string> exec = {binaryDir() + "/hale-agent", "exec", "--config", dir.file("agent.toml"),
-                                         "--policy", "ci", "--retry-delay", "10ms", "--max-attempts", "2",
-                                         "--patterns", std::string(HALE_SOURCE_DIR) + "/config/patterns", "--",
-                                         "/bin/sh", "-c", "echo 'npm ERR! code ECONNRESET' >&2; exit 1"};
+  const std::vector<std::string> exec = {binaryDir() + "/hale-agent",
+                                         "exec",
+                                         "--config",
+                                         dir.file("agent.toml"),
+                                         "--policy",
+                                         "ci",
+                                         "--retry-delay",
+                                         "10ms",
+                                         "--max-attempts",
+                                         "2",
+                                         "--patterns",
+                                         std::string(HALE_SOURCE_DIR) + "/config/patterns",
+                                         "--",
+                                         "/bin/sh",
+                                         "-c",
+                                         "echo 'npm ERR! code ECONNRESET' >&2; exit 1"};
   CHECK(runCommand(exec, dir.file("first.log")) == 1);
   CHECK(readFile(dir.file("first.log")).find("applying retry") != std::string::npos);
   CHECK(runCommand(exec, dir.file("second.log")) == 1);
@@ -77,7 +91,8 @@ TEST_CASE("builds: exec --policy NAME shares its retry budget across runs throug
   CHECK(second.find("applying retry;") == std::string::npos);
 
   agent::state::StateStore store(dir.file("state"));
-  sqlite::Statement rows(store.db(), "SELECT build_id, attempt, remedy, evidence FROM builds ORDER BY build_id, attempt");
+  sqlite::Statement rows(store.db(),
+                         "SELECT build_id, attempt, remedy, evidence FROM builds ORDER BY build_id, attempt");
   std::vector<std::string> remedies;
   std::string refused_evidence;
   while (rows.step()) {
@@ -103,9 +118,11 @@ TEST_CASE("builds: the running agent watches [builds] watch_dirs and records eac
   Process agent({binaryDir() + "/hale-agent", "run", "--config", dir.file("agent.toml")}, dir.file("agent.log"));
   REQUIRE(waitFor([&] { return readFile(dir.file("agent.log")).find("starting") != std::string::npos; },
                   std::chrono::seconds(5)));
-  writeFile(dir.file("drop/build.log"), "src/main.c:3:10: fatal error: missing.h: No such file or directory\n"
-                                        "compilation terminated.\nmake: *** [Makefile:2: all] Error 1\n");
-  writeFile(dir.file("drop/TEST-a.xml"), "<testsuite name=\"a\"><testcase classname=\"a\" name=\"t\"><failure/></testcase></testsuite>");
+  writeFile(dir.file("drop/build.log"),
+            "src/main.c:3:10: fatal error: missing.h: No such file or directory\n"
+            "compilation terminated.\nmake: *** [Makefile:2: all] Error 1\n");
+  writeFile(dir.file("drop/TEST-a.xml"),
+            "<testsuite name=\"a\"><testcase classname=\"a\" name=\"t\"><failure/></testcase></testsuite>");
   std::vector<std::string> categories;
   REQUIRE(waitFor(
       [&] {

@@ -55,9 +55,9 @@ struct ChaosRig {
   }
 
   void startAggregator() {
-    aggregator.emplace(std::vector<std::string>{binaryDir() + "/hale-aggregator", "run", "--config",
-                                                dir.file("aggregator.toml")},
-                       dir.file("aggregator.log"));
+    aggregator.emplace(
+        std::vector<std::string>{binaryDir() + "/hale-aggregator", "run", "--config", dir.file("aggregator.toml")},
+        dir.file("aggregator.log"));
     REQUIRE(waitFor([&] { return httpGet(http_port, "/ready").status == 200; }, std::chrono::seconds(10)));
   }
 
@@ -148,7 +148,10 @@ TEST_CASE("chaos: >= 20,000 messages from 3 agents survive broker, aggregator an
   const std::string metrics = httpGet(rig.http_port, "/metrics").body;
   const std::string dup_key = "hale_ingest_messages_total{outcome=\"duplicate\"} ";
   const auto dup_at = metrics.find(dup_key);
-  const std::string redelivered = dup_at == std::string::npos ? "?" : metrics.substr(dup_at + dup_key.size(), metrics.find('\n', dup_at) - dup_at - dup_key.size());
+  const std::string redelivered =
+      dup_at == std::string::npos
+          ? "?"
+          : metrics.substr(dup_at + dup_key.size(), metrics.find('\n', dup_at) - dup_at - dup_key.size());
   REQUIRE(rig.aggregator->stop(SIGTERM).has_value());
 
   // Exactly once: per node, sequence numbers 1..max all present (count == max,
@@ -176,9 +179,9 @@ TEST_CASE("chaos: >= 20,000 messages from 3 agents survive broker, aggregator an
   const std::string agent_log = readFile(rig.dir.file("c1.log"));
   CHECK(agent_log.find("connect failed") != std::string::npos);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  MESSAGE("chaos: " << total << " messages (" << results.int64(0) << " check results) stored exactly once in "
-                    << secs << " s; redeliveries dropped as duplicates since the aggregator's restart: "
-                    << redelivered << "; last seqs c1=" << last["c1"] << " c2=" << last["c2"] << " c3=" << last["c3"]);
+  MESSAGE("chaos: " << total << " messages (" << results.int64(0) << " check results) stored exactly once in " << secs
+                    << " s; redeliveries dropped as duplicates since the aggregator's restart: " << redelivered
+                    << "; last seqs c1=" << last["c1"] << " c2=" << last["c2"] << " c3=" << last["c3"]);
 }
 
 TEST_CASE("backlog: 50 agents replaying 1,000 messages each at once; /health answers throughout, all are stored") {
@@ -189,11 +192,10 @@ TEST_CASE("backlog: 50 agents replaying 1,000 messages each at once; /health ans
   const std::string pki = makePki(dir, nodes);
   Broker broker(dir, pki);
   const uint16_t http_port = freePort();
-  writeFile(dir.file("aggregator.toml"), "[aggregator]\ndatabase = \"" + dir.file("agg.db") +
-                                             "\"\n[http]\nlisten = \"127.0.0.1:" + std::to_string(http_port) +
-                                             "\"\n[mqtt]\nurl = \"" + broker.url() + "\"\nca_file = \"" + pki +
-                                             "/ca.crt\"\ncert_file = \"" + pki + "/aggregator.crt\"\nkey_file = \"" +
-                                             pki + "/aggregator.key\"\n");
+  writeFile(dir.file("aggregator.toml"),
+            "[aggregator]\ndatabase = \"" + dir.file("agg.db") + "\"\n[http]\nlisten = \"127.0.0.1:" +
+                std::to_string(http_port) + "\"\n[mqtt]\nurl = \"" + broker.url() + "\"\nca_file = \"" + pki +
+                "/ca.crt\"\ncert_file = \"" + pki + "/aggregator.crt\"\nkey_file = \"" + pki + "/aggregator.key\"\n");
   Process aggregator({binaryDir() + "/hale-aggregator", "run", "--config", dir.file("aggregator.toml")},
                      dir.file("aggregator.log"));
   REQUIRE(waitFor([&] { return httpGet(http_port, "/ready").status == 200; }, std::chrono::seconds(10)));

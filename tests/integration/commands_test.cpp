@@ -36,21 +36,20 @@ struct CommandRig {
   explicit CommandRig(const std::string& extra_agent_config = "") {
     REQUIRE(runCommand({binaryDir() + "/hale-aggregator", "keygen", dir.file("keys")}) == 0);
     writeFile(dir.file("write.token"), "integration-write-token-42\n");
-    writeFile(dir.file("aggregator.toml"), "[aggregator]\ndatabase = \"" + dir.file("agg.db") +
-                                               "\"\nbatch_interval = \"20ms\"\n[http]\nlisten = \"127.0.0.1:" +
-                                               std::to_string(http_port) + "\"\nwrite_token_file = \"" +
-                                               dir.file("write.token") + "\"\n[commands]\nsigning_key_file = \"" +
-                                               dir.file("keys/command-signing.key") + "\"\nepoch = 5\n" +
-                                               mqtt("aggregator"));
-    writeFile(dir.file("n1.toml"), "[agent]\nnode = \"n1\"\nregion = \"eu\"\nstate_dir = \"" + dir.file("n1") +
-                                       "\"\nheartbeat_interval = \"300ms\"\nbatch_interval = \"20ms\"\nack_timeout = \"1s\"\n" +
-                                       "[commands]\npublic_key_files = [\"" + dir.file("keys/command-signing.pub") +
-                                       "\"]\n" + mqtt("node-n1") +
-                                       "[[check]]\nname = \"d\"\nkind = \"disk\"\npath = \"/\"\ninterval = \"200ms\"\n" +
-                                       extra_agent_config);
-    aggregator.emplace(std::vector<std::string>{binaryDir() + "/hale-aggregator", "run", "--config",
-                                                dir.file("aggregator.toml")},
-                       dir.file("aggregator.log"));
+    writeFile(dir.file("aggregator.toml"),
+              "[aggregator]\ndatabase = \"" + dir.file("agg.db") +
+                  "\"\nbatch_interval = \"20ms\"\n[http]\nlisten = \"127.0.0.1:" + std::to_string(http_port) +
+                  "\"\nwrite_token_file = \"" + dir.file("write.token") + "\"\n[commands]\nsigning_key_file = \"" +
+                  dir.file("keys/command-signing.key") + "\"\nepoch = 5\n" + mqtt("aggregator"));
+    writeFile(dir.file("n1.toml"),
+              "[agent]\nnode = \"n1\"\nregion = \"eu\"\nstate_dir = \"" + dir.file("n1") +
+                  "\"\nheartbeat_interval = \"300ms\"\nbatch_interval = \"20ms\"\nack_timeout = \"1s\"\n" +
+                  "[commands]\npublic_key_files = [\"" + dir.file("keys/command-signing.pub") + "\"]\n" +
+                  mqtt("node-n1") + "[[check]]\nname = \"d\"\nkind = \"disk\"\npath = \"/\"\ninterval = \"200ms\"\n" +
+                  extra_agent_config);
+    aggregator.emplace(
+        std::vector<std::string>{binaryDir() + "/hale-aggregator", "run", "--config", dir.file("aggregator.toml")},
+        dir.file("aggregator.log"));
     agent.emplace(std::vector<std::string>{binaryDir() + "/hale-agent", "run", "--config", dir.file("n1.toml")},
                   dir.file("n1.log"));
     REQUIRE(waitFor([&] { return httpGet(http_port, "/api/v1/nodes/n1").status == 200; }, std::chrono::seconds(15)));
@@ -88,7 +87,8 @@ wire::CommandSpec freshSpec(uint64_t epoch) {
 }
 }  // namespace
 
-TEST_CASE("commands: a signed command is executed once; forged, replayed, expired and stale ones are refused and audited") {
+TEST_CASE(
+    "commands: a signed command is executed once; forged, replayed, expired and stale ones are refused and audited") {
   CommandRig rig;
   REQUIRE(runCommand({binaryDir() + "/hale-aggregator", "command", "--config", rig.dir.file("aggregator.toml"),
                       "--region", "eu", "--node", "n1", "auto-remediation", "off"},
@@ -99,13 +99,13 @@ TEST_CASE("commands: a signed command is executed once; forged, replayed, expire
   const std::string topic = wire::nodeCommandTopic("eu", "n1");
   const auto good = wire::buildSignedCommand(freshSpec(5), *key);
   publishAsAggregator(rig, topic, good);
-  publishAsAggregator(rig, topic, good);  // replay
+  publishAsAggregator(rig, topic, good);                                                             // replay
   publishAsAggregator(rig, topic, wire::buildSignedCommand(freshSpec(5), crypto::Key::generate()));  // forged
   auto expired = freshSpec(5);
   expired.issued_at_ms -= 120'000;
   expired.expires_at_ms = expired.issued_at_ms + 1000;
   publishAsAggregator(rig, topic, wire::buildSignedCommand(expired, *key));
-  publishAsAggregator(rig, topic, wire::buildSignedCommand(freshSpec(4), *key));  // older epoch
+  publishAsAggregator(rig, topic, wire::buildSignedCommand(freshSpec(4), *key));            // older epoch
   publishAsAggregator(rig, topic, {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08});  // garbage
 
   json audit;
@@ -158,8 +158,8 @@ TEST_CASE("builds: hale-agent exec records a diagnosed failure that reaches /api
   CommandRig rig;
   const std::string log = rig.dir.file("exec.log");
   // A network failure: retried once after a short delay, then given up.
-  const int rc = runCommand({binaryDir() + "/hale-agent", "exec", "--config", rig.dir.file("n1.toml"),
-                             "--max-attempts", "2", "--retry-delay", "100ms", "--", "/bin/sh", "-c",
+  const int rc = runCommand({binaryDir() + "/hale-agent", "exec", "--config", rig.dir.file("n1.toml"), "--max-attempts",
+                             "2", "--retry-delay", "100ms", "--", "/bin/sh", "-c",
                              "echo 'fatal: unable to access https://example.invalid/: Could not resolve host: "
                              "example.invalid'; exit 128"},
                             log);
@@ -206,8 +206,11 @@ TEST_CASE("commands: a POST to the API becomes a signed command the agent execut
 TEST_CASE("backup: hale-aggregator backup copies the live database; restore needs it stopped") {
   CommandRig rig;
   const std::string cfg = rig.dir.file("aggregator.toml");
-  REQUIRE(waitFor([&] { return json::parse(httpGet(rig.http_port, "/api/v1/nodes/n1").body, nullptr, false).value("last_seq", 0) >= 5; },
-                  std::chrono::seconds(15)));
+  REQUIRE(waitFor(
+      [&] {
+        return json::parse(httpGet(rig.http_port, "/api/v1/nodes/n1").body, nullptr, false).value("last_seq", 0) >= 5;
+      },
+      std::chrono::seconds(15)));
   CHECK(runCommand({binaryDir() + "/hale-aggregator", "backup", "--config", cfg, rig.dir.file("backup.db")},
                    rig.dir.file("backup.log")) == 0);
   CHECK(readFile(rig.dir.file("backup.log")).find("integrity ok") != std::string::npos);
@@ -224,11 +227,13 @@ TEST_CASE("commands: TriggerRemediation runs a check's plan now; an unknown chec
   TempDir files;
   const std::string flag = files.file("flag");
   // Automatic remediation is off: only the signed command makes the plan run.
-  CommandRig rig("[remediation]\nauto_remediation = false\nallowlist = [\"/usr/bin/touch\"]\ncooldown = \"0s\"\n"
-                 "[[check]]\nname = \"flag\"\nkind = \"file\"\npath = \"" + flag +
-                 "\"\ninterval = \"200ms\"\nfail_after = 1\n"
-                 "  [[check.remedy]]\n  action = \"run\"\n  argv = [\"/usr/bin/touch\", \"" + flag +
-                 "\"]\n  settle = \"0s\"\n");
+  CommandRig rig(
+      "[remediation]\nauto_remediation = false\nallowlist = [\"/usr/bin/touch\"]\ncooldown = \"0s\"\n"
+      "[[check]]\nname = \"flag\"\nkind = \"file\"\npath = \"" +
+      flag +
+      "\"\ninterval = \"200ms\"\nfail_after = 1\n"
+      "  [[check.remedy]]\n  action = \"run\"\n  argv = [\"/usr/bin/touch\", \"" +
+      flag + "\"]\n  settle = \"0s\"\n");
   auto rowWith = [&](const json& audit, const std::string& outcome, const std::string& part) {
     if (!audit.is_array()) return false;
     for (const auto& e : audit)
@@ -251,7 +256,9 @@ TEST_CASE("commands: TriggerRemediation runs a check's plan now; an unknown chec
   CHECK(runCommand({binaryDir() + "/hale-agent", "audit", "verify", "--config", rig.dir.file("n1.toml")}) == 0);
 }
 
-TEST_CASE("commands: a signed RunDrill kills the agent's supervised child; its plan restarts it; the verdict reaches the aggregator") {
+TEST_CASE(
+    "commands: a signed RunDrill kills the agent's supervised child; its plan restarts it; the verdict reaches the "
+    "aggregator") {
   CommandRig rig(
       "[remediation]\nbackoff_initial = \"50ms\"\n"
       "[[check]]\nname = \"worker\"\nkind = \"process\"\nargv = [\"/usr/bin/sleep\", \"600\"]\n"
@@ -300,7 +307,8 @@ TEST_CASE("commands: a signed RunDrill kills the agent's supervised child; its p
   REQUIRE(waitFor(
       [&] {
         for (const auto& e : rig.auditTail())
-          if (e["outcome"] == "refused" && e["detail"].get<std::string>().find("live targets only") != std::string::npos)
+          if (e["outcome"] == "refused" &&
+              e["detail"].get<std::string>().find("live targets only") != std::string::npos)
             return true;
         return false;
       },

@@ -37,9 +37,10 @@ struct Fleet {
   bool stop_gone = true;  ///< stop "gone" once it reported, so the fleet has an offline node
 
   std::string mqttSection(const std::string& identity) const {
-    return fmt::format("[mqtt]\nurl = \"{}\"\nca_file = \"{}/ca.crt\"\ncert_file = \"{}/{}.crt\"\n"
-                       "key_file = \"{}/{}.key\"\nreconnect_min = \"100ms\"\nreconnect_max = \"1s\"\n",
-                       broker.url(), pki, pki, identity, pki, identity);
+    return fmt::format(
+        "[mqtt]\nurl = \"{}\"\nca_file = \"{}/ca.crt\"\ncert_file = \"{}/{}.crt\"\n"
+        "key_file = \"{}/{}.key\"\nreconnect_min = \"100ms\"\nreconnect_max = \"1s\"\n",
+        broker.url(), pki, pki, identity, pki, identity);
   }
 
   void startAggregator() {
@@ -50,8 +51,10 @@ struct Fleet {
       // A threshold no score goes below and an hour of dwell: nothing switches during the test.
       regions = fmt::format("[commands]\nsigning_key_file = \"{}\"\n", dir.file("keys/command-signing.key"));
       for (const auto& [name, prio] : {std::pair{"eu-west", 1}, std::pair{"us-east", 2}})
-        regions += fmt::format("[[region]]\nname = \"{}\"\npriority = {}\nthreshold = 5\nwindow = \"1s\"\n"
-                               "min_dwell = \"1h\"\n", name, prio);
+        regions += fmt::format(
+            "[[region]]\nname = \"{}\"\npriority = {}\nthreshold = 5\nwindow = \"1s\"\n"
+            "min_dwell = \"1h\"\n",
+            name, prio);
     }
     writeFile(cfg, fmt::format("[aggregator]\ndatabase = \"{}\"\nbatch_interval = \"20ms\"\n"
                                "snapshot_interval = \"300ms\"\n[http]\nlisten = \"127.0.0.1:{}\"\n",
@@ -66,13 +69,15 @@ struct Fleet {
 
   void startAgent(const std::string& node, const std::string& region, bool failing) {
     const std::string cfg = dir.file(node + ".toml");
-    std::string checks = fmt::format("[[check]]\nname = \"tmp-disk\"\nkind = \"disk\"\npath = \"{}\"\n"
-                                     "interval = \"500ms\"\nwarn_percent = 99\ncrit_percent = 100\n"
-                                     "inodes_warn_percent = 99\ninodes_crit_percent = 100\n",
-                                     dir.path());
+    std::string checks = fmt::format(
+        "[[check]]\nname = \"tmp-disk\"\nkind = \"disk\"\npath = \"{}\"\n"
+        "interval = \"500ms\"\nwarn_percent = 99\ncrit_percent = 100\n"
+        "inodes_warn_percent = 99\ninodes_crit_percent = 100\n",
+        dir.path());
     if (failing)
-      checks += "[[check]]\nname = \"ci-daemon\"\nkind = \"process\"\nmatch_name = \"hale-no-such-daemon\"\n"
-                "interval = \"300ms\"\nfail_after = 1\nseverity = \"crit\"\n";
+      checks +=
+          "[[check]]\nname = \"ci-daemon\"\nkind = \"process\"\nmatch_name = \"hale-no-such-daemon\"\n"
+          "interval = \"300ms\"\nfail_after = 1\nseverity = \"crit\"\n";
     writeFile(cfg, fmt::format("[agent]\nnode = \"{}\"\nregion = \"{}\"\nstate_dir = \"{}\"\n"
                                "heartbeat_interval = \"1s\"\nbatch_interval = \"50ms\"\n",
                                node, region, dir.file(node + "-state")) +
@@ -102,8 +107,8 @@ struct Fleet {
         [&] {
           last = get("/api/v1/fleet/health");
           return last.contains("counts") && last["counts"]["online"] == 3 - offline &&
-                 last["counts"]["offline"] == offline &&
-                 last["open_issues"]["crit"] == 1 && get("/api/v1/nodes/healthy").value("checks", 0) == 1;
+                 last["counts"]["offline"] == offline && last["open_issues"]["crit"] == 1 &&
+                 get("/api/v1/nodes/healthy").value("checks", 0) == 1;
         },
         std::chrono::seconds(20));
     INFO("fleet/health: ", last.dump());
@@ -122,9 +127,16 @@ std::string artifactDir() {
 
 // Debian's Chromium, headless, with nothing that would reach the internet.
 std::vector<std::string> chromium(const TempDir& dir, std::vector<std::string> mode, const std::string& url) {
-  std::vector<std::string> argv = {"chromium", "--headless", "--no-sandbox", "--disable-gpu",
-                                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                                   "--no-first-run", "--hide-scrollbars", "--user-data-dir=" + dir.file("chromium-profile"),
+  std::vector<std::string> argv = {"chromium",
+                                   "--headless",
+                                   "--no-sandbox",
+                                   "--disable-gpu",
+                                   "--disable-background-networking",
+                                   "--disable-component-update",
+                                   "--disable-sync",
+                                   "--no-first-run",
+                                   "--hide-scrollbars",
+                                   "--user-data-dir=" + dir.file("chromium-profile"),
                                    "--virtual-time-budget=5000"};
   argv.insert(argv.end(), mode.begin(), mode.end());
   argv.push_back(url);
@@ -133,8 +145,8 @@ std::vector<std::string> chromium(const TempDir& dir, std::vector<std::string> m
 
 /// Runs argv with stdout to `out` and stderr to `err` (Chromium prints the DOM on stdout).
 int runTo(const std::vector<std::string>& argv, const std::string& out, const std::string& err) {
-  std::vector<std::string> sh = {"/bin/sh", "-c", "out=$1; err=$2; shift 2; exec \"$@\" >\"$out\" 2>\"$err\"", "sh",
-                                 out, err};
+  std::vector<std::string> sh = {"/bin/sh", "-c", "out=$1; err=$2; shift 2; exec \"$@\" >\"$out\" 2>\"$err\"",
+                                 "sh",      out,  err};
   sh.insert(sh.end(), argv.begin(), argv.end());
   return runCommand(sh);
 }
@@ -190,12 +202,13 @@ TEST_CASE("dashboard: headless Chromium renders the API's numbers, and a screens
   for (int attempt = 0; attempt < 3; ++attempt) {
     fleet_health = fleet.get("/api/v1/fleet/health");
     nodes = fleet.get("/api/v1/nodes");
-    const int rc = runTo(chromium(fleet.dir, {"--dump-dom"}, url), fleet.dir.file("dom.html"),
-                         fleet.dir.file("chromium-dom.log"));
+    const int rc =
+        runTo(chromium(fleet.dir, {"--dump-dom"}, url), fleet.dir.file("dom.html"), fleet.dir.file("chromium-dom.log"));
     INFO("chromium: ", readFile(fleet.dir.file("chromium-dom.log")).substr(0, 2000));
     REQUIRE(rc == 0);
     dom = readFile(fleet.dir.file("dom.html"));
-    if (fleet.get("/api/v1/fleet/health") == fleet_health && fleet.get("/api/v1/nodes")["nodes"] == nodes["nodes"]) break;
+    if (fleet.get("/api/v1/fleet/health") == fleet_health && fleet.get("/api/v1/nodes")["nodes"] == nodes["nodes"])
+      break;
   }
   INFO("DOM: ", dom.substr(0, 4000));
   REQUIRE(dom.find("data-loaded=\"1\"") != std::string::npos);  // the first refresh completed
@@ -280,8 +293,9 @@ TEST_CASE("dashboard: a read token is enforced over a real socket, the page stay
   const std::string token = "integration-token-0123456789";
   writeFile(dir.file("token"), token + "\n");
   const std::string cfg = dir.file("aggregator.toml");
-  writeFile(cfg, fmt::format("[aggregator]\ndatabase = \"{}\"\n[http]\nlisten = \"127.0.0.1:{}\"\nread_token_file = \"{}\"\n",
-                             dir.file("aggregator.db"), port, dir.file("token")));
+  writeFile(
+      cfg, fmt::format("[aggregator]\ndatabase = \"{}\"\n[http]\nlisten = \"127.0.0.1:{}\"\nread_token_file = \"{}\"\n",
+                       dir.file("aggregator.db"), port, dir.file("token")));
   Process aggregator({binaryDir() + "/hale-aggregator", "run", "--config", cfg}, dir.file("aggregator.log"));
   REQUIRE(waitFor([&] { return httpGet(port, "/health").status == 200; }, std::chrono::seconds(10)));
 
@@ -307,13 +321,13 @@ TEST_CASE("dashboard: a read token is enforced over a real socket, the page stay
   // The page takes the token from its fragment and sends it with every call;
   // sessionStorage does not outlive the browser, so the second load has none.
   const std::string base = fmt::format("http://127.0.0.1:{}/", port);
-  REQUIRE(runTo(chromium(dir, {"--dump-dom"}, base + "#token=" + token), dir.file("with.html"), dir.file("with.log")) == 0);
+  REQUIRE(runTo(chromium(dir, {"--dump-dom"}, base + "#token=" + token), dir.file("with.html"), dir.file("with.log")) ==
+          0);
   const std::string with = readFile(dir.file("with.html"));
   CHECK(with.find("data-loaded=\"1\"") != std::string::npos);
   CHECK(textById(with, "count-nodes") == "0");
   CHECK(textById(with, "fleet-score") == "\u2013");  // an empty fleet has no score
-  REQUIRE(runTo(chromium(dir, {"--dump-dom"}, base), dir.file("without.html"),
-                dir.file("without.log")) == 0);
+  REQUIRE(runTo(chromium(dir, {"--dump-dom"}, base), dir.file("without.html"), dir.file("without.log")) == 0);
   const std::string without = readFile(dir.file("without.html"));
   CHECK(without.find("data-loaded=\"1\"") == std::string::npos);
   CHECK(without.find("needs a read token") != std::string::npos);

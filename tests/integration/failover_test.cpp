@@ -36,15 +36,15 @@ struct FailoverRig {
            "\"\nheartbeat_interval = \"500ms\"\nbatch_interval = \"20ms\"\nack_timeout = \"1s\"\n" +
            "[commands]\npublic_key_files = [\"" + dir.file("keys/command-signing.pub") + "\"]\n" +
            "[failover]\non_promote = [\"/bin/sh\", \"-c\", " + json(hook).dump() + ", \"promote\"]\n" +
-           "on_demote = [\"/bin/sh\", \"-c\", " + json(hook).dump() + ", \"demote\"]\n" +
-           mqtt(broker, "node-" + node) + "[[check]]\nname = \"service\"\nkind = \"file\"\npath = \"" +
-           dir.file(region + "-ok") + "\"\ninterval = \"100ms\"\nfail_after = 1\npass_after = 1\n";
+           "on_demote = [\"/bin/sh\", \"-c\", " + json(hook).dump() + ", \"demote\"]\n" + mqtt(broker, "node-" + node) +
+           "[[check]]\nname = \"service\"\nkind = \"file\"\npath = \"" + dir.file(region + "-ok") +
+           "\"\ninterval = \"100ms\"\nfail_after = 1\npass_after = 1\n";
   }
 
   void startAggregator() {
-    aggregator.emplace(std::vector<std::string>{binaryDir() + "/hale-aggregator", "run", "--config",
-                                                dir.file("aggregator.toml")},
-                       dir.file("aggregator.log"));
+    aggregator.emplace(
+        std::vector<std::string>{binaryDir() + "/hale-aggregator", "run", "--config", dir.file("aggregator.toml")},
+        dir.file("aggregator.log"));
     REQUIRE(waitFor([&] { return httpGet(http_port, "/api/v1/failover").status == 200; }, 10s));
   }
 
@@ -59,9 +59,10 @@ struct FailoverRig {
       regions += "[[region]]\nname = \"" + std::string(name) + "\"\npriority = " + std::to_string(prio) +
                  "\nthreshold = 90\nwindows = 3\nwindow = \"1s\"\nmin_dwell = \"2s\"\nfailback = \"manual\"\n";
     writeFile(dir.file("aggregator.toml"),
-              "[aggregator]\ndatabase = \"" + dir.file("agg.db") + "\"\nbatch_interval = \"20ms\"\n[http]\nlisten = \"127.0.0.1:" +
-                  std::to_string(http_port) + "\"\n[commands]\nsigning_key_file = \"" +
-                  dir.file("keys/command-signing.key") + "\"\n" + mqtt(broker_a, "aggregator") + regions);
+              "[aggregator]\ndatabase = \"" + dir.file("agg.db") +
+                  "\"\nbatch_interval = \"20ms\"\n[http]\nlisten = \"127.0.0.1:" + std::to_string(http_port) +
+                  "\"\n[commands]\nsigning_key_file = \"" + dir.file("keys/command-signing.key") + "\"\n" +
+                  mqtt(broker_a, "aggregator") + regions);
     writeFile(dir.file("na.toml"), agentConfig("na", "a", broker_a));
     writeFile(dir.file("nb.toml"), agentConfig("nb", "b", broker_b));
     startAggregator();

@@ -40,7 +40,8 @@ TEST_CASE("notify: the aggregator reports an unfixed critical issue once and sig
     store.ingest(std::span(&item, 1));
   }
   writeFile(dir.file("aggregator.toml"),
-            "[aggregator]\ndatabase = \"" + dir.file("agg.db") + "\"\n[http]\nlisten = \"127.0.0.1:" + std::to_string(port) +
+            "[aggregator]\ndatabase = \"" + dir.file("agg.db") +
+                "\"\n[http]\nlisten = \"127.0.0.1:" + std::to_string(port) +
                 "\"\n[[notify]]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:" + std::to_string(rx.port()) +
                 "/hale\"\nsecret_file = \"" + dir.file("notify.secret") +
                 "\"\nretry_initial = \"200ms\"\nretry_cap = \"200ms\"\n");
@@ -48,9 +49,9 @@ TEST_CASE("notify: the aggregator reports an unfixed critical issue once and sig
   {
     Process aggregator(argv, dir.file("aggregator.log"));
     REQUIRE(waitFor([&] { return rx.got().size() == 2; }, std::chrono::seconds(10)));
-    REQUIRE(waitFor([&] {
-      return httpGet(port, "/metrics").body.find("hale_notifications_sent_total 1\n") != std::string::npos;
-    }, std::chrono::seconds(5)));
+    REQUIRE(waitFor(
+        [&] { return httpGet(port, "/metrics").body.find("hale_notifications_sent_total 1\n") != std::string::npos; },
+        std::chrono::seconds(5)));
     const std::string metrics = httpGet(port, "/metrics").body;
     CHECK(metrics.find("hale_notifications_retries_total 1\n") != std::string::npos);
     CHECK(metrics.find("hale_notifications_queue_depth 0\n") != std::string::npos);

@@ -34,10 +34,11 @@ TEST_CASE("pidfile restart: a killed daemon is restarted at once, twice in a row
   writeFile(dir.file("agent.toml"), "[agent]\nnode = \"n1\"\nregion = \"eu\"\nstate_dir = \"" + dir.file("state") +
                                         "\"\n[remediation]\nallowlist = [\"/usr/bin/setsid\"]\ncooldown = \"0s\"\n"
                                         "backoff_initial = \"0s\"\nbackoff_reset_after = \"100ms\"\n"
-                                        "[[check]]\nname = \"svc\"\nkind = \"process\"\npidfile = \"" + pidfile +
+                                        "[[check]]\nname = \"svc\"\nkind = \"process\"\npidfile = \"" +
+                                        pidfile +
                                         "\"\ninterval = \"30s\"\nfail_after = 1\n"
-                                        "  [[check.remedy]]\n  action = \"restart\"\n  pidfile = \"" + pidfile +
-                                        "\"\n  start = " + start + "\n  settle = \"20ms\"\n");
+                                        "  [[check.remedy]]\n  action = \"restart\"\n  pidfile = \"" +
+                                        pidfile + "\"\n  start = " + start + "\n  settle = \"20ms\"\n");
   REQUIRE(runCommand({"/usr/bin/setsid", "-f", child, dir.file("starts.log"), "pidfile", pidfile}) == 0);
   REQUIRE(waitFor([&] { return pidIn(pidfile) > 0; }, std::chrono::seconds(5)));
   Process agent({binaryDir() + "/hale-agent", "run", "--config", dir.file("agent.toml")}, dir.file("agent.log"));
@@ -50,7 +51,12 @@ TEST_CASE("pidfile restart: a killed daemon is restarted at once, twice in a row
     const int old_pid = pidIn(pidfile);
     REQUIRE(old_pid > 0);
     REQUIRE(::kill(old_pid, SIGKILL) == 0);
-    CHECK(waitFor([&] { const int p = pidIn(pidfile); return p > 0 && p != old_pid; }, std::chrono::seconds(5)));
+    CHECK(waitFor(
+        [&] {
+          const int p = pidIn(pidfile);
+          return p > 0 && p != old_pid;
+        },
+        std::chrono::seconds(5)));
     std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the re-check settles and re-arms
   }
   ::kill(pidIn(pidfile), SIGKILL);

@@ -120,8 +120,9 @@ TEST_CASE("skeleton: an agent's checks reach the API through a TLS broker, and i
   fleet.startAggregator(fleet.broker->port());
   Process& agent = fleet.startAgent("n1", "eu-west", fleet.broker->port());
 
-  REQUIRE(waitFor([&] { return fleet.node("n1").value("checks", 0) == 2 && fleet.node("n1").value("agent_version", "") != ""; },
-                  std::chrono::seconds(20)));
+  REQUIRE(waitFor(
+      [&] { return fleet.node("n1").value("checks", 0) == 2 && fleet.node("n1").value("agent_version", "") != ""; },
+      std::chrono::seconds(20)));
   const json node = fleet.node("n1");
   CHECK(node["region"] == "eu-west");
   CHECK(node["online"] == true);
@@ -213,9 +214,11 @@ TEST_CASE("skeleton: a node cannot publish as another node") {
 
   // On its own topic but claiming to be n2: the aggregator rejects and counts it.
   const uint64_t invalid_before = fleet.invalidCount();
-  n1->publish(hale::wire::telemetryTopic("eu", "n1"), envelopeFor("n2", "eu", 1), 1, false)->wait_for(std::chrono::seconds(5));
+  n1->publish(hale::wire::telemetryTopic("eu", "n1"), envelopeFor("n2", "eu", 1), 1, false)
+      ->wait_for(std::chrono::seconds(5));
   // Garbage on its own topic: counted, and the aggregator keeps serving.
-  n1->publish(hale::wire::telemetryTopic("eu", "n1"), std::string("\x00\x01garbage", 9), 1, false)->wait_for(std::chrono::seconds(5));
+  n1->publish(hale::wire::telemetryTopic("eu", "n1"), std::string("\x00\x01garbage", 9), 1, false)
+      ->wait_for(std::chrono::seconds(5));
   CHECK(waitFor([&] { return fleet.invalidCount() >= invalid_before + 2; }, std::chrono::seconds(5)));
   CHECK(httpGet(fleet.http_port, "/api/v1/nodes/n2").status == 404);
   CHECK(httpGet(fleet.http_port, "/health").status == 200);
@@ -291,8 +294,8 @@ TEST_CASE("acl: a node receives its own region's commands and no other region's"
     auto aggregator = connectAs(fleet.pki, "aggregator", port);
     aggregator->publish(topic, std::string("command bytes"), 1, false)->wait_for(std::chrono::seconds(5));
     mqtt::const_message_ptr msg;
-    const bool got = client->try_consume_message_for(&msg, std::chrono::milliseconds(1500)) && msg &&
-                     msg->get_topic() == topic;
+    const bool got =
+        client->try_consume_message_for(&msg, std::chrono::milliseconds(1500)) && msg && msg->get_topic() == topic;
     client->stop_consuming();
     return got;
   };

@@ -29,17 +29,20 @@ std::string fixture(const std::string& name) {
 }
 
 HttpResponse post(uint16_t port, const std::string& path, const std::string& headers, const std::string& body) {
-  return httpRequest(port, "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\n" +
-                               headers + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+  return httpRequest(
+      port, "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\n" +
+                headers + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
 }
 
 HttpResponse getAuthed(uint16_t port, const std::string& target) {
-  return httpRequest(port, "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nAuthorization: Bearer " +
+  return httpRequest(port, "GET " + target +
+                               " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nAuthorization: Bearer " +
                                std::string(kReadToken) + "\r\n\r\n");
 }
 
 std::string github(const std::string& event, const std::string& body, std::string_view secret = kGithubSecret) {
-  return "X-GitHub-Event: " + event + "\r\nX-GitHub-Delivery: 72d3162e-cc78-11e3-81ab-4c9367dc0958\r\nX-Hub-Signature-256: " +
+  return "X-GitHub-Event: " + event +
+         "\r\nX-GitHub-Delivery: 72d3162e-cc78-11e3-81ab-4c9367dc0958\r\nX-Hub-Signature-256: " +
          aggregator::webhooks::hmacSignatureHeader(secret, body) + "\r\n";
 }
 }  // namespace
@@ -53,10 +56,10 @@ TEST_CASE("webhooks: CI runs from GitHub GitLab and Jenkins over HTTP with bad s
   writeFile(dir.file("read.token"), std::string(kReadToken));
   writeFile(dir.file("notify.secret"), "notify-secret-0123456789");
   writeFile(dir.file("aggregator.toml"),
-            "[aggregator]\ndatabase = \"" + dir.file("agg.db") + "\"\n[http]\nlisten = \"127.0.0.1:" + std::to_string(port) +
-                "\"\nread_token_file = \"" + dir.file("read.token") + "\"\n[webhooks]\ngithub_secret_file = \"" +
-                dir.file("github.secret") + "\"\ngitlab_token_file = \"" + dir.file("gitlab.token") +
-                "\"\njenkins_token_file = \"" + dir.file("jenkins.token") +
+            "[aggregator]\ndatabase = \"" + dir.file("agg.db") + "\"\n[http]\nlisten = \"127.0.0.1:" +
+                std::to_string(port) + "\"\nread_token_file = \"" + dir.file("read.token") +
+                "\"\n[webhooks]\ngithub_secret_file = \"" + dir.file("github.secret") + "\"\ngitlab_token_file = \"" +
+                dir.file("gitlab.token") + "\"\njenkins_token_file = \"" + dir.file("jenkins.token") +
                 "\"\n[[notify]]\nkind = \"slack\"\nurl = \"http://127.0.0.1:9/hooks\"\nsecret_file = \"" +
                 dir.file("notify.secret") + "\"\nevents = [\"unfixed_critical\", \"region_failover\"]\n");
   Process aggregator({binaryDir() + "/hale-aggregator", "run", "--config", dir.file("aggregator.toml")},
@@ -72,10 +75,12 @@ TEST_CASE("webhooks: CI runs from GitHub GitLab and Jenkins over HTTP with bad s
   const std::string ping = fixture("github_ping.json");
   CHECK(post(port, "/api/v1/webhooks/github", github("ping", ping), ping).status == 202);
   const std::string gl = fixture("gitlab_pipeline.json");
-  CHECK(post(port, "/api/v1/webhooks/gitlab", "X-Gitlab-Event: Pipeline Hook\r\nX-Gitlab-Token: " + std::string(kGitlabToken) + "\r\n", gl)
+  CHECK(post(port, "/api/v1/webhooks/gitlab",
+             "X-Gitlab-Event: Pipeline Hook\r\nX-Gitlab-Token: " + std::string(kGitlabToken) + "\r\n", gl)
             .status == 201);
   const std::string jk = fixture("jenkins_notification.json");
-  CHECK(post(port, "/api/v1/webhooks/jenkins", "Authorization: Bearer " + std::string(kJenkinsToken) + "\r\n", jk).status == 201);
+  CHECK(post(port, "/api/v1/webhooks/jenkins", "Authorization: Bearer " + std::string(kJenkinsToken) + "\r\n", jk)
+            .status == 201);
 
   // Refused: wrong secret, tampered body, missing signature, wrong tokens.
   auto bad = post(port, "/api/v1/webhooks/github", github("workflow_run", wr, "not-the-secret-at-all"), wr);
@@ -85,8 +90,12 @@ TEST_CASE("webhooks: CI runs from GitHub GitLab and Jenkins over HTTP with bad s
   tampered[tampered.find("failure")] = 'F';
   CHECK(post(port, "/api/v1/webhooks/github", github("workflow_run", wr), tampered).status == 401);
   CHECK(post(port, "/api/v1/webhooks/github", "X-GitHub-Event: workflow_run\r\n", wr).status == 401);
-  CHECK(post(port, "/api/v1/webhooks/gitlab", "X-Gitlab-Event: Pipeline Hook\r\nX-Gitlab-Token: wrong-token-wrong-token\r\n", gl).status == 401);
-  CHECK(post(port, "/api/v1/webhooks/jenkins", "Authorization: Bearer " + std::string(kReadToken) + "\r\n", jk).status == 401);
+  CHECK(post(port, "/api/v1/webhooks/gitlab",
+             "X-Gitlab-Event: Pipeline Hook\r\nX-Gitlab-Token: wrong-token-wrong-token\r\n", gl)
+            .status == 401);
+  CHECK(
+      post(port, "/api/v1/webhooks/jenkins", "Authorization: Bearer " + std::string(kReadToken) + "\r\n", jk).status ==
+      401);
   // Malformed (authentic but not JSON) and oversized bodies.
   const std::string junk = "{\"workflow_run\": ";
   CHECK(post(port, "/api/v1/webhooks/github", github("workflow_run", junk), junk).status == 400);

@@ -150,8 +150,8 @@ int connectLoopback(uint16_t port, std::chrono::milliseconds timeout) {
   pollfd p{fd, POLLOUT, 0};
   int err = 0;
   socklen_t len = sizeof err;
-  if (::poll(&p, 1, static_cast<int>(timeout.count())) != 1 || ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 ||
-      err != 0) {
+  if (::poll(&p, 1, static_cast<int>(timeout.count())) != 1 ||
+      ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
     ::close(fd);
     return -1;
   }
@@ -170,7 +170,8 @@ std::string makePki(const TempDir& dir, const std::vector<std::string>& nodes) {
   const std::string pki = dir.file("pki");
   std::vector<std::string> argv = {sourceDir() + "/scripts/dev-pki.sh", pki};
   argv.insert(argv.end(), nodes.begin(), nodes.end());
-  if (runCommand(argv, dir.file("pki.log")) != 0) throw std::runtime_error("dev-pki.sh failed: " + readFile(dir.file("pki.log")));
+  if (runCommand(argv, dir.file("pki.log")) != 0)
+    throw std::runtime_error("dev-pki.sh failed: " + readFile(dir.file("pki.log")));
   return pki;
 }
 

@@ -88,7 +88,9 @@ struct HttpResponse {
 };
 
 /// GET over a real socket; status 0 when the connection failed.
-HttpResponse httpGet(uint16_t port, const std::string& target, std::chrono::milliseconds timeout = std::chrono::seconds(5));
-HttpResponse httpRequest(uint16_t port, const std::string& raw_request, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+HttpResponse httpGet(uint16_t port, const std::string& target,
+                     std::chrono::milliseconds timeout = std::chrono::seconds(5));
+HttpResponse httpRequest(uint16_t port, const std::string& raw_request,
+                         std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
 }  // namespace hale::test

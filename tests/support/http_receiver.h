@@ -82,7 +82,8 @@ class Receiver {
           statuses_.pop_front();
         }
       }
-      const std::string reply = fmt::format("HTTP/1.1 {} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok", status);
+      const std::string reply =
+          fmt::format("HTTP/1.1 {} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok", status);
       ::send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
       ::close(c);
     }

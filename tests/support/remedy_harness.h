@@ -47,8 +47,8 @@ struct RemedyRig {
   std::string etc = dir.file("etc");
 
   int baseline(const std::string& path, const std::string& out, std::vector<std::string> extra = {}) {
-    std::vector<std::string> args{test::binaryDir() + "/hale-agent", "baseline", path, "--out", out, "--config",
-                                  config};
+    std::vector<std::string> args{
+        test::binaryDir() + "/hale-agent", "baseline", path, "--out", out, "--config", config};
     args.insert(args.end(), extra.begin(), extra.end());
     return test::runCommand(args, dir.file("baseline.out"));
   }

@@ -11,9 +11,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <thread>
 #include <cstring>
-
+#include <thread>
 
 namespace hale::agent::platform {
 
@@ -59,13 +58,13 @@ Result<CapturedRun> runCaptured(const std::vector<std::string>& argv, Deadline d
       run.timed_out = true;
       break;
     }
-    std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(pause, std::chrono::milliseconds(remainingMs(deadline))));
+    std::this_thread::sleep_for(
+        std::min<std::chrono::milliseconds>(pause, std::chrono::milliseconds(remainingMs(deadline))));
     pause = std::min(pause * 2, std::chrono::milliseconds(20));
   }
   if (run.timed_out) {
     ::kill(-pid, SIGKILL);
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
   }
   if (WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) run.term_signal = WTERMSIG(status);

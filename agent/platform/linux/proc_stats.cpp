@@ -108,13 +108,20 @@ std::optional<MemInfo> parseMemInfo(std::string_view text) {
     if (w.size() < 2) return;
     const auto value = toU64(w[1]);
     if (!value) return;
-    if (w[0] == "MemTotal:") total = value;
-    else if (w[0] == "MemAvailable:") available = value;
-    else if (w[0] == "MemFree:") free = value;
-    else if (w[0] == "Buffers:") buffers = value;
-    else if (w[0] == "Cached:") cached = value;
-    else if (w[0] == "SwapTotal:") swap_total = value;
-    else if (w[0] == "SwapFree:") swap_free = value;
+    if (w[0] == "MemTotal:")
+      total = value;
+    else if (w[0] == "MemAvailable:")
+      available = value;
+    else if (w[0] == "MemFree:")
+      free = value;
+    else if (w[0] == "Buffers:")
+      buffers = value;
+    else if (w[0] == "Cached:")
+      cached = value;
+    else if (w[0] == "SwapTotal:")
+      swap_total = value;
+    else if (w[0] == "SwapFree:")
+      swap_free = value;
   });
   if (!total || *total == 0) return std::nullopt;
   out.total_kb = *total;
@@ -138,8 +145,10 @@ std::optional<Pressure> parsePressure(std::string_view text) {
     if (w.size() < 2 || !w[1].starts_with("avg10=")) return;
     const auto v = toDouble(w[1].substr(6));
     if (!v) return;
-    if (w[0] == "some") some = v;
-    else if (w[0] == "full") full = v;
+    if (w[0] == "some")
+      some = v;
+    else if (w[0] == "full")
+      full = v;
   });
   if (!some) return std::nullopt;
   return Pressure{*some, full};

@@ -157,7 +157,8 @@ std::optional<int> readPidFile(const std::string& path) {
   auto text = slurp(path, 64);
   if (!text) return std::nullopt;
   std::string_view s(*text);
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r' || s.back() == '\t')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r' || s.back() == '\t'))
+    s.remove_suffix(1);
   int pid = 0;
   if (!parseNumber(s, pid) || pid <= 0) return std::nullopt;
   return pid;

@@ -13,7 +13,6 @@
 #include <cstring>
 #include <map>
 
-
 namespace hale::agent::platform {
 namespace {
 
@@ -25,8 +24,7 @@ int waitChild(pid_t pid, Deadline deadline, bool& timed_out) {
     if (remainingMs(deadline) == 0) {
       timed_out = true;
       ::kill(-pid, SIGKILL);
-      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-      }
+      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
       return status;
     }
     ::poll(nullptr, 0, 2);

@@ -2,8 +2,8 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <signal.h>
 #include <grp.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -33,7 +33,8 @@ namespace {
 // prepared before the fork, and an exec failure travels back as errno over a
 // close-on-exec pipe.
 Result<pid_t> forkAsUser(const SpawnOptions& o, char* const* args, char* const* envp) {
-  if (o.argv[0][0] != '/') return makeError(fmt::format("cannot run '{}' as another user: not an absolute path", o.argv[0]));
+  if (o.argv[0][0] != '/')
+    return makeError(fmt::format("cannot run '{}' as another user: not an absolute path", o.argv[0]));
   int report[2];
   if (::pipe2(report, O_CLOEXEC) != 0) return Error{fmt::format("pipe: {}", std::strerror(errno)), errno};
   const uid_t uid = static_cast<uid_t>(o.uid);
@@ -77,13 +78,11 @@ Result<pid_t> forkAsUser(const SpawnOptions& o, char* const* args, char* const* 
   ::close(report[1]);
   int err = 0;
   ssize_t got;
-  while ((got = ::read(report[0], &err, sizeof err)) < 0 && errno == EINTR) {
-  }
+  while ((got = ::read(report[0], &err, sizeof err)) < 0 && errno == EINTR) {}
   ::close(report[0]);
   if (got == static_cast<ssize_t>(sizeof err)) {
     int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
     return Error{fmt::format("cannot run '{}' as uid {}: {}", o.argv[0], uid, std::strerror(err)), err};
   }
   return pid;

@@ -15,7 +15,6 @@
 #include <future>
 #include <map>
 
-
 namespace hale::agent::platform {
 namespace {
 constexpr size_t kExitHistory = 64;
@@ -79,8 +78,7 @@ Status SupervisedChild::start() {
 void SupervisedChild::watch(int pid, int pidfd, MonoTime started) {
   whenExited(io_, pidfd, [self = weak_from_this(), pid, started] {
     int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
     auto me = self.lock();
     if (!me) return;
     ChildExit exit;

@@ -27,10 +27,10 @@ class RealSystemdUnits final : public SystemdUnits {
     if (!run) return makeError(fmt::format("systemctl: {}", run.error().message));
     if (run->timed_out) return makeError("systemctl show timed out");
     if (run->exit_code != 0)
-      return makeError(fmt::format("systemctl show {} failed ({}): {}", unit,
-                                   run->term_signal ? fmt::format("signal {}", run->term_signal)
-                                                    : fmt::format("exit {}", run->exit_code),
-                                   lastLine(run->output)));
+      return makeError(fmt::format(
+          "systemctl show {} failed ({}): {}", unit,
+          run->term_signal ? fmt::format("signal {}", run->term_signal) : fmt::format("exit {}", run->exit_code),
+          lastLine(run->output)));
     auto state = parseUnitShow(run->output);
     if (!state) return makeError(fmt::format("systemctl show {}: unexpected output: {}", unit, lastLine(run->output)));
     return *state;

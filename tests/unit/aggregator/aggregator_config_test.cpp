@@ -35,8 +35,9 @@ TEST_CASE("aggregator_config: snapshot and retention defaults and overrides") {
   CHECK(defaults.health.result_stale_after_ms == 600'000);
   CHECK_FALSE(defaults.read_token.has_value());
 
-  const auto set = load(dir, "[aggregator]\nsnapshot_interval = \"200ms\"\nretention_raw = \"2d\"\n"
-                             "retention_snapshots = \"30d\"\nresult_stale_after = \"1m\"\n");
+  const auto set = load(dir,
+                        "[aggregator]\nsnapshot_interval = \"200ms\"\nretention_raw = \"2d\"\n"
+                        "retention_snapshots = \"30d\"\nresult_stale_after = \"1m\"\n");
   CHECK(set.snapshots.interval == std::chrono::milliseconds(200));
   CHECK(set.snapshots.retention_raw == std::chrono::hours(48));
   CHECK(set.health.result_stale_after_ms == 60'000);
@@ -74,7 +75,7 @@ TEST_CASE("aggregator_config: the read token comes from a file or the environmen
     CHECK(errorOf(dir, "[http]\nread_token_env = \"HALE_TEST_UNSET_VARIABLE\"\n").find("HALE_TEST_UNSET_VARIABLE") !=
           std::string::npos);
     test::writeFile(dir.file("token"), "abcdefghijklmnop-123\n");
-    CHECK(errorOf(dir, "[http]\nread_token_file = \"" + dir.file("token") +
-                           "\"\nread_token_env = \"X\"\n").find("not both") != std::string::npos);
+    CHECK(errorOf(dir, "[http]\nread_token_file = \"" + dir.file("token") + "\"\nread_token_env = \"X\"\n")
+              .find("not both") != std::string::npos);
   }
 }

@@ -1,10 +1,10 @@
 // The aggregator's failover service: [[region]] config, decisions stored and
 // continued after a restart, the signed retained payload, API and metrics.
+#include "aggregator/failover/failover_service.h"
 #include "aggregator/core/aggregator_config.h"
 #include "aggregator/failover/failover_config.h"
-#include "aggregator/failover/failover_service.h"
-#include "shared/wire/command.h"
 #include "shared/util/clock.h"
+#include "shared/wire/command.h"
 #include "tests/support/harness.h"
 
 #include <doctest/doctest.h>
@@ -45,7 +45,8 @@ TEST_CASE("failover config: region tables with keys defaults and errors") {
   CHECK(regions[1].failback_after == std::chrono::minutes(30));
   CHECK_FALSE(regions[1].hold_while_remediating);
   CHECK(regionError("[[region]]\npriority = 1\n").find("name") != std::string::npos);
-  CHECK(regionError("[[region]]\nname = \"a\"\n[[region]]\nname = \"a\"\n").find("duplicate region") != std::string::npos);
+  CHECK(regionError("[[region]]\nname = \"a\"\n[[region]]\nname = \"a\"\n").find("duplicate region") !=
+        std::string::npos);
   CHECK(regionError("[[region]]\nname = \"a\"\nfailback = \"sometimes\"\n").find("t.toml:3") != std::string::npos);
   CHECK(regionError("[[region]]\nname = \"a\"\nwindows = 0\n").find("1..1000") != std::string::npos);
   CHECK(regionError("[[region]]\nname = \"a\"\nthreshold = 120\n").find("threshold") != std::string::npos);
@@ -109,9 +110,20 @@ TEST_CASE("failover service: decisions are stored and published signed and retai
     CHECK(published.size() == 2);
 
     ingest::Counters counters;
-    api::Api api(store, counters, [] { return true; },
-                 api::ApiOptions{{}, std::nullopt, nullptr, std::string("write-token-0123456789"), {}, 1,
-                                 std::chrono::minutes(5), nullptr, std::chrono::seconds(5), {}, {}, {svc.routes()}});
+    api::Api api(
+        store, counters, [] { return true; },
+        api::ApiOptions{{},
+                        std::nullopt,
+                        nullptr,
+                        std::string("write-token-0123456789"),
+                        {},
+                        1,
+                        std::chrono::minutes(5),
+                        nullptr,
+                        std::chrono::seconds(5),
+                        {},
+                        {},
+                        {svc.routes()}});
     auto get = api.handle({"GET", "/api/v1/failover", ""});
     REQUIRE(get.status == 200);
     const auto body = json::parse(get.body);
@@ -123,7 +135,8 @@ TEST_CASE("failover service: decisions are stored and published signed and retai
     CHECK(body["history"][1]["from"].is_null());
     CHECK(body["regions"][0]["bad_windows"].get<int>() >= 2);
     const auto metrics = api.handle({"GET", "/metrics", ""}).body;
-    CHECK(metrics.find("hale_region_active{region=\"a\"} 0\nhale_region_active{region=\"b\"} 1\n") != std::string::npos);
+    CHECK(metrics.find("hale_region_active{region=\"a\"} 0\nhale_region_active{region=\"b\"} 1\n") !=
+          std::string::npos);
     CHECK(metrics.find("hale_failover_total 1\n") != std::string::npos);
 
     CHECK(api.handle({"POST", "/api/v1/failover/promote", R"({"region":"a"})"}).status == 401);
@@ -153,11 +166,13 @@ TEST_CASE("failover service: a region is remediating while an attempt's latest e
   test::TempDir dir;
   storage::Store store(dir.file("agg.db"));
   const int64_t now = unixMillisNow();
-  store.db().exec("INSERT INTO nodes(node, region, first_seen_ms, last_seen_ms) VALUES ('n1', 'a', 0, 0), ('n2', 'b', 0, 0)");
+  store.db().exec(
+      "INSERT INTO nodes(node, region, first_seen_ms, last_seen_ms) VALUES ('n1', 'a', 0, 0), ('n2', 'b', 0, 0)");
   auto add = [&](const char* node, int seq, int attempt, const char* outcome, int64_t at) {
-    sqlite::Statement s(store.db(),
-                        "INSERT INTO remediations(node, seq, attempt_id, issue_id, check_name, action, outcome, reason, "
-                        "exit_code, duration_ms, at_ms) VALUES (?1, ?2, ?3, 1, 'c', 'restart', ?4, '', 0, 0, ?5)");
+    sqlite::Statement s(
+        store.db(),
+        "INSERT INTO remediations(node, seq, attempt_id, issue_id, check_name, action, outcome, reason, "
+        "exit_code, duration_ms, at_ms) VALUES (?1, ?2, ?3, 1, 'c', 'restart', ?4, '', 0, 0, ?5)");
     s.with(std::string(node), seq, attempt, std::string(outcome), at).run();
   };
   add("n1", 1, 7, "Fired", now - 1000);

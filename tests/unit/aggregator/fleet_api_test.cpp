@@ -81,7 +81,8 @@ struct Rig {
     api::ApiOptions options;
     options.read_token = token;
     options.snapshot_counters = &snapshot_counters;
-    api = std::make_unique<api::Api>(store, ingestor.counters(), [] { return true; }, std::move(options));
+    api = std::make_unique<api::Api>(
+        store, ingestor.counters(), [] { return true; }, std::move(options));
   }
 
   void send(const std::string& region, const std::string& node, const std::string& payload) {
@@ -213,7 +214,8 @@ TEST_CASE("fleet_api: statistics split repair times by whether Hale healed the i
   // issue 3, closed 30 h ago after 4 h, falls in the window before the last 24 h.
   rig.send("eu", "n1", issue("n1", "eu", 2, 1, rig.now - 3 * kHourMs, rig.now - 3 * kHourMs + 600'000));
   rig.send("eu", "n1", remediation("n1", "eu", 3, 1, wire::RemediationOutcome::Fired, rig.now - 3 * kHourMs + 1000));
-  rig.send("eu", "n1", remediation("n1", "eu", 4, 1, wire::RemediationOutcome::NotHealed, rig.now - 3 * kHourMs + 2000));
+  rig.send("eu", "n1",
+           remediation("n1", "eu", 4, 1, wire::RemediationOutcome::NotHealed, rig.now - 3 * kHourMs + 2000));
   rig.send("eu", "n1", remediation("n1", "eu", 5, 1, wire::RemediationOutcome::Healed, rig.now - 3 * kHourMs + 3000));
   rig.send("eu", "n1", issue("n1", "eu", 6, 2, rig.now - 5 * kHourMs, rig.now - 3 * kHourMs));
   rig.send("eu", "n1", issue("n1", "eu", 7, 3, rig.now - 34 * kHourMs, rig.now - 30 * kHourMs));
@@ -315,17 +317,16 @@ TEST_CASE("fleet_api: /metrics has scores, issues and node counts") {
   rig.exampleFleet();
   health::takeSnapshot(rig.store, health::Params{}, health::SnapshotSettings{}, rig.now, rig.snapshot_counters);
   const std::string m = rig.get("/metrics").body;
-  for (const char* line : {"hale_fleet_health_score 53.3\n",
-                           "hale_fleet_component_health_score{component=\"storage\"} 53.3\n",
-                           "hale_region_health_score{region=\"eu\"} 80\n",
-                           "hale_region_component_health_score{region=\"eu\",component=\"storage\"} 80\n",
-                           "hale_node_health_score{region=\"eu\",node=\"n2\"} 60\n",
-                           "hale_open_issues{region=\"eu\",severity=\"crit\"} 1\n",
-                           "hale_open_issues{region=\"us\",severity=\"warn\"} 0\n",
-                           "hale_nodes{state=\"online\"} 2\n", "hale_nodes{state=\"offline\"} 1\n",
-                           "hale_region_nodes{region=\"us\",state=\"offline\"} 1\n",
-                           "hale_nodes_by_band{band=\"red\"} 2\n", "hale_health_snapshots_total 1\n",
-                           "# TYPE hale_node_health_score gauge\n"}) {
+  for (const char* line :
+       {"hale_fleet_health_score 53.3\n", "hale_fleet_component_health_score{component=\"storage\"} 53.3\n",
+        "hale_region_health_score{region=\"eu\"} 80\n",
+        "hale_region_component_health_score{region=\"eu\",component=\"storage\"} 80\n",
+        "hale_node_health_score{region=\"eu\",node=\"n2\"} 60\n",
+        "hale_open_issues{region=\"eu\",severity=\"crit\"} 1\n",
+        "hale_open_issues{region=\"us\",severity=\"warn\"} 0\n", "hale_nodes{state=\"online\"} 2\n",
+        "hale_nodes{state=\"offline\"} 1\n", "hale_region_nodes{region=\"us\",state=\"offline\"} 1\n",
+        "hale_nodes_by_band{band=\"red\"} 2\n", "hale_health_snapshots_total 1\n",
+        "# TYPE hale_node_health_score gauge\n"}) {
     INFO(line);
     CHECK(m.find(line) != std::string::npos);
   }
@@ -335,8 +336,8 @@ TEST_CASE("fleet_api: a read token guards every read but /health, /ready and the
   const std::string token = "s3cret-token-0123456789";
   Rig rig(token);
   rig.exampleFleet();
-  for (const char* path : {"/api/v1/fleet/health", "/api/v1/regions", "/api/v1/nodes", "/metrics",
-                           "/api/v1/statistics", "/api/v1/fleet/trend"}) {
+  for (const char* path : {"/api/v1/fleet/health", "/api/v1/regions", "/api/v1/nodes", "/metrics", "/api/v1/statistics",
+                           "/api/v1/fleet/trend"}) {
     INFO(path);
     const auto missing = rig.get(path);
     CHECK(missing.status == 401);

@@ -61,7 +61,8 @@ TEST_CASE("ingest: stores exactly once per (node, seq) and keeps the latest resu
 
 TEST_CASE("ingest: sequence gaps are visible per node") {
   Rig rig;
-  for (uint64_t seq : {1, 2, 5}) rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), batch("n1", "eu", seq, wire::Status::Ok));
+  for (uint64_t seq : {1, 2, 5})
+    rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), batch("n1", "eu", seq, wire::Status::Ok));
   rig.ingestor.flush();
   CHECK(rig.getJson("/api/v1/nodes/n1")["missing"] == 2);
 }
@@ -69,7 +70,8 @@ TEST_CASE("ingest: sequence gaps are visible per node") {
 TEST_CASE("ingest: bad messages are counted, never stored, never fatal") {
   Rig rig;
   rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), "garbage");
-  rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), batch("n2", "eu", 1, wire::Status::Ok));  // names another node
+  rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"),
+                         batch("n2", "eu", 1, wire::Status::Ok));  // names another node
   rig.ingestor.onMessage("hale/v1/eu/n1/telemetry/extra", batch("n1", "eu", 1, wire::Status::Ok));
   rig.ingestor.onMessage("not/a/hale/topic", "x");
   rig.ingestor.onMessage(wire::statusTopic("eu", "n1"), "{not json");
@@ -284,8 +286,10 @@ TEST_CASE("api: writes need the write token, are validated, rate-limited and bec
     sent.push_back(spec);
     return {};
   };
-  api::Api api(rig.store, rig.ingestor.counters(), [] { return true; }, std::move(options));
-  auto post = [&](const std::string& target, const std::string& body, const std::string& auth = "Bearer write-token-0123456789") {
+  api::Api api(
+      rig.store, rig.ingestor.counters(), [] { return true; }, std::move(options));
+  auto post = [&](const std::string& target, const std::string& body,
+                  const std::string& auth = "Bearer write-token-0123456789") {
     return api.handle({"POST", target, body, auth});
   };
 

@@ -19,15 +19,15 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <fstream>
 #include <deque>
+#include <fstream>
 #include <mutex>
 #include <thread>
 
 using namespace hale;
 using namespace hale::aggregator;
-using nlohmann::json;
 using hale::test::Receiver;
+using nlohmann::json;
 
 namespace {
 constexpr std::string_view kSecret = "notify-test-secret-0123456789";
@@ -74,7 +74,8 @@ TEST_CASE("notifier: a failed remediation is retried after a 500 and delivered o
   test::TempDir dir;
   storage::Store store(dir.file("agg.db"));
   Receiver rx({500});
-  notify::Settings settings{{target("webhook", rx.port(), {notify::Event::RemediationFailed})}, "http://127.0.0.1:8080",
+  notify::Settings settings{{target("webhook", rx.port(), {notify::Event::RemediationFailed})},
+                            "http://127.0.0.1:8080",
                             std::chrono::milliseconds(50)};
   {
     remediation(store, 10, wire::RemediationOutcome::Failed, "before the first start", 99, 60'000);
@@ -94,10 +95,12 @@ TEST_CASE("notifier: a failed remediation is retried after a 500 and delivered o
   }
   // A new notifier on the same database (an aggregator restart) finds the queued item.
   notify::Notifier n(dir.file("agg.db"), settings);
-  REQUIRE(test::waitFor([&] {
-    n.runOnce();
-    return n.counters().sent == 1;
-  }, std::chrono::seconds(3)));
+  REQUIRE(test::waitFor(
+      [&] {
+        n.runOnce();
+        return n.counters().sent == 1;
+      },
+      std::chrono::seconds(3)));
   n.runOnce();
   n.runOnce();
   const auto got = rx.got();
@@ -134,10 +137,12 @@ TEST_CASE("notifier: gives up after max_attempts and counts the failure") {
   notify::Notifier n(dir.file("agg.db"), notify::Settings{{t}, "", std::chrono::milliseconds(20)});
   n.runOnce();
   remediation(store, 1, wire::RemediationOutcome::Skipped, "circuit breaker open");
-  REQUIRE(test::waitFor([&] {
-    n.runOnce();
-    return n.counters().failed == 1;
-  }, std::chrono::seconds(3)));
+  REQUIRE(test::waitFor(
+      [&] {
+        n.runOnce();
+        return n.counters().failed == 1;
+      },
+      std::chrono::seconds(3)));
   CHECK(rx.got().size() == 3);
   CHECK(n.counters().sent == 0);
   const json body = json::parse(rx.got()[0].body);
@@ -169,9 +174,11 @@ TEST_CASE("notifier: an unfixed critical issue and a region failover from the wo
   item.issue->opened_at_ms = unixMillisNow();  // too young to report
   store.ingest(std::span(&item, 1));
 
-  notify::Notifier n(dir.file("agg.db"),
-                     notify::Settings{{target("webhook", rx.port(), {notify::Event::UnfixedCritical, notify::Event::RegionFailover})},
-                                      "", std::chrono::milliseconds(20)});
+  notify::Notifier n(
+      dir.file("agg.db"),
+      notify::Settings{{target("webhook", rx.port(), {notify::Event::UnfixedCritical, notify::Event::RegionFailover})},
+                       "",
+                       std::chrono::milliseconds(20)});
   n.start();
   REQUIRE(test::waitFor([&] { return n.counters().sent == 1; }, std::chrono::seconds(3)));
   n.regionFailover("us", "eu", 4, "health below 70 for 3 windows");
@@ -219,8 +226,9 @@ s.socket = c.wrap_socket(s.socket, server_side=True)
 s.serve_forever()
 )");
   const uint16_t port = test::freePort();
-  test::Process rx({"/bin/sh", "-c", fmt::format("exec python3 {} {} {} {} {}", dir.file("rx.py"), port, dir.file("c.pem"),
-                                                dir.file("c.key"), dir.file("got.txt"))},
+  test::Process rx({"/bin/sh", "-c",
+                    fmt::format("exec python3 {} {} {} {} {}", dir.file("rx.py"), port, dir.file("c.pem"),
+                                dir.file("c.key"), dir.file("got.txt"))},
                    dir.file("rx.log"));
   REQUIRE(test::waitFor([&] { return test::portAcceptsConnections(port); }, std::chrono::seconds(5)));
   storage::Store store(dir.file("agg.db"));

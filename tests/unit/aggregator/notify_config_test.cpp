@@ -31,11 +31,12 @@ TEST_CASE("notify_config: notify targets and webhook secrets") {
   test::TempDir dir;
   test::writeFile(dir.file("gh.secret"), "  github-secret-0123456789\n");
   ::setenv("HALE_TEST_NOTIFY_SECRET", "notify-secret-0123456789", 1);
-  const auto cfg = load(dir, "[webhooks]\ngithub_secret_file = \"" + dir.file("gh.secret") +
-                                 "\"\n[[notify]]\nkind = \"slack\"\nurl = \"https://hooks.example.com/services/T0/B0/x\"\n"
-                                 "[[notify]]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9000/hale\"\n"
-                                 "secret_env = \"HALE_TEST_NOTIFY_SECRET\"\nevents = [\"region_failover\"]\n"
-                                 "unfixed_after = \"30m\"\nmax_attempts = 3\n");
+  const auto cfg =
+      load(dir, "[webhooks]\ngithub_secret_file = \"" + dir.file("gh.secret") +
+                    "\"\n[[notify]]\nkind = \"slack\"\nurl = \"https://hooks.example.com/services/T0/B0/x\"\n"
+                    "[[notify]]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9000/hale\"\n"
+                    "secret_env = \"HALE_TEST_NOTIFY_SECRET\"\nevents = [\"region_failover\"]\n"
+                    "unfixed_after = \"30m\"\nmax_attempts = 3\n");
   CHECK(cfg.webhooks.github == "github-secret-0123456789");
   CHECK_FALSE(cfg.webhooks.gitlab);
   REQUIRE(cfg.notify.size() == 2);
@@ -51,10 +52,11 @@ TEST_CASE("notify_config: notify targets and webhook secrets") {
 
   CHECK(errorOf(dir, "[[notify]]\nkind = \"email\"\nurl = \"http://x/\"\n").find(":2:") != std::string::npos);
   CHECK(errorOf(dir, "[[notify]]\nkind = \"slack\"\nurl = \"ftp://x/\"\n").find("http://") != std::string::npos);
-  CHECK(errorOf(dir, "[[notify]]\nkind = \"slack\"\nurl = \"http://x/\"\nevents = [\"lunch\"]\n").find("unknown event 'lunch'") !=
-        std::string::npos);
+  CHECK(errorOf(dir, "[[notify]]\nkind = \"slack\"\nurl = \"http://x/\"\nevents = [\"lunch\"]\n")
+            .find("unknown event 'lunch'") != std::string::npos);
   CHECK(errorOf(dir, "[[notify]]\nkind = \"slack\"\nurl = \"http://x/\"\nsecret = \"inline\"\n") != "");
   CHECK(errorOf(dir, "[notify]\nkind = \"slack\"\n").find("[[notify]]") != std::string::npos);
   ::setenv("HALE_TEST_SHORT", "short", 1);
-  CHECK(errorOf(dir, "[webhooks]\ngitlab_token_env = \"HALE_TEST_SHORT\"\n").find("16 characters") != std::string::npos);
+  CHECK(errorOf(dir, "[webhooks]\ngitlab_token_env = \"HALE_TEST_SHORT\"\n").find("16 characters") !=
+        std::string::npos);
 }

@@ -6,12 +6,9 @@ using namespace hale::config;
 
 namespace {
 constexpr FieldSpec kSpec[] = {
-    {"path", FieldType::String, "", "a path", true},
-    {"limit", FieldType::Integer, "10", "a limit"},
-    {"ratio", FieldType::Float, "0.5", "a ratio"},
-    {"every", FieldType::Duration, "10s", "a period"},
-    {"on", FieldType::Bool, "true", "a switch"},
-    {"tags", FieldType::StringArray, "", "labels"},
+    {"path", FieldType::String, "", "a path", true}, {"limit", FieldType::Integer, "10", "a limit"},
+    {"ratio", FieldType::Float, "0.5", "a ratio"},   {"every", FieldType::Duration, "10s", "a period"},
+    {"on", FieldType::Bool, "true", "a switch"},     {"tags", FieldType::StringArray, "", "labels"},
 };
 
 Fields load(const std::string& text) {

@@ -8,7 +8,9 @@
 using namespace hale;
 
 namespace {
-std::span<const uint8_t> bytesOf(const std::string& s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
+std::span<const uint8_t> bytesOf(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
 
 wire::CommandSpec spec(int64_t now, std::string node = "n1") {
   wire::CommandSpec s;

@@ -1,9 +1,9 @@
 // The manual pages in docs/man/ are generated from the programs' command
 // tables; this test fails when a command changed and the pages were not
 // regenerated (HALE_WRITE_DOCS=1 hale_unit_tests -tc='manpage*' rewrites them).
+#include "shared/util/manpage.h"
 #include "agent/cli/cli.h"
 #include "aggregator/cli/cli.h"
-#include "shared/util/manpage.h"
 #include "tests/support/harness.h"
 
 #include <doctest/doctest.h>
@@ -33,9 +33,12 @@ std::vector<std::string> listedCommands(const std::string& program, const test::
   std::vector<std::string> names;
   bool in_commands = false;
   for (std::string line; std::getline(lines, line);) {
-    if (line == "commands:") in_commands = true;
-    else if (line.empty()) in_commands = false;
-    else if (in_commands && line.rfind("  ", 0) == 0) names.push_back(line.substr(2, line.find(' ', 2) - 2));
+    if (line == "commands:")
+      in_commands = true;
+    else if (line.empty())
+      in_commands = false;
+    else if (in_commands && line.rfind("  ", 0) == 0)
+      names.push_back(line.substr(2, line.find(' ', 2) - 2));
   }
   return names;
 }
@@ -71,8 +74,8 @@ TEST_CASE("manpage: man renders the pages") {
   for (const std::string program : {"hale-agent", "hale-aggregator"}) {
     const std::string out = dir.file(program + ".txt");
     REQUIRE(test::runCommand({"/bin/sh", "-c",
-                              "MANWIDTH=100 man -l " + std::string(HALE_SOURCE_DIR) + "/docs/man/" + program +
-                                  ".1 2>" + dir.file("err") + " | cat"},
+                              "MANWIDTH=100 man -l " + std::string(HALE_SOURCE_DIR) + "/docs/man/" + program + ".1 2>" +
+                                  dir.file("err") + " | cat"},
                              out) == 0);
     const std::string text = test::readFile(out);
     CHECK(text.find("SYNOPSIS") != std::string::npos);

@@ -11,7 +11,7 @@ using namespace std::chrono_literals;
 TEST_CASE("backoff: doubles to the cap with jitter in [base/2, base]") {
   double r = 0.0;
   Backoff b(100ms, 1000ms, [&] { return r; });
-  CHECK(b.next() == 50ms);   // base 100, lowest jitter
+  CHECK(b.next() == 50ms);  // base 100, lowest jitter
   r = 0.999999;
   CHECK(b.next() == 199ms);  // base 200, highest jitter
   r = 0.0;
@@ -47,7 +47,10 @@ TEST_CASE("text: UTF-8 validation and repair") {
   CHECK_FALSE(isValidUtf8("\xC0\xAF"));          // overlong '/'
   CHECK_FALSE(isValidUtf8("\xED\xA0\x80"));      // surrogate
   CHECK_FALSE(isValidUtf8("\xF4\x90\x80\x80"));  // beyond U+10FFFF
-  CHECK(sanitizeUtf8("a\xFF" "b") == "a\xEF\xBF\xBD" "b");
+  CHECK(sanitizeUtf8("a\xFF"
+                     "b") ==
+        "a\xEF\xBF\xBD"
+        "b");
 }
 
 TEST_CASE("log: the rate limiter lets one line per key per period and counts the rest") {

@@ -35,7 +35,8 @@ std::string errorOf(const std::string& text) {
 }
 
 const std::vector<std::string> kFailingStep = {
-    "/bin/sh", "-c", "echo 'fatal: unable to access https://example.invalid/: Could not resolve host: example.invalid'; exit 128"};
+    "/bin/sh", "-c",
+    "echo 'fatal: unable to access https://example.invalid/: Could not resolve host: example.invalid'; exit 128"};
 
 // One exec run of a step that fails with a network error every time.
 int runFailingStep(const TempDir& dir, RemedyBudget* budget, Attempts& attempts, const std::string& name) {
@@ -69,7 +70,8 @@ TEST_CASE("build policy: [[build_policy]] tables are read and checked") {
   CHECK(p.at("nightly").remedies_per_hour == 3);
   CHECK(policiesOf("").empty());
   CHECK(errorOf("[[build_policy]]\nname = \"a\"\nmode = \"sometimes\"\n").find("agent.toml:3:") == 0);
-  CHECK(errorOf("[[build_policy]]\nname = \"a\"\n[[build_policy]]\nname = \"a\"\n").find("duplicate") != std::string::npos);
+  CHECK(errorOf("[[build_policy]]\nname = \"a\"\n[[build_policy]]\nname = \"a\"\n").find("duplicate") !=
+        std::string::npos);
   CHECK(errorOf("[[build_policy]]\nname = \"off\"\n").find("must not be") != std::string::npos);
   CHECK(errorOf("[[build_policy]]\nname = \"a\"\nremedies_per_hour = -1\n").find("negative") != std::string::npos);
   CHECK(errorOf("[[build_policy]]\nname = \"a\"\nretries = 1\n").find("retries") != std::string::npos);

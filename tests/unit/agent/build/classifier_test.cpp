@@ -23,12 +23,18 @@ Diagnosis diagnoseFixture(const std::string& name) {
 
 TEST_CASE("classifier: each category from its fixture") {
   const std::pair<const char*, Category> cases[] = {
-      {"dependency_pip.log", Category::Dependency},       {"network_npm.log", Category::Network},
-      {"network_registry_503.log", Category::Network},    {"test_pytest.log", Category::Test},
-      {"test_go.log", Category::Test},                    {"compile_gcc.log", Category::Compile},
-      {"timeout_jest.log", Category::Timeout},            {"resource_memory.log", Category::ResourceMemory},
-      {"resource_disk.log", Category::ResourceDisk},      {"permission_push.log", Category::Permission},
-      {"infrastructure_docker.log", Category::Infrastructure}, {"flaky_rerun.log", Category::Flaky},
+      {"dependency_pip.log", Category::Dependency},
+      {"network_npm.log", Category::Network},
+      {"network_registry_503.log", Category::Network},
+      {"test_pytest.log", Category::Test},
+      {"test_go.log", Category::Test},
+      {"compile_gcc.log", Category::Compile},
+      {"timeout_jest.log", Category::Timeout},
+      {"resource_memory.log", Category::ResourceMemory},
+      {"resource_disk.log", Category::ResourceDisk},
+      {"permission_push.log", Category::Permission},
+      {"infrastructure_docker.log", Category::Infrastructure},
+      {"flaky_rerun.log", Category::Flaky},
       {"none_scary.log", Category::None},
   };
   for (const auto& [file, expected] : cases) {
@@ -83,12 +89,14 @@ TEST_CASE("classifier: weighting") {
   }
   SUBCASE("repeated matches raise the score") {
     const Diagnosis once = diagnoseText("x\nConnection refused\n");
-    const Diagnosis many = diagnoseText("x\nConnection refused\nConnection refused\nConnection refused\nConnection refused\n");
+    const Diagnosis many =
+        diagnoseText("x\nConnection refused\nConnection refused\nConnection refused\nConnection refused\n");
     CHECK(many.category == Category::Network);
     CHECK(many.confidence > once.confidence);
   }
   SUBCASE("a specific high-priority signature beats a generic one on the same line") {
-    const Diagnosis d = diagnoseText("c++: fatal error: Killed signal terminated program cc1plus\ncompilation terminated.\n");
+    const Diagnosis d =
+        diagnoseText("c++: fatal error: Killed signal terminated program cc1plus\ncompilation terminated.\n");
     CHECK(d.category == Category::ResourceMemory);
   }
 }
@@ -202,14 +210,25 @@ TEST_CASE("classifier: common signatures across tools and CI systems") {
 
 TEST_CASE("classifier: random bytes in random chunks never break the invariants") {
   std::mt19937 rng(20240501);
-  const std::string words[] = {"npm ERR! code ECONNRESET", "\x1b[31m", "\r\n", "\n", "error: ", "\xc3", "\xff\xfe",
-                               std::string(70000, 'z'), "--- FAIL: TestX", "No space left on device", "\x1b]0;t\x07"};
+  const std::string words[] = {"npm ERR! code ECONNRESET",
+                               "\x1b[31m",
+                               "\r\n",
+                               "\n",
+                               "error: ",
+                               "\xc3",
+                               "\xff\xfe",
+                               std::string(70000, 'z'),
+                               "--- FAIL: TestX",
+                               "No space left on device",
+                               "\x1b]0;t\x07"};
   for (int round = 0; round < 30; ++round) {
     std::string log;
     const int pieces = static_cast<int>(rng() % 200);
     for (int i = 0; i < pieces; ++i) {
-      if (rng() % 3 == 0) log += words[rng() % std::size(words)];
-      else log.push_back(static_cast<char>(rng() % 256));
+      if (rng() % 3 == 0)
+        log += words[rng() % std::size(words)];
+      else
+        log.push_back(static_cast<char>(rng() % 256));
     }
     Classifier c(shippedKb());
     for (size_t at = 0; at < log.size();) {

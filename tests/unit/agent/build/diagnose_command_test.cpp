@@ -77,5 +77,6 @@ TEST_CASE("diagnose_command: --junit turns a test failure into flaky") {
   const auto j = nlohmann::json::parse(out);
   CHECK(j["category"] == "flaky");
   CHECK(j["remedy"] == "rerun-failed-tests");
-  CHECK(run({"--patterns", sourcePath("config/patterns"), "--junit", "/nonexistent.xml", dir.file("job.log")}, &out) == 2);
+  CHECK(run({"--patterns", sourcePath("config/patterns"), "--junit", "/nonexistent.xml", dir.file("job.log")}, &out) ==
+        2);
 }

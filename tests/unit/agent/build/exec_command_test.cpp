@@ -166,9 +166,9 @@ TEST_CASE("exec_command: clear-cache empties only the known cache, then retries"
   writeFile(home + "/.npm/keep.txt", "user file");
   const std::string marker = r.dir.file("marker");
   r.options.cache_home = home;
-  r.options.command = {"/bin/sh", "-c",
-                       "if [ -f " + marker + " ]; then exit 0; fi; touch " + marker +
-                           "; echo 'npm ERR! code EINTEGRITY'; exit 1"};
+  r.options.command = {
+      "/bin/sh", "-c",
+      "if [ -f " + marker + " ]; then exit 0; fi; touch " + marker + "; echo 'npm ERR! code EINTEGRITY'; exit 1"};
   CHECK(r.run() == 0);
   REQUIRE(r.recorder.attempts.size() == 2);
   CHECK(r.recorder.attempts[0].remedy == Remedy::ClearCache);
@@ -205,7 +205,8 @@ TEST_CASE("exec_command: a command that cannot start exits 127") {
 
 TEST_CASE("exec_command: argument parsing") {
   ExecOptions o;
-  CHECK(parseExecArgs({"--timeout", "5m", "--max-attempts", "4", "--policy", "dry-run", "--", "make", "-j2"}, o).empty());
+  CHECK(
+      parseExecArgs({"--timeout", "5m", "--max-attempts", "4", "--policy", "dry-run", "--", "make", "-j2"}, o).empty());
   CHECK(o.timeout == std::chrono::minutes(5));
   CHECK(o.max_attempts == 4);
   CHECK(o.policy == ExecPolicy::DryRun);
@@ -274,12 +275,15 @@ TEST_CASE("exec_command: flaky tests shown by a JUnit report are rerun alone (py
   ExecRun r("");
   const std::string report = r.dir.file("report.xml");
   const std::string runner = r.dir.file("pytest");  // a stand-in runner: the name selects the rerun flag
-  writeFile(runner, "#!/bin/sh\n"
-                    "for a in \"$@\"; do [ \"$a\" = --lf ] && { echo rerun-only-failed; exit 0; }; done\n"
-                    "cat > " + report + " <<'X'\n"
-                    "<testsuite><testcase classname=\"t\" name=\"a\"><failure/></testcase>"
-                    "<testcase classname=\"t\" name=\"a\"/></testsuite>\nX\n"
-                    "echo 'FAILED tests/test_t.py::a - AssertionError'; exit 1\n");
+  writeFile(runner,
+            "#!/bin/sh\n"
+            "for a in \"$@\"; do [ \"$a\" = --lf ] && { echo rerun-only-failed; exit 0; }; done\n"
+            "cat > " +
+                report +
+                " <<'X'\n"
+                "<testsuite><testcase classname=\"t\" name=\"a\"><failure/></testcase>"
+                "<testcase classname=\"t\" name=\"a\"/></testsuite>\nX\n"
+                "echo 'FAILED tests/test_t.py::a - AssertionError'; exit 1\n");
   std::filesystem::permissions(runner, std::filesystem::perms::owner_all);
   r.options.command = {runner, "-q"};
   r.options.junit_reports = {report};
@@ -329,10 +333,10 @@ TEST_CASE("exec_command: an interrupt during the backoff sleep ends the loop at 
 }
 
 TEST_CASE("build_remedies: yarn, pnpm and go corruption signatures name their cache") {
-  const std::pair<const char*, const char*> cases[] = {
-      {"cache_yarn.log", "yarn"},   {"cache_yarn_berry.log", "yarn"}, {"cache_pnpm.log", "pnpm"},
-      {"cache_pnpm_store.log", "pnpm"}, {"cache_go.log", "go"},     {"cache_go_build.log", "go"},
-      {"cache_go_checksum.log", "go"}};
+  const std::pair<const char*, const char*> cases[] = {{"cache_yarn.log", "yarn"},     {"cache_yarn_berry.log", "yarn"},
+                                                       {"cache_pnpm.log", "pnpm"},     {"cache_pnpm_store.log", "pnpm"},
+                                                       {"cache_go.log", "go"},         {"cache_go_build.log", "go"},
+                                                       {"cache_go_checksum.log", "go"}};
   for (const auto& c : cases) {
     const std::string file = c.first, cache = c.second;
     CAPTURE(file);
@@ -342,7 +346,8 @@ TEST_CASE("build_remedies: yarn, pnpm and go corruption signatures name their ca
     CHECK(d.cache == cache);
   }
   // npm's own corruption still clears npm's cache, not yarn's.
-  CHECK(diagnoseText("npm ERR! code EINTEGRITY\nnpm ERR! sha512-abc integrity checksum failed when using sha512\n").cache == "npm");
+  CHECK(diagnoseText("npm ERR! code EINTEGRITY\nnpm ERR! sha512-abc integrity checksum failed when using sha512\n")
+            .cache == "npm");
 }
 
 TEST_CASE("build_remedies: the yarn, pnpm and go caches are cleared, Go's read-only module tree included") {
@@ -353,13 +358,14 @@ TEST_CASE("build_remedies: the yarn, pnpm and go caches are cleared, Go's read-o
     std::filesystem::create_directories(home + "/" + d);
   writeFile(home + "/go/pkg/mod/github.com/acme/lib@v1.0.0/lib.go", "package lib\n");
   // Go leaves module directories read-only.
-  std::filesystem::permissions(home + "/go/pkg/mod/github.com/acme/lib@v1.0.0", std::filesystem::perms::owner_read |
-                                                                              std::filesystem::perms::owner_exec);
-  std::filesystem::permissions(home + "/go/pkg/mod/github.com/acme", std::filesystem::perms::owner_read |
-                                                                     std::filesystem::perms::owner_exec);
+  std::filesystem::permissions(home + "/go/pkg/mod/github.com/acme/lib@v1.0.0",
+                               std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
+  std::filesystem::permissions(home + "/go/pkg/mod/github.com/acme",
+                               std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
   ::unsetenv("GOMODCACHE");
   ::unsetenv("GOCACHE");
-  CHECK(clearPackageCache("yarn", home) == std::vector<std::string>{home + "/.cache/yarn", home + "/.yarn/berry/cache"});
+  CHECK(clearPackageCache("yarn", home) ==
+        std::vector<std::string>{home + "/.cache/yarn", home + "/.yarn/berry/cache"});
   CHECK(clearPackageCache("pnpm", home) == std::vector<std::string>{home + "/.local/share/pnpm/store"});
   CHECK(clearPackageCache("go", home) == std::vector<std::string>{home + "/go/pkg/mod", home + "/.cache/go-build"});
   CHECK_FALSE(std::filesystem::exists(home + "/go/pkg/mod"));
@@ -376,9 +382,10 @@ TEST_CASE("build_remedies: the yarn, pnpm and go caches are cleared, Go's read-o
 }
 
 TEST_CASE("exec_command: a corrupt yarn cache is cleared and the step run again") {
-  ExecRun r("if [ -e \"$MARK\" ]; then echo 'Done in 1.2s.'; exit 0; fi; touch \"$MARK\"; "
-            "echo 'error https://registry.yarnpkg.com/lodash/-/lodash-4.17.21.tgz: Integrity check failed for \"lodash\" "
-            "(computed integrity doesn'\\''t match our records, got \"sha512-x\")' >&2; exit 1");
+  ExecRun r(
+      "if [ -e \"$MARK\" ]; then echo 'Done in 1.2s.'; exit 0; fi; touch \"$MARK\"; "
+      "echo 'error https://registry.yarnpkg.com/lodash/-/lodash-4.17.21.tgz: Integrity check failed for \"lodash\" "
+      "(computed integrity doesn'\\''t match our records, got \"sha512-x\")' >&2; exit 1");
   ::setenv("MARK", r.dir.file("mark").c_str(), 1);
   std::filesystem::create_directories(r.dir.file("home/.cache/yarn/v6"));
   r.options.cache_home = r.dir.file("home");

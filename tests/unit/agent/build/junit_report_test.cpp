@@ -107,9 +107,21 @@ TEST_CASE("junit_report: reports refine a log diagnosis") {
 
 TEST_CASE("junit_report: random fragments of XML never crash the parser") {
   std::mt19937 rng(7);
-  const std::string parts[] = {"<testcase name=\"a\">", "</testcase>", "<failure message=\"x&amp;\"/>", "<![CDATA[",
-                               "]]>", "<!--", "-->", "<skipped/>", "<testcase classname='c' name='b'/>", "\"", "'",
-                               "<", ">", "<flakyFailure/>", "\xff"};
+  const std::string parts[] = {"<testcase name=\"a\">",
+                               "</testcase>",
+                               "<failure message=\"x&amp;\"/>",
+                               "<![CDATA[",
+                               "]]>",
+                               "<!--",
+                               "-->",
+                               "<skipped/>",
+                               "<testcase classname='c' name='b'/>",
+                               "\"",
+                               "'",
+                               "<",
+                               ">",
+                               "<flakyFailure/>",
+                               "\xff"};
   for (int round = 0; round < 200; ++round) {
     JUnitParser p;
     std::string xml;

@@ -59,7 +59,8 @@ id = "disk"
 category = "infrastructure"
 patterns = ['disk gone']
 explanation = "Overridden."
-)", "user.toml");
+)",
+              "user.toml");
   kb.compile();
   REQUIRE(kb.entries().size() == 1);
   CHECK(kb.entries()[0].category == Category::Infrastructure);
@@ -69,12 +70,14 @@ explanation = "Overridden."
 
 TEST_CASE("knowledge_base: errors name file, line and the problem") {
   SUBCASE("invalid RE2 pattern points at the pattern's line") {
-    const std::string e = errorOf("[[pattern]]\nid = \"x\"\ncategory = \"network\"\nexplanation = \"e\"\npatterns = [\n  'ok',\n  'bad(('\n]\n");
+    const std::string e = errorOf(
+        "[[pattern]]\nid = \"x\"\ncategory = \"network\"\nexplanation = \"e\"\npatterns = [\n  'ok',\n  'bad(('\n]\n");
     CHECK(e.find("user.toml:7:") == 0);
     CHECK(e.find("invalid RE2 pattern 'bad(('") != std::string::npos);
   }
   SUBCASE("a pattern that matches every line") {
-    const std::string e = errorOf("[[pattern]]\nid = \"x\"\ncategory = \"network\"\nexplanation = \"e\"\npatterns = ['(oops)?']\n");
+    const std::string e =
+        errorOf("[[pattern]]\nid = \"x\"\ncategory = \"network\"\nexplanation = \"e\"\npatterns = ['(oops)?']\n");
     CHECK(e.find("user.toml:5:") == 0);
     CHECK(e.find("matches an empty line") != std::string::npos);
   }
@@ -84,7 +87,8 @@ TEST_CASE("knowledge_base: errors name file, line and the problem") {
     CHECK(e.find("colour") != std::string::npos);
   }
   SUBCASE("wrong type") {
-    const std::string e = errorOf("[[pattern]]\nid = \"x\"\ncategory = \"network\"\nexplanation = \"e\"\npatterns = 'one'\n");
+    const std::string e =
+        errorOf("[[pattern]]\nid = \"x\"\ncategory = \"network\"\nexplanation = \"e\"\npatterns = 'one'\n");
     CHECK(e.find("user.toml:5:") == 0);
     CHECK(e.find("array of strings") != std::string::npos);
   }
@@ -158,7 +162,9 @@ TEST_CASE("knowledge_base: a background compile matches like a plain one; exec s
 
   // exec still refuses an invalid knowledge base before the step runs.
   TempDir dir;
-  writeFile(dir.file("bad.toml"), "[[pattern]]\nid = \"x\"\ncategory = \"network\"\npatterns = ['bad((']\nexplanation = \"e\"\n");
-  CHECK(runExecCommand({"--patterns", dir.file("bad.toml"), "--", "/bin/sh", "-c", "touch " + dir.file("ran")}, nullptr) == 2);
+  writeFile(dir.file("bad.toml"),
+            "[[pattern]]\nid = \"x\"\ncategory = \"network\"\npatterns = ['bad((']\nexplanation = \"e\"\n");
+  CHECK(runExecCommand({"--patterns", dir.file("bad.toml"), "--", "/bin/sh", "-c", "touch " + dir.file("ran")},
+                       nullptr) == 2);
   CHECK_FALSE(std::filesystem::exists(dir.file("ran")));
 }

@@ -19,11 +19,13 @@ bool matches(const std::string& pattern, const std::string& line) {
 }  // namespace
 
 TEST_CASE("learn: generalised line matches itself and variants") {
-  const std::string line = "ERROR 2024-05-01 artifact store /var/cache/store/ab12 refused upload 0xdeadbeef1 after 3 tries";
+  const std::string line =
+      "ERROR 2024-05-01 artifact store /var/cache/store/ab12 refused upload 0xdeadbeef1 after 3 tries";
   const std::string p = generaliseLine(line);
   CHECK(matches(p, line));
   CHECK(matches(p, "ERROR 2025-11-23 artifact store /srv/other/zz refused upload 0xcafebabe2 after 12 tries"));
-  CHECK_FALSE(matches(p, "ERROR 2024-05-01 artifact store /var/cache/store/ab12 accepted upload 0xdeadbeef1 after 3 tries"));
+  CHECK_FALSE(
+      matches(p, "ERROR 2024-05-01 artifact store /var/cache/store/ab12 accepted upload 0xdeadbeef1 after 3 tries"));
   CHECK(p.find("\\d+") != std::string::npos);
   CHECK(p.find("\\S+") != std::string::npos);
 }

@@ -46,7 +46,8 @@ TEST_CASE("anomaly: a spike in a noisy series is flagged exactly where it is") {
   CHECK(flagged.size() <= 3);
 }
 
-TEST_CASE("anomaly: nothing is judged during the warm-up, a slow drift is not an anomaly, a step is one only at first") {
+TEST_CASE(
+    "anomaly: nothing is judged during the warm-up, a slow drift is not an anomaly, a step is one only at first") {
   AnomalyTracker tracker;
   const auto settings = watching("latency_ms");
   auto r = result(1000.0);  // wildly off, but during warm-up
@@ -85,7 +86,8 @@ TEST_CASE("anomaly: metrics not named by the rule are left alone") {
 
 TEST_CASE("anomaly: rejects bad config with the key and its line") {
   const auto err = test::configErrorOf(
-      "[[check]]\nname = \"d\"\nkind = \"disk\"\npath = \"/\"\nanomaly_metrics = [\"used_percent\"]\nanomaly_alpha = 1.5\n");
+      "[[check]]\nname = \"d\"\nkind = \"disk\"\npath = \"/\"\nanomaly_metrics = [\"used_percent\"]\nanomaly_alpha = "
+      "1.5\n");
   CHECK(err.find(":6:") != std::string::npos);
   CHECK(err.find("'anomaly_alpha'") != std::string::npos);
   CHECK(test::configErrorOf("[[check]]\nname = \"d\"\nkind = \"disk\"\npath = \"/\"\nanomaly_metrics = [\"a b\"]\n")

@@ -118,7 +118,9 @@ bool hasMetric(const Outcome& out, const std::string& name) {
   return false;
 }
 
-std::span<const uint8_t> bytesOf(const std::string& s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
+std::span<const uint8_t> bytesOf(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
 
 }  // namespace
 
@@ -172,7 +174,8 @@ TEST_CASE("certificate_check: host name mismatch is critical") {
 
 TEST_CASE("certificate_check: trust against a configured CA bundle") {
   SUBCASE("signed by the configured CA: trusted") {
-    const auto out = runToml(fileCheck(certs().path("valid.pem"), fmt::format("ca_file = \"{}\"\n", certs().path("ca.pem"))));
+    const auto out =
+        runToml(fileCheck(certs().path("valid.pem"), fmt::format("ca_file = \"{}\"\n", certs().path("ca.pem"))));
     CHECK(out.status == Status::Ok);
     CHECK(metric(out, "trusted") == 1);
   }
@@ -187,12 +190,14 @@ TEST_CASE("certificate_check: trust against a configured CA bundle") {
 
 TEST_CASE("certificate_check: certificate and private key must match") {
   SUBCASE("its own key") {
-    const auto out = runToml(fileCheck(certs().path("valid.pem"), fmt::format("key_file = \"{}\"\n", certs().path("leaf.key"))));
+    const auto out =
+        runToml(fileCheck(certs().path("valid.pem"), fmt::format("key_file = \"{}\"\n", certs().path("leaf.key"))));
     CHECK(out.status == Status::Ok);
     CHECK(metric(out, "key_matches") == 1);
   }
   SUBCASE("another key") {
-    const auto out = runToml(fileCheck(certs().path("valid.pem"), fmt::format("key_file = \"{}\"\n", certs().path("other.key"))));
+    const auto out =
+        runToml(fileCheck(certs().path("valid.pem"), fmt::format("key_file = \"{}\"\n", certs().path("other.key"))));
     CHECK(out.status == Status::Crit);
     CHECK(metric(out, "key_matches") == 0);
     CHECK(out.message.find("does not match") != std::string::npos);
@@ -248,13 +253,14 @@ TEST_CASE("certificate_check: parsing never crashes on garbage") {
 
 TEST_CASE("certificate_check: remote endpoint over a real TLS handshake") {
   const uint16_t port = hale::test::freePort();
-  hale::test::Process server({"openssl", "s_server", "-accept", fmt::format("127.0.0.1:{}", port), "-cert",
-                              certs().path("soon.pem"), "-key", certs().path("leaf.key"), "-cert_chain",
-                              certs().path("ca.pem"), "-www"},
-                             "/dev/null");
+  hale::test::Process server(
+      {"openssl", "s_server", "-accept", fmt::format("127.0.0.1:{}", port), "-cert", certs().path("soon.pem"), "-key",
+       certs().path("leaf.key"), "-cert_chain", certs().path("ca.pem"), "-www"},
+      "/dev/null");
   REQUIRE(hale::test::waitFor([&] { return hale::test::portAcceptsConnections(port); }, std::chrono::seconds(5)));
   const std::string base = fmt::format(
-      "[[check]]\nname = \"remote\"\nkind = \"certificate\"\nendpoint = \"127.0.0.1:{}\"\nserver_name = \"localhost\"\n",
+      "[[check]]\nname = \"remote\"\nkind = \"certificate\"\nendpoint = \"127.0.0.1:{}\"\nserver_name = "
+      "\"localhost\"\n",
       port);
   SUBCASE("expiry, host name and trust of the served chain") {
     const auto out = runToml(base + fmt::format("ca_file = \"{}\"\n", certs().path("ca.pem")));
@@ -267,9 +273,10 @@ TEST_CASE("certificate_check: remote endpoint over a real TLS handshake") {
     CHECK(hasMetric(out, "handshake_ms"));
   }
   SUBCASE("the SNI name is the expected host name") {
-    const auto out = runToml(fmt::format(
-        "[[check]]\nname = \"remote\"\nkind = \"certificate\"\nendpoint = \"127.0.0.1:{}\"\nserver_name = \"other.example\"\n",
-        port));
+    const auto out =
+        runToml(fmt::format("[[check]]\nname = \"remote\"\nkind = \"certificate\"\nendpoint = "
+                            "\"127.0.0.1:{}\"\nserver_name = \"other.example\"\n",
+                            port));
     CHECK(out.status == Status::Crit);
     CHECK(metric(out, "hostname_ok") == 0);
   }
@@ -338,8 +345,8 @@ TEST_CASE("certificate_check: rejects bad config") {
     CHECK(err.find("cannot read file '/nonexistent/ca.pem'") != std::string::npos);
   }
   SUBCASE("key_file with an endpoint") {
-    const auto err = configErrorOf(
-        "[[check]]\nname = \"c\"\nkind = \"certificate\"\nendpoint = \"h:443\"\nkey_file = \"/k.pem\"\n");
+    const auto err =
+        configErrorOf("[[check]]\nname = \"c\"\nkind = \"certificate\"\nendpoint = \"h:443\"\nkey_file = \"/k.pem\"\n");
     CHECK(err.find("checks.toml:5:") == 0);
     CHECK(err.find("only applies to a local file") != std::string::npos);
   }

@@ -37,9 +37,7 @@ TEST_CASE("command_probe_check: exit codes") {
     CHECK(out.message.find("exit 3") != std::string::npos);
     CHECK(out.message.find("(expected 0): disk not mounted") != std::string::npos);
   }
-  SUBCASE("expect_exit") {
-    CHECK(runToml(commandToml("[\"false\"]", "expect_exit = 1\n")).status == Status::Ok);
-  }
+  SUBCASE("expect_exit") { CHECK(runToml(commandToml("[\"false\"]", "expect_exit = 1\n")).status == Status::Ok); }
   SUBCASE("arguments are passed as they are, with no shell in between") {
     const auto out = runToml(commandToml("[\"echo\", \"$HOME; rm -rf /\"]", "output_contains = \"$HOME; rm -rf /\"\n"));
     CHECK(out.status == Status::Ok);

@@ -110,15 +110,16 @@ TEST_CASE("disk_check: thresholds relative to the real use of a temp dir") {
   auto below = fromToml("[[check]]\nname = \"t\"\nkind = \"disk\"\npath = \"" + dir.path() + "\"\nwarn_percent = " +
                         std::to_string(used + 5) + "\ncrit_percent = " + std::to_string(used + 6) + "\n");
   CHECK(below->run().status == checks::Status::Ok);
-  auto above = fromToml("[[check]]\nname = \"t\"\nkind = \"disk\"\npath = \"" + dir.path() + "\"\nwarn_percent = " +
-                        std::to_string(std::max(0.0, used - 6)) + "\ncrit_percent = " +
-                        std::to_string(std::max(0.0, used - 1)) + "\n");
+  auto above = fromToml("[[check]]\nname = \"t\"\nkind = \"disk\"\npath = \"" + dir.path() +
+                        "\"\nwarn_percent = " + std::to_string(std::max(0.0, used - 6)) +
+                        "\ncrit_percent = " + std::to_string(std::max(0.0, used - 1)) + "\n");
   CHECK(above->run().status == checks::Status::Crit);
 }
 
 TEST_CASE("disk_check: rejects bad config with the key and its line") {
   CHECK(errorOf("[[check]]\nname = \"d\"\nkind = \"disk\"\n").find("missing required key 'path'") != std::string::npos);
-  const auto order = errorOf("[[check]]\nname = \"d\"\nkind = \"disk\"\npath = \"/\"\nwarn_percent = 95\ncrit_percent = 90\n");
+  const auto order =
+      errorOf("[[check]]\nname = \"d\"\nkind = \"disk\"\npath = \"/\"\nwarn_percent = 95\ncrit_percent = 90\n");
   CHECK(order.find("agent.toml:5:") == 0);
   CHECK(order.find("'warn_percent'") != std::string::npos);
   const auto kind = errorOf("[[check]]\nname = \"d\"\nkind = \"disc\"\n");
@@ -164,7 +165,8 @@ TEST_CASE("disk_check: full in less than full_warn warns; a steady or shrinking 
   FakeFilesystem fs;
   test::FakeClock clock;
   auto check = fakeDisk(
-      fs, "fill_window = \"10m\"\nfull_warn = \"6h\"\nfull_crit = \"1h\"\nwarn_percent = 100\ncrit_percent = 100\n", clock);
+      fs, "fill_window = \"10m\"\nfull_warn = \"6h\"\nfull_crit = \"1h\"\nwarn_percent = 100\ncrit_percent = 100\n",
+      clock);
   // 1 MB/s with 5 h of space left: warn under full_warn = 6h.
   const double rate = 1e6;
   checks::Outcome out;
@@ -218,7 +220,8 @@ TEST_CASE("disk_check: fill rate of a real temp dir while a file grows") {
 }
 
 TEST_CASE("disk_check: rejects a bad fill-rate config with the key") {
-  const auto order = errorOf("[[check]]\nname = \"d\"\nkind = \"disk\"\npath = \"/\"\nfull_warn = \"1h\"\nfull_crit = \"3h\"\n");
+  const auto order =
+      errorOf("[[check]]\nname = \"d\"\nkind = \"disk\"\npath = \"/\"\nfull_warn = \"1h\"\nfull_crit = \"3h\"\n");
   CHECK(order.find("agent.toml:6:") == 0);
   CHECK(order.find("'full_crit'") != std::string::npos);
   CHECK(order.find("must not exceed full_warn (1h)") != std::string::npos);

@@ -21,8 +21,8 @@ TEST_CASE("file_check: a file's hash, mode and owner against the configuration")
   test::writeFile(path, "listen 80\n");
   ::chmod(path.c_str(), 0644);
   const std::string hash = crypto::toHex(crypto::sha256(std::string_view("listen 80\n")));
-  auto check = test::checkFromToml(checkToml("path = \"" + path + "\"\nsha256 = \"" + hash + "\"\nmode = \"0644\"\nowner = \"" +
-                                             std::to_string(::getuid()) + "\"\n"));
+  auto check = test::checkFromToml(checkToml("path = \"" + path + "\"\nsha256 = \"" + hash +
+                                             "\"\nmode = \"0644\"\nowner = \"" + std::to_string(::getuid()) + "\"\n"));
   CHECK(check->run().status == wire::Status::Ok);
 
   test::writeFile(path, "listen 8080\n");
@@ -100,7 +100,7 @@ TEST_CASE("file_check: rejects bad config with the key and its line") {
   CHECK(mode.find("octal") != std::string::npos);
   CHECK(test::configErrorOf(checkToml("path = \"/etc\"\nowner = \"no-such-user-hale\"\n")).find("no user") !=
         std::string::npos);
-  CHECK(test::configErrorOf(checkToml("path = \"/etc\"\nbaseline = \"/nonexistent/base\"\n")).find("cannot read baseline") !=
-        std::string::npos);
+  CHECK(test::configErrorOf(checkToml("path = \"/etc\"\nbaseline = \"/nonexistent/base\"\n"))
+            .find("cannot read baseline") != std::string::npos);
   CHECK(test::configErrorOf(checkToml("mode = \"0644\"\n")).find("missing required key 'path'") != std::string::npos);
 }

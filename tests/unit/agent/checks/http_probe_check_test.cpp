@@ -47,7 +47,9 @@ class TinyHttpServer {
     ::close(fd_);
   }
   int port() const { return port_; }
-  std::string url(const std::string& path = "/health") const { return fmt::format("http://127.0.0.1:{}{}", port_, path); }
+  std::string url(const std::string& path = "/health") const {
+    return fmt::format("http://127.0.0.1:{}{}", port_, path);
+  }
 
  private:
   void loop() {
@@ -65,8 +67,9 @@ class TinyHttpServer {
       }
       ++requests;
       std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms.load()));
-      const std::string response = fmt::format("HTTP/1.1 {} Whatever\r\nContent-Length: {}\r\nContent-Type: text/plain\r\n\r\n{}",
-                                               status.load(), body.size(), body);
+      const std::string response =
+          fmt::format("HTTP/1.1 {} Whatever\r\nContent-Length: {}\r\nContent-Type: text/plain\r\n\r\n{}", status.load(),
+                      body.size(), body);
       (void)::send(c, response.data(), response.size(), MSG_NOSIGNAL);
       ::close(c);
     }
@@ -154,8 +157,8 @@ TEST_CASE("http_probe_check: status, body and latency against a local server") {
 
 TEST_CASE("http_probe_check: injected latency violates the p95 SLO") {
   TinyHttpServer server;
-  auto check = hale::test::checkFromToml(
-      httpToml(server.url(), "window = \"5m\"\nslo_p95_ms = 100\nslo_min_samples = 3\n"));
+  auto check =
+      hale::test::checkFromToml(httpToml(server.url(), "window = \"5m\"\nslo_p95_ms = 100\nslo_min_samples = 3\n"));
   for (int i = 0; i < 4; ++i) {
     const auto out = check->run();
     CHECK(out.status == Status::Ok);
@@ -186,7 +189,8 @@ TEST_CASE("http_probe_check: HTTPS through the shared TLS client") {
   REQUIRE(hale::test::waitFor([&] { return hale::test::portAcceptsConnections(port); }, std::chrono::seconds(5)));
   const std::string url = fmt::format("https://localhost:{}/", port);
   SUBCASE("trusted by ca_file") {
-    const auto out = hale::test::checkFromToml(httpToml(url, fmt::format("ca_file = \"{}\"\n", dir.file("c.pem"))))->run();
+    const auto out =
+        hale::test::checkFromToml(httpToml(url, fmt::format("ca_file = \"{}\"\n", dir.file("c.pem"))))->run();
     INFO(out.message);
     CHECK(out.status == Status::Ok);
     CHECK(metric(out, "status_code") == 200);

@@ -9,7 +9,8 @@
 using namespace hale::agent::checks;
 
 namespace {
-constexpr std::string_view kBegin = "<!-- BEGIN GENERATED: kinds (HALE_WRITE_DOCS=1 hale_unit_tests -tc='kinds_markdown*') -->\n";
+constexpr std::string_view kBegin =
+    "<!-- BEGIN GENERATED: kinds (HALE_WRITE_DOCS=1 hale_unit_tests -tc='kinds_markdown*') -->\n";
 constexpr std::string_view kEnd = "<!-- END GENERATED: kinds -->\n";
 const std::string kDocs = std::string(HALE_SOURCE_DIR) + "/docs/checks.md";
 }  // namespace
@@ -41,5 +42,6 @@ TEST_CASE("kinds_markdown: docs/checks.md is up to date") {
     MESSAGE("rewrote " << kDocs);
     return;
   }
-  CHECK_MESSAGE(current == expected, "docs/checks.md is stale: run HALE_WRITE_DOCS=1 ./build/tests/hale_unit_tests -tc='kinds_markdown*'");
+  CHECK_MESSAGE(current == expected,
+                "docs/checks.md is stale: run HALE_WRITE_DOCS=1 ./build/tests/hale_unit_tests -tc='kinds_markdown*'");
 }

@@ -65,8 +65,9 @@ TEST_CASE("process_check: finds processes by name and command line in a fixture 
 TEST_CASE("process_check: memory thresholds over all matches") {
   // nginx has 2560 resident pages in the fixture: 10 MiB with 4 KiB pages.
   const double mib = 2560.0 * double(::sysconf(_SC_PAGESIZE)) / (1024 * 1024);
-  auto check = fromToml("match_name = \"nginx\"\nproc_root = \"" + kProc + "\"\nrss_warn_mb = " +
-                        std::to_string(mib - 1) + "\nrss_crit_mb = " + std::to_string(mib + 1) + "\n");
+  auto check =
+      fromToml("match_name = \"nginx\"\nproc_root = \"" + kProc + "\"\nrss_warn_mb = " + std::to_string(mib - 1) +
+               "\nrss_crit_mb = " + std::to_string(mib + 1) + "\n");
   CHECK(check->run().status == checks::Status::Warn);
 }
 
@@ -121,7 +122,7 @@ TEST_CASE("process_check: a pidfile rewritten by a restart is followed") {
   platform::PidFileReader reader(path);
   CHECK(reader.read(false) == 111);
   CHECK(reader.read(false) == 111);  // unchanged: not read again
-  test::writeFile(path, "22222\n");   // other size
+  test::writeFile(path, "22222\n");  // other size
   CHECK(reader.read(false) == 22222);
   // The same size, maybe within one timestamp tick: a gone pid forces a re-read.
   test::writeFile(path, "33333\n");

@@ -21,8 +21,8 @@ using namespace std::chrono_literals;
 
 namespace {
 checks::CheckPtr processCheck(const std::string& body) {
-  auto root = config::parseText("[[check]]\nname = \"watched\"\nkind = \"process\"\ninterval = \"30s\"\n" + body,
-                                "agent.toml");
+  auto root =
+      config::parseText("[[check]]\nname = \"watched\"\nkind = \"process\"\ninterval = \"30s\"\n" + body, "agent.toml");
   checks::CheckEnv env{RealClock::instance(), "/tmp"};
   return checks::makeCheck(*root["check"].as_array()->front().as_table(), "agent.toml", env);
 }
@@ -62,14 +62,17 @@ TEST_CASE("process_check: a pidfile process killed with SIGKILL is reported crit
   std::vector<checks::CheckPtr> checks;
   checks.push_back(processCheck("pidfile = \"" + dir.file("app.pid") + "\"\n"));
   std::vector<wire::ResultRecord> results;
-  Scheduler scheduler(io, checks, [&](const wire::ResultRecord& r) { results.push_back(r); }, 1);
+  Scheduler scheduler(
+      io, checks, [&](const wire::ResultRecord& r) { results.push_back(r); }, 1);
   scheduler.start();
-  REQUIRE(runUntil(io, [&] { return !results.empty(); }, 5s));
+  REQUIRE(runUntil(
+      io, [&] { return !results.empty(); }, 5s));
   REQUIRE(results.back().status == wire::Status::Ok);
 
   const auto killed = std::chrono::steady_clock::now();
   REQUIRE(child.stop(SIGKILL).has_value());
-  REQUIRE(runUntil(io, [&] { return results.size() >= 2; }, 5s));
+  REQUIRE(runUntil(
+      io, [&] { return results.size() >= 2; }, 5s));
   const auto seen = std::chrono::steady_clock::now() - killed;
   CHECK(results.back().status == wire::Status::Crit);
   CHECK(seen < 5s);  // the interval is 30 s: only the pidfd can have woken the check
@@ -87,24 +90,29 @@ TEST_CASE("process_check: every process matched by command line is watched, and 
   std::vector<checks::CheckPtr> checks;
   checks.push_back(processCheck("match_cmdline = \"" + dir.file("starts") + "\"\nmin_count = 2\n"));
   std::vector<wire::ResultRecord> results;
-  Scheduler scheduler(io, checks, [&](const wire::ResultRecord& r) { results.push_back(r); }, 1);
+  Scheduler scheduler(
+      io, checks, [&](const wire::ResultRecord& r) { results.push_back(r); }, 1);
   scheduler.start();
-  REQUIRE(runUntil(io, [&] { return !results.empty(); }, 5s));
+  REQUIRE(runUntil(
+      io, [&] { return !results.empty(); }, 5s));
   REQUIRE(results.back().status == wire::Status::Ok);
 
   // The second match, not the first one the pid metric names, dies.
   REQUIRE(second.stop(SIGKILL).has_value());
-  REQUIRE(runUntil(io, [&] { return results.size() >= 2; }, 5s));
+  REQUIRE(runUntil(
+      io, [&] { return results.size() >= 2; }, 5s));
   CHECK(results.back().status == wire::Status::Crit);
 
   // A replacement is found at the next run (here asked for by hand), then its exit is seen at once too.
   test::Process third(crashChild(dir, "starts"), dir.file("third.out"));
   REQUIRE(test::waitFor([&] { return starts(dir.file("starts")) == 3; }, 5s));
   scheduler.runNow(0);
-  REQUIRE(runUntil(io, [&] { return results.size() >= 3; }, 5s));
+  REQUIRE(runUntil(
+      io, [&] { return results.size() >= 3; }, 5s));
   REQUIRE(results.back().status == wire::Status::Ok);
   REQUIRE(third.stop(SIGKILL).has_value());
-  REQUIRE(runUntil(io, [&] { return results.size() >= 4; }, 5s));
+  REQUIRE(runUntil(
+      io, [&] { return results.size() >= 4; }, 5s));
   CHECK(results.back().status == wire::Status::Crit);
   scheduler.stop();
 }
@@ -123,7 +131,8 @@ TEST_CASE("pid_watch: fires once on exit, never after it is destroyed, and repor
   wb->reset();  // no longer watched
   REQUIRE(a.stop(SIGKILL).has_value());
   REQUIRE(b.stop(SIGKILL).has_value());
-  CHECK(runUntil(io, [&] { return a_exits > 0; }, 5s));
+  CHECK(runUntil(
+      io, [&] { return a_exits > 0; }, 5s));
   io.run_for(50ms);
   CHECK(a_exits == 1);
   CHECK(b_exits == 0);

@@ -58,7 +58,8 @@ platform::UnitState state(std::string active, std::string sub, int pid, std::opt
 }  // namespace
 
 TEST_CASE("process_check: systemctl show output is parsed in any order") {
-  auto s = platform::parseUnitShow("MainPID=1234\nNRestarts=5\nActiveState=active\nSubState=running\nLoadState=loaded\n");
+  auto s =
+      platform::parseUnitShow("MainPID=1234\nNRestarts=5\nActiveState=active\nSubState=running\nLoadState=loaded\n");
   REQUIRE(s.has_value());
   CHECK(s->main_pid == 1234);
   CHECK(s->restarts == 5u);
@@ -116,7 +117,8 @@ TEST_CASE("process_check: a systemd unit target: active, restarted, failed, miss
 }
 
 TEST_CASE("process_check: a systemd unit through the real systemctl") {
-  const bool have_systemctl = std::filesystem::exists("/usr/bin/systemctl") || std::filesystem::exists("/bin/systemctl");
+  const bool have_systemctl =
+      std::filesystem::exists("/usr/bin/systemctl") || std::filesystem::exists("/bin/systemctl");
   const bool booted = std::filesystem::is_directory("/run/systemd/system");
   auto check = test::checkFromToml("[[check]]\nname = \"u\"\nkind = \"process\"\nunit = \"init.scope\"\n");
   auto out = check->run();
@@ -132,7 +134,8 @@ TEST_CASE("process_check: a systemd unit through the real systemctl") {
 }
 
 TEST_CASE("process_check: rejects a bad unit config with the message") {
-  const auto two = test::configErrorOf("[[check]]\nname = \"u\"\nkind = \"process\"\nunit = \"a.service\"\nmatch_name = \"a\"\n");
+  const auto two =
+      test::configErrorOf("[[check]]\nname = \"u\"\nkind = \"process\"\nunit = \"a.service\"\nmatch_name = \"a\"\n");
   CHECK(two.find("exactly one of pidfile, match_name, match_cmdline, argv, unit") != std::string::npos);
   const auto bad = test::configErrorOf("[[check]]\nname = \"u\"\nkind = \"process\"\nunit = \"--help\"\n");
   CHECK(bad.find("checks.toml:4:") == 0);

@@ -13,8 +13,8 @@
 #include <cerrno>
 #include <cmath>
 #include <filesystem>
-#include <time.h>
 #include <fstream>
+#include <time.h>
 
 using namespace hale;
 using namespace hale::agent;
@@ -59,9 +59,9 @@ TEST_CASE("process_check: CPU percent over the interval from a fixture tree") {
   std::filesystem::copy(kProc, dir.file("proc"), std::filesystem::copy_options::recursive);
   const std::string root = dir.file("proc");
   test::FakeClock clock;
-  auto c = test::checkFromToml(check("match_name = \"nginx\"\nproc_root = \"" + root +
-                                     "\"\ncpu_warn_percent = 40\ncpu_crit_percent = 60\n"),
-                               clock);
+  auto c = test::checkFromToml(
+      check("match_name = \"nginx\"\nproc_root = \"" + root + "\"\ncpu_warn_percent = 40\ncpu_crit_percent = 60\n"),
+      clock);
   auto first = c->run();
   CHECK_FALSE(metricOf(first, "cpu_percent").has_value());  // nothing to compare with yet
   CHECK(first.status == checks::Status::Ok);
@@ -92,14 +92,16 @@ TEST_CASE("process_check: CPU percent over the interval from a fixture tree") {
 
 TEST_CASE("process_check: zombies among the matches and their children") {
   // 200 is a zombie child of nginx (100) in the fixture: task/100/children lists it.
-  auto by_name = test::checkFromToml(check("match_name = \"nginx\"\nproc_root = \"" + kProc + "\"\nzombies_warn = 1\n"));
+  auto by_name =
+      test::checkFromToml(check("match_name = \"nginx\"\nproc_root = \"" + kProc + "\"\nzombies_warn = 1\n"));
   auto out = by_name->run();
   INFO(out.message);
   CHECK(*metricOf(out, "zombies") == 1);
   CHECK(out.status == checks::Status::Warn);
   CHECK(out.message.find("1 zombies") != std::string::npos);
 
-  auto lenient = test::checkFromToml(check("match_name = \"nginx\"\nproc_root = \"" + kProc + "\"\nzombies_warn = 2\n"));
+  auto lenient =
+      test::checkFromToml(check("match_name = \"nginx\"\nproc_root = \"" + kProc + "\"\nzombies_warn = 2\n"));
   CHECK(lenient->run().status == checks::Status::Ok);
 
   // A process matched by name that is itself a zombie counts as a zombie, not as running.
@@ -111,7 +113,8 @@ TEST_CASE("process_check: zombies among the matches and their children") {
 
   test::TempDir dir;
   test::writeFile(dir.file("z.pid"), "200\n");
-  auto by_pidfile = test::checkFromToml(check("pidfile = \"" + dir.file("z.pid") + "\"\nproc_root = \"" + kProc + "\"\n"));
+  auto by_pidfile =
+      test::checkFromToml(check("pidfile = \"" + dir.file("z.pid") + "\"\nproc_root = \"" + kProc + "\"\n"));
   auto p = by_pidfile->run();
   CHECK(p.status == checks::Status::Crit);
   CHECK(*metricOf(p, "zombies") == 1);
@@ -150,14 +153,19 @@ TEST_CASE("process_check: CPU percent of the test process on the real /proc") {
 TEST_CASE("process_check: a supervised child that leaves a zombie, on the real /proc") {
   test::TempDir dir;
   asio::io_context io;
-  auto c = test::checkFromToml("[[check]]\nname = \"sup-zombie\"\nkind = \"process\"\nargv = [\"" + test::binaryDir() +
-                               "/tests/hale_crash_child\", \"" + dir.file("log") +
-                               "\", \"zombie\"]\nzombies_warn = 1\n");
+  auto c =
+      test::checkFromToml("[[check]]\nname = \"sup-zombie\"\nkind = \"process\"\nargv = [\"" + test::binaryDir() +
+                          "/tests/hale_crash_child\", \"" + dir.file("log") + "\", \"zombie\"]\nzombies_warn = 1\n");
   c->watch(io, [] {});
   REQUIRE(test::waitFor([&] { return firstPid(dir.file("log")) > 0; }, 5s));
   checks::Outcome out;
   // The fork happens just after the log line.
-  REQUIRE(test::waitFor([&] { out = c->run(); return metricOf(out, "zombies").value_or(0) == 1; }, 5s));
+  REQUIRE(test::waitFor(
+      [&] {
+        out = c->run();
+        return metricOf(out, "zombies").value_or(0) == 1;
+      },
+      5s));
   CHECK(out.status == checks::Status::Warn);
   CHECK(out.message.find("1 zombies") != std::string::npos);
   (void)c->run();
@@ -165,7 +173,8 @@ TEST_CASE("process_check: a supervised child that leaves a zombie, on the real /
 }
 
 TEST_CASE("process_check: cgroup OOM counters are found for v1 and v2") {
-  const auto files = platform::oomCounterFiles("12:pids:/x\n4:memory,cpu:/docker/abc\n0::/system.slice/a.service\n", "/cg");
+  const auto files =
+      platform::oomCounterFiles("12:pids:/x\n4:memory,cpu:/docker/abc\n0::/system.slice/a.service\n", "/cg");
   REQUIRE(files.size() == 2);
   CHECK(files[0] == "/cg/system.slice/a.service/memory.events");
   CHECK(files[1] == "/cg/memory/docker/abc/memory.oom_control");
@@ -267,15 +276,17 @@ std::optional<int> uidOf(int pid) {
 TEST_CASE("process_check: a supervised child runs as the configured user") {
   if (::geteuid() != 0) {
     MESSAGE("not root: the child cannot change user; only the config error is tested");
-    const auto err = test::configErrorOf("[[check]]\nname = \"u\"\nkind = \"process\"\nargv = [\"/bin/true\"]\nuser = \"nobody\"\n");
+    const auto err =
+        test::configErrorOf("[[check]]\nname = \"u\"\nkind = \"process\"\nargv = [\"/bin/true\"]\nuser = \"nobody\"\n");
     CHECK(err.find("needs the agent to run as root") != std::string::npos);
     return;
   }
   test::TempDir dir;
   std::filesystem::permissions(dir.path(), std::filesystem::perms::all);  // nobody writes the log
   asio::io_context io;
-  auto c = test::checkFromToml("[[check]]\nname = \"sup-user\"\nkind = \"process\"\nargv = [\"" + test::binaryDir() +
-                               "/tests/hale_crash_child\", \"" + dir.file("log") + "\", \"wait\"]\nuser = \"nobody\"\n");
+  auto c =
+      test::checkFromToml("[[check]]\nname = \"sup-user\"\nkind = \"process\"\nargv = [\"" + test::binaryDir() +
+                          "/tests/hale_crash_child\", \"" + dir.file("log") + "\", \"wait\"]\nuser = \"nobody\"\n");
   c->watch(io, [] {});
   REQUIRE(test::waitFor([&] { return firstPid(dir.file("log")) > 0; }, 5s));
   const int pid = firstPid(dir.file("log"));
@@ -326,8 +337,7 @@ TEST_CASE("process_check: a real OOM kill of a supervised child in a memory-limi
     return;
   }
   const bool v2 = own.ends_with("/memory.events");
-  const std::string group =
-      own.substr(0, own.rfind('/')) + "/hale-oom-test-" + std::to_string(::getpid());
+  const std::string group = own.substr(0, own.rfind('/')) + "/hale-oom-test-" + std::to_string(::getpid());
   std::error_code ec;
   if (!std::filesystem::create_directory(group, ec)) {
     MESSAGE("cannot create " << group << ": " << ec.message());
@@ -358,8 +368,9 @@ TEST_CASE("process_check: a real OOM kill of a supervised child in a memory-limi
   test::TempDir dir;
   asio::io_context io;
   int triggers = 0;
-  auto c = test::checkFromToml("[[check]]\nname = \"sup-real-oom\"\nkind = \"process\"\nargv = [\"" +
-                               test::binaryDir() + "/tests/hale_crash_child\", \"" + dir.file("log") + "\", \"hog\"]\n");
+  auto c =
+      test::checkFromToml("[[check]]\nname = \"sup-real-oom\"\nkind = \"process\"\nargv = [\"" + test::binaryDir() +
+                          "/tests/hale_crash_child\", \"" + dir.file("log") + "\", \"hog\"]\n");
   c->watch(io, [&] { ++triggers; });
   REQUIRE(test::waitFor([&] { return firstPid(dir.file("log")) > 0; }, 5s));
   const int pid = firstPid(dir.file("log"));

@@ -38,7 +38,8 @@ TEST_CASE("system_check: parsers accept the kernel's formats") {
     CHECK(l->threads == 345);
   }
   SUBCASE("stat: aggregate line, CPU count, busy share") {
-    const std::string stat = "cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 50 0 25 400 25 0 0 0 0 0\ncpu1 50 0 25 400 25 0 0 0\n";
+    const std::string stat =
+        "cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 50 0 25 400 25 0 0 0 0 0\ncpu1 50 0 25 400 25 0 0 0\n";
     auto a = platform::parseCpuTimes(stat);
     REQUIRE(a);
     CHECK(a->total() == 1000);
@@ -63,7 +64,8 @@ TEST_CASE("system_check: parsers accept the kernel's formats") {
     CHECK(old->estimated);
   }
   SUBCASE("pressure with and without a full line") {
-    auto p = platform::parsePressure("some avg10=1.50 avg60=1.00 avg300=0.50 total=10\nfull avg10=0.25 avg60=0 avg300=0 total=1\n");
+    auto p = platform::parsePressure(
+        "some avg10=1.50 avg60=1.00 avg300=0.50 total=10\nfull avg10=0.25 avg60=0 avg300=0 total=1\n");
     REQUIRE(p);
     CHECK(p->some_avg10 == doctest::Approx(1.5));
     CHECK(p->full_avg10 == doctest::Approx(0.25));
@@ -110,11 +112,14 @@ TEST_CASE("system_check: a stressed fixture tree is critical and says why") {
   CHECK(out.message.find("cpu pressure some 95.0%") != std::string::npos);
   CHECK(out.message.find("io pressure") == std::string::npos);  // 12% is below psi_io_full_warn
   SUBCASE("thresholds are configurable") {
-    const auto relaxed = hale::test::checkFromToml(systemToml(
-        fixture("stressed"), "load_per_cpu_warn = 8\nload_per_cpu_crit = 16\nmem_available_warn_percent = 2\n"
-                             "mem_available_crit_percent = 1\nswap_used_warn_percent = 95\nswap_used_crit_percent = 99\n"
-                             "psi_cpu_some_warn = 99\npsi_cpu_some_crit = 100\npsi_memory_full_warn = 20\n"
-                             "psi_memory_full_crit = 30\n"))->run();
+    const auto relaxed =
+        hale::test::checkFromToml(
+            systemToml(fixture("stressed"),
+                       "load_per_cpu_warn = 8\nload_per_cpu_crit = 16\nmem_available_warn_percent = 2\n"
+                       "mem_available_crit_percent = 1\nswap_used_warn_percent = 95\nswap_used_crit_percent = 99\n"
+                       "psi_cpu_some_warn = 99\npsi_cpu_some_crit = 100\npsi_memory_full_warn = 20\n"
+                       "psi_memory_full_crit = 30\n"))
+            ->run();
     CHECK(relaxed.status == Status::Warn);  // only memory pressure 25.5 >= 20
   }
 }
@@ -181,10 +186,12 @@ TEST_CASE("system_check: rejects bad config") {
   SUBCASE("warn above crit") {
     const auto err = configErrorOf(systemToml("/proc", "load_per_cpu_warn = 5\nload_per_cpu_crit = 4\n"));
     CHECK(err.find("checks.toml:5:") == 0);
-    CHECK(err.find("key 'load_per_cpu_warn' in check 'sys': must not exceed load_per_cpu_crit (4)") != std::string::npos);
+    CHECK(err.find("key 'load_per_cpu_warn' in check 'sys': must not exceed load_per_cpu_crit (4)") !=
+          std::string::npos);
   }
   SUBCASE("memory thresholds run the other way") {
-    const auto err = configErrorOf(systemToml("/proc", "mem_available_warn_percent = 3\nmem_available_crit_percent = 5\n"));
+    const auto err =
+        configErrorOf(systemToml("/proc", "mem_available_warn_percent = 3\nmem_available_crit_percent = 5\n"));
     CHECK(err.find("checks.toml:5:") == 0);
     CHECK(err.find("key 'mem_available_warn_percent'") != std::string::npos);
     CHECK(err.find("must not be below mem_available_crit_percent (5)") != std::string::npos);

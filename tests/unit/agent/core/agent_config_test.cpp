@@ -30,14 +30,16 @@ TEST_CASE("agent_config: mqtts without client certificate, unknown sections and 
   CHECK(errorOf("[agent]\nregion = \"eu\"\n[agnet]\n").find("unknown key 'agnet'") != std::string::npos);
   CHECK(errorOf("[agent]\nregion = \"global\"\n").find("'region'") != std::string::npos);
   CHECK(errorOf("region = \"eu\"\n").find("unknown key 'region' in the top level") != std::string::npos);
-  CHECK(errorOf("[log]\nlevel = \"loud\"\n[agent]\nregion = \"eu\"\n").find("expected one of debug") != std::string::npos);
+  CHECK(errorOf("[log]\nlevel = \"loud\"\n[agent]\nregion = \"eu\"\n").find("expected one of debug") !=
+        std::string::npos);
   CHECK(errorOf("[agent]\nregion = \"eu\"\n[[check]]\nname = \"a\"\nkind = \"disk\"\npath = \"/\"\n"
                 "[[check]]\nname = \"a\"\nkind = \"disk\"\npath = \"/\"\n")
             .find("duplicate check name 'a'") != std::string::npos);
 }
 
 TEST_CASE("agent_config: a minimal file loads with defaults") {
-  const auto cfg = agent::loadAgentConfig(config::parseText("[agent]\nregion = \"eu\"\nnode = \"n1\"\n", "a.toml"), "a.toml");
+  const auto cfg =
+      agent::loadAgentConfig(config::parseText("[agent]\nregion = \"eu\"\nnode = \"n1\"\n", "a.toml"), "a.toml");
   CHECK(cfg.node == "n1");
   CHECK(cfg.state_dir == "/var/lib/hale");
   CHECK(cfg.heartbeat_interval == std::chrono::seconds(10));

@@ -53,8 +53,9 @@ TEST_CASE("audit_log: edits, deletions, insertions, reordering and truncation ar
     CHECK(log.verify().problem.find("tail was cut") != std::string::npos);
   }
   SUBCASE("reorder two rows") {
-    db.exec("UPDATE audit SET seq = -2 WHERE seq = 2; UPDATE audit SET seq = 2 WHERE seq = 3; "
-            "UPDATE audit SET seq = 3 WHERE seq = -2");
+    db.exec(
+        "UPDATE audit SET seq = -2 WHERE seq = 2; UPDATE audit SET seq = 2 WHERE seq = 3; "
+        "UPDATE audit SET seq = 3 WHERE seq = -2");
     CHECK_FALSE(log.verify().ok);
   }
   SUBCASE("insert a forged row with a recomputed hash") {

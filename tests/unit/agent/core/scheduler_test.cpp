@@ -67,7 +67,8 @@ TEST_CASE("scheduler: a hung blocking check holds up none of the checks due with
   for (int i = 0; i < 3; ++i) list.push_back(std::make_unique<QuickCheck>("quick" + std::to_string(i)));
   std::map<std::string, std::vector<wire::ResultRecord>> results;
   {
-    Scheduler scheduler(io, list, [&](const wire::ResultRecord& r) { results[r.check].push_back(r); }, 2);
+    Scheduler scheduler(
+        io, list, [&](const wire::ResultRecord& r) { results[r.check].push_back(r); }, 2);
     scheduler.start();
     io.run_for(3500ms);
     scheduler.stop();
@@ -95,7 +96,8 @@ TEST_CASE("scheduler: checks due in one tick run as one batch, each result deliv
   for (int i = 0; i < 20; ++i) list.push_back(std::make_unique<QuickCheck>("q" + std::to_string(i)));
   std::map<std::string, int> runs;
   {
-    Scheduler scheduler(io, list, [&](const wire::ResultRecord& r) { ++runs[r.check]; }, 4);
+    Scheduler scheduler(
+        io, list, [&](const wire::ResultRecord& r) { ++runs[r.check]; }, 4);
     scheduler.start();
     io.run_for(2500ms);
     scheduler.stop();

@@ -58,8 +58,10 @@ TEST_CASE("state_store: no local result history: the table is gone, also from an
     // A database as an older agent left it: migrations 1-5 only, with history rows.
     sqlite::Database old(dir.file("agent.db"));
     sqlite::migrate(old, agent::state::migrations().first(5));
-    sqlite::Statement(old, "INSERT INTO check_results(check_name, status, message, metrics, observed_at_ms, duration_us) "
-                           "VALUES('c', 0, 'ok', '{}', 1, 1)").run();
+    sqlite::Statement(old,
+                      "INSERT INTO check_results(check_name, status, message, metrics, observed_at_ms, duration_us) "
+                      "VALUES('c', 0, 'ok', '{}', 1, 1)")
+        .run();
   }
   agent::state::StateStore store(dir.path());
   sqlite::Statement tables(store.db(), "SELECT count(*) FROM sqlite_master WHERE name LIKE 'check_results%'");

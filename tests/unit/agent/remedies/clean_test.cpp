@@ -85,7 +85,7 @@ TEST_CASE("remedy_clean: symlinks are neither followed nor deleted, and nothing 
   makeFile(outside + "/data.tmp", 50, 10 * 86400);
   makeFile(root + "/junk.tmp", 50, 10 * 86400);
   fs::create_symlink(outside + "/data.tmp", root + "/link.tmp");  // a file symlink
-  fs::create_directory_symlink(outside, root + "/linkdir");         // a directory symlink
+  fs::create_directory_symlink(outside, root + "/linkdir");       // a directory symlink
   const auto result = run(plan("roots = [\"" + root + "\"]\nglobs = [\"*.tmp\"]\nolder_than = \"1d\"\n"));
   CHECK(result.ok);
   CHECK_FALSE(fs::exists(root + "/junk.tmp"));
@@ -137,8 +137,8 @@ TEST_CASE("remedy_clear_cache: empties known caches under home, removes symlinks
   makeFile(home + "/.cache/other/keep", 10, 0);
   makeFile(outside + "/precious", 10, 0);
   fs::create_directory_symlink(outside, home + "/.cache/pip/link");
-  const auto root = config::parseText("[[remedy]]\naction = \"clear_cache\"\nhome = \"" + home + "\"\ncaches = [\"pip\", \"npm\"]\n",
-                                      "cache.toml");
+  const auto root = config::parseText(
+      "[[remedy]]\naction = \"clear_cache\"\nhome = \"" + home + "\"\ncaches = [\"pip\", \"npm\"]\n", "cache.toml");
   auto p = remedies::parsePlan(*root.get("remedy"), "cache.toml", "disk", {RealClock::instance(), "/tmp"});
   const auto r = run(p);
   CHECK(r.ok);

@@ -41,8 +41,8 @@ struct Fixture {
   asio::io_context io;
   ScriptedRunner runner{io};
   std::vector<wire::RemediationRecord> events;
-  remedies::Engine engine{io, store, audit, clock, runner,
-                          [this](const wire::RemediationRecord& r) { events.push_back(r); }, 42};
+  remedies::Engine engine{
+      io, store, audit, clock, runner, [this](const wire::RemediationRecord& r) { events.push_back(r); }, 42};
 
   remedies::Plan plan(const std::string& text) {
     const auto root = config::parseText(text, "plan.toml");
@@ -80,7 +80,8 @@ struct Fixture {
   std::vector<std::string> outcomes() {
     std::vector<std::string> out;
     for (const auto& e : audit.tail(1000))
-      if (e.action == "remediation") out.push_back(nlohmann::json::parse(e.detail)["step"].get<std::string>() + ":" + e.outcome);
+      if (e.action == "remediation")
+        out.push_back(nlohmann::json::parse(e.detail)["step"].get<std::string>() + ":" + e.outcome);
     return out;
   }
 };
@@ -134,7 +135,8 @@ TEST_CASE("remedy_engine: dry-run decides and records but executes nothing") {
   f.settle();
   CHECK_FALSE(std::filesystem::exists(f.dir.file("a")));
   CHECK_FALSE(std::filesystem::exists(f.dir.file("b")));
-  CHECK(f.outcomes() == std::vector<std::string>{"run:fired", "run:dry_run", "run:fired", "run:dry_run", "plan:failed"});
+  CHECK(f.outcomes() ==
+        std::vector<std::string>{"run:fired", "run:dry_run", "run:fired", "run:dry_run", "plan:failed"});
   CHECK(f.runner.runs == 0);
 }
 
@@ -154,8 +156,8 @@ TEST_CASE("remedy_engine: approval-required steps wait, run once approved, and e
     REQUIRE(f.engine.approve(waiting[0].id, "command:abc"));
     f.settle();
     CHECK(std::filesystem::exists(f.dir.file("approved")));
-    CHECK(f.outcomes() == std::vector<std::string>{"run:awaiting_approval", "run:approved", "run:fired", "run:executed",
-                                                   "run:healed"});
+    CHECK(f.outcomes() ==
+          std::vector<std::string>{"run:awaiting_approval", "run:approved", "run:fired", "run:executed", "run:healed"});
     CHECK(f.events[2].attempt_id == waiting[0].id);  // one attempt id from waiting to done
   }
   SUBCASE("expired") {
@@ -193,7 +195,8 @@ TEST_CASE("remedy_engine: a failing step is rolled back; exhausted plans count t
   policy.limits.breaker_failures = 2;
   f.configure(
       "[[remedy]]\naction = \"run\"\nsettle = \"0s\"\nargv = [\"/bin/false\"]\n"
-      "rollback = { action = \"run\", argv = [\"/usr/bin/touch\", \"" + f.dir.file("undo") + "\"] }\n",
+      "rollback = { action = \"run\", argv = [\"/usr/bin/touch\", \"" +
+          f.dir.file("undo") + "\"] }\n",
       policy);
   f.open(wire::Status::Crit, 1);
   f.settle();
@@ -263,9 +266,9 @@ TEST_CASE("remedy_engine: after a restart an open issue's plan continues after t
   Fixture f;
   auto policy = Fixture::defaultPolicy();
   policy.limits.max_attempts = 2;  // executed steps per issue, persisted with the other budgets
-  f.configure(touchStep(f.dir.file("one")) + touchStep(f.dir.file("two"), "approval = true\n") +
-                  touchStep(f.dir.file("three")),
-              policy);
+  f.configure(
+      touchStep(f.dir.file("one")) + touchStep(f.dir.file("two"), "approval = true\n") + touchStep(f.dir.file("three")),
+      policy);
   f.runner.statuses = {wire::Status::Crit};
   f.open(wire::Status::Crit, 7);
   f.settle(300ms);  // step 1 ran; step 2 awaits approval
@@ -275,8 +278,8 @@ TEST_CASE("remedy_engine: after a restart an open issue's plan continues after t
 
   // The "restarted agent": a new engine on the same state.
   std::vector<wire::RemediationRecord> events;
-  remedies::Engine again{f.io, f.store, f.audit, f.clock, f.runner,
-                         [&](const wire::RemediationRecord& r) { events.push_back(r); }, 42};
+  remedies::Engine again{
+      f.io, f.store, f.audit, f.clock, f.runner, [&](const wire::RemediationRecord& r) { events.push_back(r); }, 42};
   std::map<std::string, remedies::Plan> plans;
   plans["web"] = f.plan(touchStep(f.dir.file("one")) + touchStep(f.dir.file("two"), "approval = true\n") +
                         touchStep(f.dir.file("three")));
@@ -323,7 +326,8 @@ TEST_CASE("remedy_engine: a triggered plan runs with auto-remediation off; a sec
   CHECK_FALSE(f.engine.trigger(issue, "process", "command:n2"));  // one plan per check at a time
   f.settle();
   CHECK(std::filesystem::exists(f.dir.file("one")));
-  CHECK(f.outcomes() == std::vector<std::string>{"run:skipped", "plan:fired", "run:fired", "run:executed", "run:healed"});
+  CHECK(f.outcomes() ==
+        std::vector<std::string>{"run:skipped", "plan:fired", "run:fired", "run:executed", "run:healed"});
   issue.check = "db";
   CHECK(f.engine.trigger(issue, "process", "command:n3").error().message.find("no remedy plan") != std::string::npos);
 }

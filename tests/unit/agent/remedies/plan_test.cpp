@@ -79,8 +79,9 @@ TEST_CASE("remedy_plan: rejects bad plans with file:line:col and a useful messag
         std::string::npos);
   CHECK(loadError(head + "[[check.remedy]]\naction = \"run\"\nargv = [\"rm\", \"-rf\"]\n").find("absolute path") !=
         std::string::npos);
-  CHECK(loadError(head + "[[check.remedy]]\naction = \"run\"\nargv = [\"/bin/true\"]\nsetle = \"1s\"\n")
-            .find("setle") != std::string::npos);
+  CHECK(
+      loadError(head + "[[check.remedy]]\naction = \"run\"\nargv = [\"/bin/true\"]\nsetle = \"1s\"\n").find("setle") !=
+      std::string::npos);
   CHECK(loadError(head + "[[check.remedy]]\naction = \"run\"\nargv = [\"/bin/true\"]\nrollback = 3\n")
             .find("'rollback' must be a table") != std::string::npos);
   CHECK(loadError(head + "[[check.remedy]]\naction = \"restart\"\n").find("exactly one of unit, pidfile") !=

@@ -45,7 +45,7 @@ TEST_CASE("remedy_cli: remediation on|off, pending, approve and stats act on the
   CHECK(f.run({"pending"}) == 0);
   CHECK(f.out().find("check web") != std::string::npos);
   CHECK(f.run({"approve", std::to_string(id)}) == 0);
-  CHECK(f.run({"approve", std::to_string(id)}) == 2);  // no longer awaiting
+  CHECK(f.run({"approve", std::to_string(id)}) == 2);      // no longer awaiting
   CHECK(f.run({"approve", std::to_string(id + 1)}) == 2);  // expired
   CHECK(f.run({"approve", "abc"}) == 64);
   CHECK(f.run({"stats", "--json"}) == 0);

@@ -4,8 +4,8 @@
 #include "tests/support/remedy_harness.h"
 
 #include <doctest/doctest.h>
-#include <sys/stat.h>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -17,10 +17,10 @@ namespace {
 namespace fs = std::filesystem;
 
 void makeCert(const std::string& path, const std::string& key, int days) {
-  REQUIRE(test::runCommand({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                            "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=www.test", "-days",
-                            std::to_string(days), "-keyout", key, "-out", path},
-                           path + ".log") == 0);
+  REQUIRE(
+      test::runCommand({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                        "-nodes", "-subj", "/CN=www.test", "-days", std::to_string(days), "-keyout", key, "-out", path},
+                       path + ".log") == 0);
 }
 
 std::string script(test::TempDir& dir, const std::string& name, const std::string& body) {
@@ -36,15 +36,21 @@ TEST_CASE("remedy_renew_cert: an expiring certificate is renewed by the hook and
   const std::string cert = rig.dir.file("site.pem"), key = rig.dir.file("site.key");
   makeCert(cert, key, 2);  // expires in 2 days: critical under crit_days = 7
   // The "certbot": issues a fresh certificate where HALE_CERT says, and leaves the issue's context behind.
-  const std::string hook = script(rig.dir, "renew",
-                                  "env | grep '^HALE_' | sort > \"$HALE_CERT.env\"\n"
-                                  "exec /usr/bin/openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
-                                  "-subj /CN=www.test -days 90 -keyout \"$HALE_CERT.key\" -out \"$HALE_CERT\" 2>/dev/null\n");
-  rig.writeConfig("[remediation]\nallowlist = [\"" + hook + "\"]\ncooldown = \"0s\"\n"
-                  "[[check]]\nname = \"site-cert\"\nkind = \"certificate\"\nfile = \"" + cert +
+  const std::string hook =
+      script(rig.dir, "renew",
+             "env | grep '^HALE_' | sort > \"$HALE_CERT.env\"\n"
+             "exec /usr/bin/openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+             "-subj /CN=www.test -days 90 -keyout \"$HALE_CERT.key\" -out \"$HALE_CERT\" 2>/dev/null\n");
+  rig.writeConfig("[remediation]\nallowlist = [\"" + hook +
+                  "\"]\ncooldown = \"0s\"\n"
+                  "[[check]]\nname = \"site-cert\"\nkind = \"certificate\"\nfile = \"" +
+                  cert +
                   "\"\nwarn_days = 30\ncrit_days = 7\n"
-                  "  [[check.remedy]]\n  action = \"renew_cert\"\n  argv = [\"" + hook + "\", \"--cert-name\", \"www\"]\n"
-                  "  cert = \"" + cert + "\"\n  settle = \"0s\"\n");
+                  "  [[check.remedy]]\n  action = \"renew_cert\"\n  argv = [\"" +
+                  hook +
+                  "\", \"--cert-name\", \"www\"]\n"
+                  "  cert = \"" +
+                  cert + "\"\n  settle = \"0s\"\n");
   auto cfg = loadAgentConfig(rig.config);
   const auto outcomes = rig.remediate(cfg, "site-cert");
   CHECK(outcomes == std::vector<std::string>{"renew_cert:fired", "renew_cert:executed", "renew_cert:healed"});
@@ -61,10 +67,13 @@ TEST_CASE("remedy_renew_cert: a renewal that does not produce a valid certificat
   const std::string cert = rig.dir.file("site.pem"), key = rig.dir.file("site.key");
   makeCert(cert, key, 2);
   const std::string hook = script(rig.dir, "renew", "exit 0\n");  // "succeeds" without renewing
-  rig.writeConfig("[remediation]\nallowlist = [\"" + hook + "\"]\ncooldown = \"0s\"\n"
-                  "[[check]]\nname = \"site-cert\"\nkind = \"certificate\"\nfile = \"" + cert +
+  rig.writeConfig("[remediation]\nallowlist = [\"" + hook +
+                  "\"]\ncooldown = \"0s\"\n"
+                  "[[check]]\nname = \"site-cert\"\nkind = \"certificate\"\nfile = \"" +
+                  cert +
                   "\"\nwarn_days = 30\ncrit_days = 7\n"
-                  "  [[check.remedy]]\n  action = \"renew_cert\"\n  argv = [\"" + hook + "\"]\n  settle = \"0s\"\n");
+                  "  [[check.remedy]]\n  action = \"renew_cert\"\n  argv = [\"" +
+                  hook + "\"]\n  settle = \"0s\"\n");
   auto cfg = loadAgentConfig(rig.config);
   const auto outcomes = rig.remediate(cfg, "site-cert");
   CHECK(outcomes ==
@@ -80,12 +89,18 @@ TEST_CASE("remedy_user: run and hook with `user` run the program as that user") 
   const std::string id = script(rig.dir, "whoami", "/usr/bin/id -u > \"$1\"; /usr/bin/id -g >> \"$1\"; exit 1\n");
   const std::string hook = script(rig.dir, "hook", "/usr/bin/id -u > \"$1\"; echo \"$HALE_CHECK $USER\" >> \"$1\"\n");
   fs::permissions(rig.dir.path(), fs::perms(0755));
-  rig.writeConfig("[remediation]\nallowlist = [\"" + id + "\", \"" + hook + "\"]\ncooldown = \"0s\"\n"
-                  "[[check]]\nname = \"marker\"\nkind = \"file\"\npath = \"" + marker + "\"\n"
+  rig.writeConfig("[remediation]\nallowlist = [\"" + id + "\", \"" + hook +
+                  "\"]\ncooldown = \"0s\"\n"
+                  "[[check]]\nname = \"marker\"\nkind = \"file\"\npath = \"" +
+                  marker +
+                  "\"\n"
                   "  [[check.remedy]]\n  action = \"run\"\n  user = \"nobody\"\n  settle = \"0s\"\n"
-                  "  argv = [\"" + id + "\", \"" + marker + ".run\"]\n"
+                  "  argv = [\"" +
+                  id + "\", \"" + marker +
+                  ".run\"]\n"
                   "  [[check.remedy]]\n  action = \"hook\"\n  user = \"nobody\"\n  settle = \"0s\"\n"
-                  "  argv = [\"" + hook + "\", \"" + marker + "\"]\n");
+                  "  argv = [\"" +
+                  hook + "\", \"" + marker + "\"]\n");
   auto cfg = loadAgentConfig(rig.config);
   const auto outcomes = rig.remediate(cfg, "marker");
   // The run step exits 1 (failed, audited with its exit code); the hook creates the file and heals.

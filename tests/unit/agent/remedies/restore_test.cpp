@@ -38,7 +38,7 @@ TEST_CASE("remedy_restore: a drifted file is put back from its baseline copy, th
                   rig.dir.file("app.baseline") + "\"\n  [[check.remedy]]\n  action = \"restore\"\n  settle = \"0s\"\n");
   auto cfg = loadAgentConfig(rig.config);
   test::writeFile(conf, "listen = 0.0.0.0:22\n");  // drift in content
-  fs::permissions(conf, fs::perms(0666));           // and mode
+  fs::permissions(conf, fs::perms(0666));          // and mode
   const auto outcomes = rig.remediate(cfg, "app-conf");
   CHECK(outcomes == std::vector<std::string>{"restore:fired", "restore:executed", "restore:healed"});
   CHECK(test::readFile(conf) == "listen = 8080\n");
@@ -99,16 +99,18 @@ TEST_CASE("remedy_restore: a corrupt copy, a file over the bound and paths outsi
     CHECK(test::readFile(conf) == "bad\n");  // never written from a copy that does not verify
   }
   // A baseline naming a path outside its root (an edited baseline file) is refused outright.
-  test::writeFile(rig.dir.file("evil.baseline"), std::string(64, 'a') + " 0644 0 ../../passwd\n" +
-                                                     std::string(64, 'b') + " 0644 0 x\n");
+  test::writeFile(rig.dir.file("evil.baseline"),
+                  std::string(64, 'a') + " 0644 0 ../../passwd\n" + std::string(64, 'b') + " 0644 0 x\n");
   rig.writeConfig("[[check]]\nname = \"etc\"\nkind = \"file\"\npath = \"" + rig.etc + "\"\nbaseline = \"" +
-                  rig.dir.file("evil.baseline") + "\"\n  [[check.remedy]]\n  action = \"restore\"\n  settle = \"0s\"\n");
+                  rig.dir.file("evil.baseline") +
+                  "\"\n  [[check.remedy]]\n  action = \"restore\"\n  settle = \"0s\"\n");
   auto cfg = loadAgentConfig(rig.config);
   rig.remediate(cfg, "etc");
   CHECK(rig.failed_reason.find("'../../passwd' is outside") != std::string::npos);
   CHECK_FALSE(fs::exists(rig.dir.path() + "/../passwd"));
   // Restoring '/' or a relative path is a configuration error.
-  rig.writeConfig("[[check]]\nname = \"x\"\nkind = \"file\"\npath = \"/\"\n  [[check.remedy]]\n  action = \"restore\"\n"
-                  "  baseline = \"/nonexistent\"\n");
+  rig.writeConfig(
+      "[[check]]\nname = \"x\"\nkind = \"file\"\npath = \"/\"\n  [[check.remedy]]\n  action = \"restore\"\n"
+      "  baseline = \"/nonexistent\"\n");
   CHECK_THROWS_WITH_AS(loadAgentConfig(rig.config), doctest::Contains("refusing to restore '/'"), config::ConfigError);
 }

@@ -38,12 +38,14 @@ TEST_CASE("remedy_resume: an agent restarted with an open issue continues its pl
   writeFile(dir.file("agent.toml"),
             "[agent]\nregion = \"r\"\nnode = \"n\"\nstate_dir = \"" + dir.file("state") +
                 "\"\n[remediation]\nallowlist = [\"/usr/bin/touch\"]\ncooldown = \"0s\"\n"
-                "[[check]]\nname = \"flag\"\nkind = \"file\"\npath = \"" + flag +
+                "[[check]]\nname = \"flag\"\nkind = \"file\"\npath = \"" +
+                flag +
                 "\"\ninterval = \"100ms\"\nfail_after = 1\n"
-                "  [[check.remedy]]\n  action = \"run\"\n  argv = [\"/usr/bin/touch\", \"" + one +
+                "  [[check.remedy]]\n  action = \"run\"\n  argv = [\"/usr/bin/touch\", \"" +
+                one +
                 "\"]\n  settle = \"60s\"\n"  // the agent is stopped while this step settles
-                "  [[check.remedy]]\n  action = \"run\"\n  argv = [\"/usr/bin/touch\", \"" + flag +
-                "\"]\n  settle = \"0s\"\n");
+                "  [[check.remedy]]\n  action = \"run\"\n  argv = [\"/usr/bin/touch\", \"" +
+                flag + "\"]\n  settle = \"0s\"\n");
   const std::vector<std::string> argv{binaryDir() + "/hale-agent", "run", "--config", dir.file("agent.toml")};
   {
     Process agent(argv, dir.file("agent1.log"));

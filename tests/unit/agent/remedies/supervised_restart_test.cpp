@@ -50,8 +50,9 @@ struct SupervisedAgent {
         "  [[check.remedy]]\n  action = \"restart\"\n  supervised = true\n  settle = \"20ms\"\n",
         dir.file("state"), remediation, test::binaryDir() + "/tests/hale_crash_child", log);
     test::writeFile(dir.file("agent.toml"), config);
-    agent.emplace(std::vector<std::string>{test::binaryDir() + "/hale-agent", "run", "--config", dir.file("agent.toml")},
-                  dir.file("agent.log"));
+    agent.emplace(
+        std::vector<std::string>{test::binaryDir() + "/hale-agent", "run", "--config", dir.file("agent.toml")},
+        dir.file("agent.log"));
     REQUIRE(test::waitFor([&] { return starts(log).size() == 1; }, 5s));
   }
 
