@@ -6,8 +6,11 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${HALE_BUILD_DIR:-$root/build}
 generator=()
 if command -v ninja >/dev/null 2>&1; then generator=(-G Ninja); fi
+launcher=()
+# ccache, when installed, makes rebuilds of other checkouts (worktrees) cheap.
+if command -v ccache >/dev/null 2>&1; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache); fi
 if [[ ! -f "$build/CMakeCache.txt" ]]; then
-  cmake -S "$root" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo ${HALE_CMAKE_ARGS:-} >/dev/null
+  cmake -S "$root" -B "$build" "${generator[@]}" "${launcher[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo ${HALE_CMAKE_ARGS:-} >/dev/null
 fi
 targets=()
 for t in "$@"; do targets+=(--target "$t"); done
