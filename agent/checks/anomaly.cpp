@@ -39,7 +39,7 @@ void AnomalyTracker::apply(const CommonSettings& check, wire::ResultRecord& resu
     if (!z) continue;
     added.push_back({"anomaly_z_" + m.name, *z});
     if (std::abs(*z) <= check.anomaly.sigma) continue;
-    result.status = std::max(result.status, wire::Status::Warn);
+    result.status = std::max(result.status, wire::CheckStatus::Warn);
     result.message +=
         fmt::format("; anomaly: {} = {:g} is {:.1f} sigma from its usual {:g}", m.name, m.value, *z, mean);
   }

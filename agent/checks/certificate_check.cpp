@@ -76,7 +76,7 @@ class CertificateCheck final : public Check {
   Outcome run() override {
     const auto started = std::chrono::steady_clock::now();
     auto chain = file_ ? loadFile() : fetchRemote(ownDeadline(common(), started));
-    if (!chain) return Outcome{remote() ? Status::Unknown : Status::Crit, target() + ": " + chain.error().message, {}};
+    if (!chain) return Outcome{remote() ? CheckStatus::Unknown : CheckStatus::Crit, target() + ": " + chain.error().message, {}};
     Outcome out = judge(*chain);
     if (remote())
       out.metric("handshake_ms",
@@ -115,39 +115,39 @@ class CertificateCheck final : public Check {
         .metric("chain_length", static_cast<double>(chain.size()))
         .metric("not_after_unix", static_cast<double>(toUnixMillis(first.not_after) / 1000));
     std::vector<std::string> findings;
-    auto add = [&](Status s, std::string text) {
+    auto add = [&](CheckStatus s, std::string text) {
       out.status = std::max(out.status, s);
       findings.push_back(std::move(text));
     };
     if (days_left < 0) {
-      add(Status::Crit, fmt::format("{} expired on {}", first.subject, cert::formatTime(first.not_after)));
+      add(CheckStatus::Crit, fmt::format("{} expired on {}", first.subject, cert::formatTime(first.not_after)));
     } else {
-      const Status s = days_left < crit_days_ ? Status::Crit : days_left < warn_days_ ? Status::Warn : Status::Ok;
+      const CheckStatus s = days_left < crit_days_ ? CheckStatus::Crit : days_left < warn_days_ ? CheckStatus::Warn : CheckStatus::Ok;
       add(s,
           fmt::format("{} expires in {:.1f} days ({})", first.subject, days_left, cert::formatTime(first.not_after)));
     }
     const auto& latest = chain.latestStart();
     if (latest.not_before > now)
-      add(Status::Crit, fmt::format("{} not valid before {}", latest.subject, cert::formatTime(latest.not_before)));
+      add(CheckStatus::Crit, fmt::format("{} not valid before {}", latest.subject, cert::formatTime(latest.not_before)));
     if (expect_hostname_) {
       const bool ok = chain.matchesHost(*expect_hostname_);
       out.metric("hostname_ok", ok ? 1 : 0);
-      if (!ok) add(Status::Crit, fmt::format("does not cover host name '{}'", *expect_hostname_));
+      if (!ok) add(CheckStatus::Crit, fmt::format("does not cover host name '{}'", *expect_hostname_));
     }
     if (trusted_) {
       auto why = chain.verifyTrust(*trusted_);
       const bool ok = why && why->empty();
       out.metric("trusted", ok ? 1 : 0);
-      if (!ok) add(Status::Crit, fmt::format("not trusted by {}: {}", *ca_file_, why ? *why : why.error().message));
+      if (!ok) add(CheckStatus::Crit, fmt::format("not trusted by {}: {}", *ca_file_, why ? *why : why.error().message));
     }
     if (key_file_) {
       auto key = platform::readFileCapped(*key_file_);
       auto match = key ? chain.matchesKey(asBytes(*key)) : Result<bool>(key.error());
       out.metric("key_matches", match && *match ? 1 : 0);
       if (!match)
-        add(Status::Crit, "key_file: " + match.error().message);
+        add(CheckStatus::Crit, "key_file: " + match.error().message);
       else if (!*match)
-        add(Status::Crit, fmt::format("private key {} does not match the certificate", *key_file_));
+        add(CheckStatus::Crit, fmt::format("private key {} does not match the certificate", *key_file_));
     }
     out.message = target() + ": ";
     for (size_t i = 0; i < findings.size(); ++i) out.message += (i ? "; " : "") + findings[i];

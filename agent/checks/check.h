@@ -21,11 +21,11 @@
 namespace hale::agent::checks {
 
 using wire::Component;
-using wire::Status;
+using wire::CheckStatus;
 
 /// What one run of a check observed.
 struct Outcome {
-  Status status = Status::Ok;
+  CheckStatus status = CheckStatus::Ok;
   std::string message;
   std::vector<wire::MetricValue> metrics;
 
@@ -50,7 +50,7 @@ struct CommonSettings {
   std::chrono::milliseconds interval{10'000};
   std::chrono::milliseconds timeout{5'000};
   Component component = Component::Compute;
-  Status severity = Status::Crit;  ///< weight of an issue this check opens
+  CheckStatus severity = CheckStatus::Crit;  ///< weight of an issue this check opens
   int fail_after = 3;              ///< consecutive bad results that open an issue
   int pass_after = 2;              ///< consecutive good results that close it
   AnomalyRule anomaly;
@@ -112,7 +112,7 @@ std::span<const config::FieldSpec> commonFields();
 /// Builds a check from one [[check]] table; throws config::ConfigError.
 CheckPtr makeCheck(const toml::table& table, const std::string& file, const CheckEnv& env);
 
-/// Status from a value against warn/crit thresholds (higher is worse).
-Status grade(double value, std::optional<double> warn, std::optional<double> crit);
+/// CheckStatus from a value against warn/crit thresholds (higher is worse).
+CheckStatus grade(double value, std::optional<double> warn, std::optional<double> crit);
 
 }  // namespace hale::agent::checks

@@ -52,14 +52,14 @@ class CommandProbeCheck final : public Check {
     Outcome out;
     bool ok = false;
     if (!result) {
-      out.status = Status::Crit;
+      out.status = CheckStatus::Crit;
       out.message = result.error().message;
     } else if (result->timed_out) {
-      out.status = Status::Crit;
+      out.status = CheckStatus::Crit;
       out.message =
           fmt::format("{}: timed out after {}, killed", argv_.front(), config::formatDuration(common().timeout));
     } else if (result->term_signal != 0) {
-      out.status = Status::Crit;
+      out.status = CheckStatus::Crit;
       out.message = fmt::format("{}: killed by signal {}", argv_.front(), result->term_signal);
     } else {
       out.metric("exit_code", result->exit_code);
@@ -70,7 +70,7 @@ class CommandProbeCheck final : public Check {
         ok = false;
         out.message += fmt::format(", output lacks \"{}\"", *output_contains_);
       }
-      if (!ok) out.status = Status::Crit;
+      if (!ok) out.status = CheckStatus::Crit;
     }
     recordProbe(out, window_, slo_, clock_.monoNow(), ms, ok);
     return out;

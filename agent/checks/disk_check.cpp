@@ -95,7 +95,7 @@ class DiskCheck final : public Check {
     if (warn_ > crit_) f.fail("warn_percent", fmt::format("must not exceed crit_percent ({})", crit_));
     if (inodes_warn_ > inodes_crit_) f.fail("inodes_warn_percent", "must not exceed inodes_crit_percent");
     auto ro = wire::parseStatus(f.str("read_only_status"));
-    if (!ro || *ro == Status::Unknown) f.fail("read_only_status", "expected ok, warn or crit");
+    if (!ro || *ro == CheckStatus::Unknown) f.fail("read_only_status", "expected ok, warn or crit");
     read_only_status_ = *ro;
     fill_window_ = f.duration("fill_window");
     full_warn_ = f.duration("full_warn");
@@ -109,7 +109,7 @@ class DiskCheck final : public Check {
 
   Outcome run() override {
     auto usage = fs_.usage(path_);
-    if (!usage) return Outcome{Status::Unknown, usage.error().message, {}};
+    if (!usage) return Outcome{CheckStatus::Unknown, usage.error().message, {}};
     const auto& u = *usage;
     const double used_pct = percent(u.total_bytes - u.available_bytes, u.total_bytes);
     const double inodes_pct = percent(u.total_inodes - u.available_inodes, u.total_inodes);
@@ -119,8 +119,8 @@ class DiskCheck final : public Check {
         .metric("total_bytes", static_cast<double>(u.total_bytes))
         .metric("inodes_used_percent", inodes_pct)
         .metric("read_only", u.read_only ? 1 : 0);
-    const Status space = grade(used_pct, warn_, crit_);
-    const Status inodes = u.total_inodes ? grade(inodes_pct, inodes_warn_, inodes_crit_) : Status::Ok;
+    const CheckStatus space = grade(used_pct, warn_, crit_);
+    const CheckStatus inodes = u.total_inodes ? grade(inodes_pct, inodes_warn_, inodes_crit_) : CheckStatus::Ok;
     out.status = std::max(space, inodes);
     out.message = fmt::format("{}: {:.1f}% used, {:.1f} GiB free, inodes {:.1f}% used", path_, used_pct,
                               static_cast<double>(u.available_bytes) / (1024.0 * 1024 * 1024), inodes_pct);
@@ -151,9 +151,9 @@ class DiskCheck final : public Check {
     out.message += fmt::format(", full in {} at {}", humanDuration(seconds), humanRate(rate));
     const auto left = std::chrono::duration<double>(seconds);
     if (left < full_crit_) {
-      out.status = std::max(out.status, Status::Crit);
+      out.status = std::max(out.status, CheckStatus::Crit);
     } else if (left < full_warn_) {
-      out.status = std::max(out.status, Status::Warn);
+      out.status = std::max(out.status, CheckStatus::Warn);
     }
   }
 
@@ -164,7 +164,7 @@ class DiskCheck final : public Check {
   uint64_t total_bytes_ = 0;
   std::string path_;
   double warn_, crit_, inodes_warn_, inodes_crit_;
-  Status read_only_status_ = Status::Crit;
+  CheckStatus read_only_status_ = CheckStatus::Crit;
 };
 
 CheckPtr make(CommonSettings common, const config::Fields& fields, const CheckEnv& env) {

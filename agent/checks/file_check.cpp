@@ -86,11 +86,11 @@ class FileCheck final : public Check {
   Outcome run() override {
     struct stat st {};
     if (::lstat(path_.c_str(), &st) != 0) {
-      if (!must_exist_) return Outcome{Status::Ok, fmt::format("{}: absent (allowed)", path_), {{"exists", 0}}};
-      return Outcome{Status::Crit, fmt::format("{}: missing", path_), {{"exists", 0}}};
+      if (!must_exist_) return Outcome{CheckStatus::Ok, fmt::format("{}: absent (allowed)", path_), {{"exists", 0}}};
+      return Outcome{CheckStatus::Crit, fmt::format("{}: missing", path_), {{"exists", 0}}};
     }
     auto current = baseline::scan(path_, max_files_);
-    if (!current) return Outcome{Status::Unknown, current.error().message, {{"exists", 1}}};
+    if (!current) return Outcome{CheckStatus::Unknown, current.error().message, {{"exists", 1}}};
     Outcome out;
     out.metric("exists", 1).metric("files", static_cast<double>(current->size()));
     std::vector<std::string> problems;
@@ -109,7 +109,7 @@ class FileCheck final : public Check {
       if (!d.added.empty()) problems.push_back("added: " + listFirst(d.added));
       if (!d.removed.empty()) problems.push_back("removed: " + listFirst(d.removed));
     }
-    out.status = problems.empty() ? Status::Ok : Status::Crit;
+    out.status = problems.empty() ? CheckStatus::Ok : CheckStatus::Crit;
     out.message = problems.empty() ? fmt::format("{}: as expected ({} files)", path_, current->size())
                                    : fmt::format("{}: drift: ", path_);
     for (size_t i = 0; i < problems.size(); ++i) out.message += (i ? "; " : "") + problems[i];

@@ -60,7 +60,7 @@ class HttpProbeCheck final : public Check {
     Outcome out;
     bool ok = false;
     if (!response) {
-      out.status = Status::Crit;
+      out.status = CheckStatus::Crit;
       out.message = fmt::format("GET {}: {}", url_text_, response.error().message);
     } else {
       out.metric("status_code", response->status);
@@ -71,7 +71,7 @@ class HttpProbeCheck final : public Check {
         ok = false;
         out.message += fmt::format(", body lacks \"{}\"", *body_contains_);
       }
-      if (!ok) out.status = Status::Crit;
+      if (!ok) out.status = CheckStatus::Crit;
     }
     recordProbe(out, window_, slo_, clock_.monoNow(), ms, ok);
     return out;

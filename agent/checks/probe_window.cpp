@@ -74,7 +74,7 @@ void recordProbe(Outcome& out, LatencyWindow& window, const SloRule& slo, MonoTi
   }
   out.metric("slo_ok", broken.empty() ? 1 : 0);
   if (broken.empty()) return;
-  out.status = std::max(out.status, Status::Crit);
+  out.status = std::max(out.status, CheckStatus::Crit);
   out.message += "; SLO violated: ";
   for (size_t i = 0; i < broken.size(); ++i) out.message += (i ? ", " : "") + broken[i];
 }

@@ -148,7 +148,7 @@ class ProcessCheck final : public Check {
       target = "pidfile " + *pidfile_;
       auto pid = pidfile_reader_->read(pidfile_pid_gone_);
       pidfile_pid_gone_ = true;
-      if (!pid) return Outcome{Status::Crit, fmt::format("{}: missing or holds no pid", *pidfile_), {{"count", 0}}};
+      if (!pid) return Outcome{CheckStatus::Crit, fmt::format("{}: missing or holds no pid", *pidfile_), {{"count", 0}}};
       if (auto info = table_.get(*pid)) {
         pidfile_pid_gone_ = info->state == 'Z';
         if (info->state == 'Z') {
@@ -177,7 +177,7 @@ class ProcessCheck final : public Check {
     use.addMetrics(out);
     if (!found.empty()) out.metric("pid", found.front().pid);
     if (static_cast<int64_t>(found.size()) < min_count_) {
-      out.status = Status::Crit;
+      out.status = CheckStatus::Crit;
       out.message =
           fmt::format("{}: {} running, expected at least {}{}", target, found.size(), min_count_, use.zombieText());
       return out;
@@ -193,7 +193,7 @@ class ProcessCheck final : public Check {
     double rss_mb = 0;
     std::optional<double> cpu_percent;  ///< none on the first run or for processes new since the last
     size_t zombies = 0;
-    Status status = Status::Ok;
+    CheckStatus status = CheckStatus::Ok;
 
     void addMetrics(Outcome& out) const {
       out.metric("rss_mb", rss_mb);
@@ -225,7 +225,7 @@ class ProcessCheck final : public Check {
     u.zombies = zombies;
     u.status = grade(u.rss_mb, rss_warn_mb_, rss_crit_mb_);
     if (u.cpu_percent) u.status = std::max(u.status, grade(*u.cpu_percent, cpu_warn_, cpu_crit_));
-    if (zombies_warn_ && static_cast<int64_t>(zombies) >= *zombies_warn_) u.status = std::max(u.status, Status::Warn);
+    if (zombies_warn_ && static_cast<int64_t>(zombies) >= *zombies_warn_) u.status = std::max(u.status, CheckStatus::Warn);
     return u;
   }
 
@@ -291,19 +291,19 @@ class ProcessCheck final : public Check {
 
   Outcome runUnit() {
     auto state = units_.show(*unit_, ownDeadline(common(), std::chrono::steady_clock::now()));
-    if (!state) return Outcome{Status::Unknown, state.error().message, {}};
+    if (!state) return Outcome{CheckStatus::Unknown, state.error().message, {}};
     const auto& u = *state;
     Outcome out;
     const bool up = u.active_state == "active" || u.active_state == "reloading";
     out.metric("count", up ? 1 : 0).metric("pid", u.main_pid);
     if (u.restarts) out.metric("restarts", static_cast<double>(*u.restarts));
     if (u.load_state == "not-found") {
-      out.status = Status::Crit;
+      out.status = CheckStatus::Crit;
       out.message = fmt::format("{}: unit not found", *unit_);
       return out;
     }
     if (!up) {
-      out.status = Status::Crit;
+      out.status = CheckStatus::Crit;
       out.message = fmt::format("{}: {} ({})", *unit_, u.active_state, u.sub_state);
       last_restarts_ = u.restarts;
       return out;
@@ -319,7 +319,7 @@ class ProcessCheck final : public Check {
     out.message = fmt::format("{}: {} ({}), main pid {}", *unit_, u.active_state, u.sub_state, u.main_pid);
     if (u.restarts) out.message += fmt::format(", {} restarts", *u.restarts);
     if (u.restarts && last_restarts_ && *u.restarts > *last_restarts_) {
-      out.status = std::max(out.status, Status::Warn);
+      out.status = std::max(out.status, CheckStatus::Warn);
       out.message += fmt::format(" ({} since the last run)", *u.restarts - *last_restarts_);
     }
     last_restarts_ = u.restarts;
@@ -383,7 +383,7 @@ class ProcessCheck final : public Check {
 
   Outcome runSupervised() {
     Outcome out;
-    if (!child_) return Outcome{Status::Unknown, "supervised child not started yet", {}};
+    if (!child_) return Outcome{CheckStatus::Unknown, "supervised child not started yet", {}};
     const auto restarts = child_->starts() > 0 ? child_->starts() - 1 : 0;
     const auto exits = child_->exitsWithin(crash_loop_window_);
     const bool loop = static_cast<int64_t>(exits) >= crash_loop_exits_;
@@ -404,7 +404,7 @@ class ProcessCheck final : public Check {
       if (!me.empty()) out.message += ", " + use.text();
       return out;
     }
-    out.status = Status::Crit;
+    out.status = CheckStatus::Crit;
     out.metric("count", 0);
     const auto exit = child_->lastExit();
     if (!exit) {

@@ -56,10 +56,10 @@ const CheckKind* findKind(std::string_view name) {
 
 std::span<const config::FieldSpec> commonFields() { return kCommonFields; }
 
-Status grade(double value, std::optional<double> warn, std::optional<double> crit) {
-  if (crit && value >= *crit) return Status::Crit;
-  if (warn && value >= *warn) return Status::Warn;
-  return Status::Ok;
+CheckStatus grade(double value, std::optional<double> warn, std::optional<double> crit) {
+  if (crit && value >= *crit) return CheckStatus::Crit;
+  if (warn && value >= *warn) return CheckStatus::Warn;
+  return CheckStatus::Ok;
 }
 
 CheckPtr makeCheck(const toml::table& table, const std::string& file, const CheckEnv& env) {
@@ -97,7 +97,7 @@ CheckPtr makeCheck(const toml::table& table, const std::string& file, const Chec
     common.component = *parsed;
   }
   const auto severity = wire::parseStatus(fields.str("severity"));
-  if (!severity || (*severity != Status::Warn && *severity != Status::Crit))
+  if (!severity || (*severity != CheckStatus::Warn && *severity != CheckStatus::Crit))
     fields.fail("severity", "expected warn or crit");
   common.severity = *severity;
   common.fail_after = static_cast<int>(fields.integer("fail_after"));

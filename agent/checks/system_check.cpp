@@ -71,7 +71,7 @@ class SystemCheck final : public Check {
     Outcome out;
     std::vector<std::string> parts;
     int sources = 0;
-    auto judge = [&](Status s, std::string text) {
+    auto judge = [&](CheckStatus s, std::string text) {
       out.status = std::max(out.status, s);
       parts.push_back(std::move(text));
     };
@@ -119,7 +119,7 @@ class SystemCheck final : public Check {
     pressure(out, judge, "memory", true, psi_mem_);
     pressure(out, judge, "io", true, psi_io_);
     if (sources == 0)
-      return Outcome{Status::Unknown, fmt::format("nothing readable under {} (stat, loadavg, meminfo)", root_), {}};
+      return Outcome{CheckStatus::Unknown, fmt::format("nothing readable under {} (stat, loadavg, meminfo)", root_), {}};
     for (size_t i = 0; i < parts.size(); ++i) out.message += (i ? ", " : "") + parts[i];
     return out;
   }
@@ -143,8 +143,8 @@ class SystemCheck final : public Check {
     if (p->full_avg10) out.metric("psi_" + res + "_full_avg10", *p->full_avg10);
     if (use_full && !p->full_avg10) return;
     const double v = use_full ? *p->full_avg10 : p->some_avg10;
-    const Status s = grade(v, t.warn, t.crit);
-    if (s != Status::Ok) judge(s, fmt::format("{} pressure {} {:.1f}%", res, use_full ? "full" : "some", v));
+    const CheckStatus s = grade(v, t.warn, t.crit);
+    if (s != CheckStatus::Ok) judge(s, fmt::format("{} pressure {} {:.1f}%", res, use_full ? "full" : "some", v));
   }
 
   std::string root_;

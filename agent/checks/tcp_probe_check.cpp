@@ -43,7 +43,7 @@ class TcpProbeCheck final : public Check {
     if (sock) {
       out.message = fmt::format("{}:{} connected in {:.1f} ms", host_, port_, ms);
     } else {
-      out.status = Status::Crit;
+      out.status = CheckStatus::Crit;
       out.message = sock.error().message;
     }
     recordProbe(out, window_, slo_, clock_.monoNow(), ms, sock.ok());

@@ -1,11 +1,11 @@
 // `hale-agent diagnose`, `exec` and `patterns`: the CI-runner side of Hale.
 // exec records every attempt in the agent's state and queues it as BuildEvent
 // telemetry, which the running agent sends with the rest of its outbox.
-#include "agent/build/build_policy.h"
-#include "agent/build/build_watch.h"
-#include "agent/build/diagnose_command.h"
-#include "agent/build/exec_command.h"
-#include "agent/build/knowledge_base.h"
+#include "agent/ci/build_policy.h"
+#include "agent/ci/build_watch.h"
+#include "agent/ci/diagnose_command.h"
+#include "agent/ci/exec_command.h"
+#include "agent/ci/knowledge_base.h"
 #include "agent/checks/file_baseline.h"
 #include "agent/cli/cli.h"
 #include "agent/core/agent_config.h"
@@ -35,7 +35,7 @@ void preferPatternsFromSource() {
 #endif
 }
 
-class BuildRecorder final : public build::BuildObserver {
+class BuildRecorder final : public ci::BuildObserver {
  public:
   BuildRecorder(const AgentConfig& cfg) : cfg_(cfg), store_(cfg.state_dir, cfg.outbox_max_messages) { newBuild(); }
 
@@ -43,8 +43,8 @@ class BuildRecorder final : public build::BuildObserver {
   void newBuild() { build_id_ = store_.increment("build_id"); }
   state::StateStore& store() { return store_; }
 
-  void onAttempt(const build::BuildAttempt& a) override {
-    const wire::BuildRecord r = build::toBuildRecord(a, build_id_, unixMillisNow());
+  void onAttempt(const ci::BuildAttempt& a) override {
+    const wire::BuildRecord r = ci::toBuildRecord(a, build_id_, unixMillisNow());
     try {
       store_.recordBuild(r);
       store_.outboxAppend([&](uint64_t seq) {
@@ -100,10 +100,10 @@ Recording openRecording(const std::vector<std::string>& args, std::string_view c
 
 int cmdDiagnose(const std::vector<std::string>& args) {
   preferPatternsFromSource();
-  if (std::find(args.begin(), args.end(), "--watch") == args.end()) return build::runDiagnoseCommand(args);
+  if (std::find(args.begin(), args.end(), "--watch") == args.end()) return ci::runDiagnoseCommand(args);
   Recording r = openRecording(args, "diagnose");
   BuildRecorder* recorder = r.recorder.get();
-  return build::runWatchCommand(r.rest, [recorder](const build::BuildAttempt& a) {
+  return ci::runWatchCommand(r.rest, [recorder](const ci::BuildAttempt& a) {
     if (!recorder) return;
     recorder->newBuild();
     recorder->onAttempt(a);
@@ -113,18 +113,18 @@ int cmdDiagnose(const std::vector<std::string>& args) {
 int cmdExec(const std::vector<std::string>& args) {
   preferPatternsFromSource();
   Recording r = openRecording(args, "exec");
-  std::unique_ptr<build::LimiterBudget> budget;
-  const auto resolve = [&](build::ExecOptions& o) -> std::string {
+  std::unique_ptr<ci::LimiterBudget> budget;
+  const auto resolve = [&](ci::ExecOptions& o) -> std::string {
     if (!r.recorder)
       return fmt::format("policy {} needs a readable agent configuration (--config FILE)", o.policy_name);
     const auto it = r.cfg->build_policies.find(o.policy_name);
     if (it == r.cfg->build_policies.end())
       return fmt::format("no [[build_policy]] named '{}' in {}", o.policy_name, r.cfg->file);
-    budget = std::make_unique<build::LimiterBudget>(r.recorder->store().db(), RealClock::instance(), it->second);
-    build::applyPolicy(it->second, budget.get(), o);
+    budget = std::make_unique<ci::LimiterBudget>(r.recorder->store().db(), RealClock::instance(), it->second);
+    ci::applyPolicy(it->second, budget.get(), o);
     return {};
   };
-  return build::runExecCommand(r.rest, r.recorder.get(), resolve);
+  return ci::runExecCommand(r.rest, r.recorder.get(), resolve);
 }
 
 int cmdPatterns(const std::vector<std::string>& args) {
@@ -147,14 +147,14 @@ int cmdPatterns(const std::vector<std::string>& args) {
         fmt::print(stderr, "hale-agent: --import needs --into FILE (your local knowledge base)\n");
         return kExitUsage;
       }
-      build::importKnowledgeBaseFile(import_from, into);
+      ci::importKnowledgeBaseFile(import_from, into);
       fmt::print("imported {} into {}\n", import_from, into);
       return kExitOk;
     }
-    if (dirs.empty()) dirs = build::defaultPatternDirs();
-    const auto kb = build::loadKnowledgeBase(dirs);
+    if (dirs.empty()) dirs = ci::defaultPatternDirs();
+    const auto kb = ci::loadKnowledgeBase(dirs);
     if (!export_to.empty()) {
-      build::exportKnowledgeBaseFile(kb, export_to);
+      ci::exportKnowledgeBaseFile(kb, export_to);
       fmt::print("exported {} entries to {}\n", kb.entries().size(), export_to);
       return kExitOk;
     }

@@ -82,7 +82,7 @@ int cmdOnce(const std::vector<std::string>& args) {
     fmt::print(stderr, "{}\n", e.what());
     return kExitUnknown;
   }
-  wire::Status worst = wire::Status::Ok;
+  wire::CheckStatus worst = wire::CheckStatus::Ok;
   nlohmann::json out = nlohmann::json::array();
   std::vector<wire::ResultRecord> records;
   for (auto& check : cfg.checks) {
@@ -110,11 +110,11 @@ int cmdOnce(const std::vector<std::string>& args) {
                  r.duration_us / 1000.0, r.message);
   }
   switch (worst) {
-    case wire::Status::Ok:
+    case wire::CheckStatus::Ok:
       return kExitOk;
-    case wire::Status::Warn:
+    case wire::CheckStatus::Warn:
       return kExitWarn;
-    case wire::Status::Crit:
+    case wire::CheckStatus::Crit:
       return kExitCrit;
     default:
       return kExitUnknown;
@@ -265,7 +265,7 @@ int cmdHelp(const std::vector<std::string>& args) {
         config::describeFields(app::logFields()), config::describeFields(commandFields()),
         config::describeFields(limits::remediationFields()), config::describeFields(checks::commonFields()),
         config::describeFields(remedies::stepFields()), config::describeFields(drills::drillFields()),
-        config::describeFields(build::buildPolicyFields()), config::describeFields(build::buildsFields()),
+        config::describeFields(ci::buildPolicyFields()), config::describeFields(ci::buildsFields()),
         config::describeFields(failoverFields()));
     return kExitOk;
   }

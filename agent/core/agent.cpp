@@ -51,9 +51,9 @@ Agent::Agent(AgentConfig config)
 // Read at start only: a reload does not change the watched directories.
 void Agent::startBuildWatch() {
   const auto& w = cfg_.builds;
-  build_kb_ = std::make_unique<build::KnowledgeBase>(
-      build::loadKnowledgeBase(w.patterns.empty() ? build::defaultPatternDirs() : w.patterns));
-  build_files_ = std::make_unique<build::BuildFileClassifier>(*build_kb_, w.run_gap);
+  build_kb_ = std::make_unique<ci::KnowledgeBase>(
+      ci::loadKnowledgeBase(w.patterns.empty() ? ci::defaultPatternDirs() : w.patterns));
+  build_files_ = std::make_unique<ci::BuildFileClassifier>(*build_kb_, w.run_gap);
   build_pool_ = std::make_unique<asio::thread_pool>(1);
   if (w.poll_interval.count() == 0) {
     if (auto inotify = platform::makeInotifyWatcher(io_)) {
@@ -81,10 +81,10 @@ void Agent::startBuildWatch() {
   });
 }
 
-void Agent::recordWatchedFile(const build::WatchedFile& file) {
+void Agent::recordWatchedFile(const ci::WatchedFile& file) {
   try {
     const wire::BuildRecord r =
-        build::toBuildRecord(build::attemptFor(file), store_.increment("build_id"), unixMillisNow());
+        ci::toBuildRecord(ci::attemptFor(file), store_.increment("build_id"), unixMillisNow());
     store_.recordBuild(r);
     enqueue([&](uint64_t seq) { return wire::buildBuildEvent(header(seq), r); });
     log::info("builds", "diagnosed file", {{"file", file.path}, {"category", r.category}});
@@ -252,7 +252,7 @@ void Agent::onResult(const wire::ResultRecord& observed) {
       flushBatch();  // the result that caused the event goes first
       enqueue([&](uint64_t seq) { return wire::buildIssueEvent(header(seq), *event); });
       engine_->onIssue(*event, record.kind);
-    } else if (record.status != wire::Status::Ok) {
+    } else if (record.status != wire::CheckStatus::Ok) {
       if (auto open = tracker_.open().find(record.check); open != tracker_.open().end())
         engine_->onRelapse(open->second, record.kind);
     }

@@ -1,7 +1,7 @@
 #pragma once
 // The running agent: one io_context drives the check timers, the telemetry
 // batcher, heartbeats, the MQTT connection and signals.
-#include "agent/build/build_watch.h"
+#include "agent/ci/build_watch.h"
 #include "agent/checks/anomaly.h"
 #include "agent/core/agent_config.h"
 #include "agent/core/scheduler.h"
@@ -57,7 +57,7 @@ class Agent final : public remedies::CheckRunner {
   void runFailoverHook(const FailoverTransition& t);
   void emitRemediation(const wire::RemediationRecord& record);
   void startBuildWatch();
-  void recordWatchedFile(const build::WatchedFile& file);
+  void recordWatchedFile(const ci::WatchedFile& file);
   void handleAck(const std::string& payload);
   void checkAckProgress();
   wire::EnvelopeHeader header(uint64_t seq) const;
@@ -99,8 +99,8 @@ class Agent final : public remedies::CheckRunner {
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   bool stopping_ = false;
   // [builds] watch_dirs: files are classified on their own thread, recorded on the loop.
-  std::unique_ptr<build::KnowledgeBase> build_kb_;
-  std::unique_ptr<build::BuildFileClassifier> build_files_;
+  std::unique_ptr<ci::KnowledgeBase> build_kb_;
+  std::unique_ptr<ci::BuildFileClassifier> build_files_;
   std::unique_ptr<platform::DirWatcher> build_watcher_;
   std::unique_ptr<asio::thread_pool> build_pool_;
   std::shared_ptr<ActiveDrill> drill_;  ///< last: its timer and fault go before the io_context

@@ -94,9 +94,9 @@ AgentConfig loadAgentConfig(const toml::table& root, const std::string& path) {
                                                           limits::remediationFields(), path, "[remediation]"));
 
   cfg.failover = readFailoverSettings(root, path);
-  cfg.build_policies = build::buildPoliciesFrom(root, path);
-  cfg.builds = build::watchSettingsFrom(
-      config::readFields(app::sectionOf(root, "builds", path), build::buildsFields(), path, "[builds]"));
+  cfg.build_policies = ci::buildPoliciesFrom(root, path);
+  cfg.builds = ci::watchSettingsFrom(
+      config::readFields(app::sectionOf(root, "builds", path), ci::buildsFields(), path, "[builds]"));
 
   checks::CheckEnv env{RealClock::instance(), cfg.state_dir};
   const remedies::ActionEnv action_env{RealClock::instance(), cfg.state_dir};

@@ -1,8 +1,8 @@
 #pragma once
 #include "agent/core/failover_hooks.h"
 // hale-agent's configuration file: [agent], [mqtt], [log] and [[check]] tables.
-#include "agent/build/build_policy.h"
-#include "agent/build/build_watch.h"
+#include "agent/ci/build_policy.h"
+#include "agent/ci/build_watch.h"
 #include "agent/checks/check.h"
 #include "agent/limits/policy.h"
 #include "agent/remedies/remedy.h"
@@ -32,8 +32,8 @@ struct AgentConfig {
   std::vector<checks::CheckPtr> checks;
   limits::PolicySettings remediation;                        ///< [remediation]
   std::map<std::string, remedies::Plan> plans;               ///< by check name, from [[check.remedy]]
-  std::map<std::string, build::BuildPolicy> build_policies;  ///< [[build_policy]], by name
-  build::WatchSettings builds;                               ///< [builds]: directories the agent watches
+  std::map<std::string, ci::BuildPolicy> build_policies;  ///< [[build_policy]], by name
+  ci::WatchSettings builds;                               ///< [builds]: directories the agent watches
   /// Public keys that may sign commands (several during a key rotation); none: commands are refused.
   std::vector<crypto::Key> command_keys;
   FailoverSettings failover;  ///< [failover] hooks

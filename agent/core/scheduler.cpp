@@ -24,7 +24,7 @@ checks::Outcome safeRun(checks::Check& check) {
   try {
     return check.run();
   } catch (const std::exception& e) {
-    return checks::Outcome{checks::Status::Unknown, fmt::format("check failed: {}", e.what()), {}};
+    return checks::Outcome{checks::CheckStatus::Unknown, fmt::format("check failed: {}", e.what()), {}};
   }
 }
 
@@ -32,7 +32,7 @@ wire::ResultRecord timedOut(const checks::Check& check) {
   return makeRecord(
       check,
       checks::Outcome{
-          checks::Status::Unknown, fmt::format("timed out after {} ms", check.common().timeout.count()), {}},
+          checks::CheckStatus::Unknown, fmt::format("timed out after {} ms", check.common().timeout.count()), {}},
       unixMillisNow(), static_cast<uint32_t>(check.common().timeout.count() * 1000));
 }
 }  // namespace

@@ -109,7 +109,7 @@ class Session final : public remedies::CheckRunner {
   }
 
   void onBaseline(const wire::ResultRecord& r) {
-    if (r.status != wire::Status::Ok && injector_->needsHealthyBaseline()) {
+    if (r.status != wire::CheckStatus::Ok && injector_->needsHealthyBaseline()) {
       if (++baseline_tries_ < kBaselineTries) {
         timer_.expires_after(std::chrono::milliseconds(100));
         timer_.async_wait([this](std::error_code ec) {

@@ -2,7 +2,7 @@
 
 namespace hale::agent::issues {
 
-bool isBad(wire::Status status) { return status != wire::Status::Ok; }
+bool isBad(wire::CheckStatus status) { return status != wire::CheckStatus::Ok; }
 
 IssueTracker::IssueTracker(state::StateStore& store) : store_(store) {
   for (auto& issue : store_.openIssues()) open_.emplace(issue.check, std::move(issue));

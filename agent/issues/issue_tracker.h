@@ -13,7 +13,7 @@
 namespace hale::agent::issues {
 
 /// Warn, crit and unknown are bad; ok is good.
-bool isBad(wire::Status status);
+bool isBad(wire::CheckStatus status);
 
 class IssueTracker {
  public:

@@ -86,7 +86,7 @@ class Engine {
     bool executed_any = false;
     bool crash_counted = false;  ///< a quick crash was charged to the breaker once
     bool requested = false;      ///< started by a person: the auto-remediation switch does not apply
-    wire::Status last_status = wire::Status::Unknown;
+    wire::CheckStatus last_status = wire::CheckStatus::Unknown;
   };
   using RunPtr = std::shared_ptr<Run>;
   RunPtr startRun(const wire::IssueRecord& issue, const std::string& check_kind);

@@ -14,13 +14,13 @@ using Outcome = wire::RemediationOutcome;
 constexpr std::chrono::seconds kPollInterval{1};
 constexpr int64_t kNotificationsPerHour = 6;
 
-int rank(wire::Status s) {
+int rank(wire::CheckStatus s) {
   switch (s) {
-    case wire::Status::Ok:
+    case wire::CheckStatus::Ok:
       return 0;
-    case wire::Status::Warn:
+    case wire::CheckStatus::Warn:
       return 1;
-    case wire::Status::Crit:
+    case wire::CheckStatus::Crit:
       return 3;
     default:
       return 2;
@@ -146,7 +146,7 @@ void Engine::onExecuted(const RunPtr& run, size_t index, const ActionResult& r) 
 void Engine::onVerified(const RunPtr& run, size_t index, const wire::ResultRecord& rec) {
   const Step& step = run->plan->steps[index];
   const std::string failure(wire::statusName(run->issue.status));
-  if (rec.status == wire::Status::Ok) {
+  if (rec.status == wire::CheckStatus::Ok) {
     strategy_.record(run->kind, failure, step.action, true);
     decide(*run, step.action, Outcome::Healed, "check ok after this step: " + rec.message);
     return finish(run, true, rec.message);

@@ -169,8 +169,8 @@ std::vector<wire::IssueRecord> StateStore::openIssues() {
     wire::IssueRecord r;
     r.issue_id = static_cast<uint64_t>(issues_open_.int64(0));
     r.check = issues_open_.text(1);
-    r.status = static_cast<wire::Status>(issues_open_.int64(2));
-    r.severity = static_cast<wire::Status>(issues_open_.int64(3));
+    r.status = static_cast<wire::CheckStatus>(issues_open_.int64(2));
+    r.severity = static_cast<wire::CheckStatus>(issues_open_.int64(3));
     r.component = static_cast<wire::Component>(issues_open_.int64(4));
     r.message = issues_open_.text(5);
     r.opened_at_ms = issues_open_.int64(6);

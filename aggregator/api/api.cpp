@@ -132,7 +132,7 @@ json nodeJson(const storage::NodeRow& n, int64_t now_ms, const health::Params& p
               {"missing", n.max_seq - std::min(n.max_seq, n.messages)},
               {"checks", n.checks},
               {"worst_status",
-               n.worst_status < 0 ? "none" : std::string(wire::statusName(static_cast<wire::Status>(n.worst_status)))},
+               n.worst_status < 0 ? "none" : std::string(wire::statusName(static_cast<wire::CheckStatus>(n.worst_status)))},
               {"score", scored ? json(scored->score) : json(nullptr)},
               {"band", scored ? json(health::bandName(health::bandOf(scored->score))) : json(nullptr)}};
 }

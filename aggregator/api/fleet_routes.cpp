@@ -218,7 +218,7 @@ Response Api::statistics(const Query& q) {
   std::map<std::string, StatsTotals> by_severity, by_component, by_region;
   for (const auto& r : store_.issueStatistics(since)) {
     total.add(r);
-    const bool crit = r.severity == static_cast<int>(wire::Status::Crit);
+    const bool crit = r.severity == static_cast<int>(wire::CheckStatus::Crit);
     by_severity[crit ? "crit" : "warn"].add(r);
     by_component[std::string(health::componentName(static_cast<size_t>(r.component)))].add(r);
     by_region[r.region].add(r);

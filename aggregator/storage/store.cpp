@@ -211,7 +211,7 @@ std::vector<LatestResult> Store::latestResults(const std::string& node) {
     LatestResult r;
     r.check = latest_results_.text(0);
     r.kind = latest_results_.text(1);
-    r.status = static_cast<wire::Status>(latest_results_.int64(2));
+    r.status = static_cast<wire::CheckStatus>(latest_results_.int64(2));
     r.component = static_cast<wire::Component>(latest_results_.int64(3));
     r.message = latest_results_.text(4);
     r.metrics_json = latest_results_.text(5);
@@ -252,8 +252,8 @@ std::vector<IssueRow> Store::issues(const IssueFilter& filter) {
     i.state = state == "closed"    ? wire::IssueState::Closed
               : state == "updated" ? wire::IssueState::Updated
                                    : wire::IssueState::Opened;
-    i.status = static_cast<wire::Status>(s.int64(5));
-    i.severity = static_cast<wire::Status>(s.int64(6));
+    i.status = static_cast<wire::CheckStatus>(s.int64(5));
+    i.severity = static_cast<wire::CheckStatus>(s.int64(6));
     i.component = static_cast<wire::Component>(s.int64(7));
     i.message = s.text(8);
     i.opened_at_ms = s.int64(9);
@@ -298,7 +298,7 @@ std::vector<health::NodeInput> Store::healthInputs(int64_t stale_before_ms) {
   while (health_issues_.step()) {
     const auto component = health_issues_.int64(1);
     if (auto* n = slot(health_issues_.text(0), component)) {
-      const bool crit = health_issues_.int64(2) == static_cast<int64_t>(wire::Status::Crit);
+      const bool crit = health_issues_.int64(2) == static_cast<int64_t>(wire::CheckStatus::Crit);
       (crit ? n->open_crit : n->open_warn)[static_cast<size_t>(component)] += static_cast<int>(health_issues_.int64(3));
     }
   }

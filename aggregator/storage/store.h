@@ -79,7 +79,7 @@ struct NodeRow {
 struct LatestResult {
   std::string check;
   std::string kind;
-  wire::Status status = wire::Status::Unknown;
+  wire::CheckStatus status = wire::CheckStatus::Unknown;
   wire::Component component = wire::Component::Compute;
   std::string message;
   std::string metrics_json;

@@ -50,7 +50,7 @@ int seed(const std::string& path, int nodes, int regions) {
       r.check = "check" + std::to_string(c);
       r.kind = "disk";
       r.component = static_cast<wire::Component>(c % 5);
-      r.status = (n % 20 == 0 && c == 0) ? wire::Status::Crit : wire::Status::Ok;
+      r.status = (n % 20 == 0 && c == 0) ? wire::CheckStatus::Crit : wire::CheckStatus::Ok;
       r.message = "fine";
       r.observed_at_ms = now;
       item.results.push_back(r);
@@ -63,7 +63,7 @@ int seed(const std::string& path, int nodes, int regions) {
       issue.issue_id = 1;
       issue.check = "check0";
       issue.state = wire::IssueState::Opened;
-      issue.status = issue.severity = wire::Status::Crit;
+      issue.status = issue.severity = wire::CheckStatus::Crit;
       issue.message = "simulated";
       issue.opened_at_ms = now;
       item.issue = issue;

@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
       hale::wire::ResultRecord r;
       r.check = "disk";
       r.kind = "disk";
-      r.status = hale::wire::Status::Ok;
+      r.status = hale::wire::CheckStatus::Ok;
       r.component = hale::wire::Component::Storage;
       r.message = "/: 42% used";
       r.metrics = {{"used_percent", 42.0}};

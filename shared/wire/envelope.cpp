@@ -26,7 +26,7 @@ bool textOk(const flatbuffers::String* s, size_t max = kMaxTextBytes) {
   return !s || (s->size() <= max && isValidUtf8(s->string_view()));
 }
 
-bool statusOk(Status s) { return s >= Status::MIN && s <= Status::MAX; }
+bool statusOk(CheckStatus s) { return s >= CheckStatus::MIN && s <= CheckStatus::MAX; }
 bool componentOk(Component c) { return c >= Component::MIN && c <= Component::MAX; }
 
 // Returns why a check result is unusable, or nullptr when it is fine.
@@ -280,15 +280,15 @@ std::vector<ResultRecord> readCheckBatch(const CheckBatch& batch) {
   return out;
 }
 
-std::string_view statusName(Status status) {
+std::string_view statusName(CheckStatus status) {
   switch (status) {
-    case Status::Ok:
+    case CheckStatus::Ok:
       return "ok";
-    case Status::Warn:
+    case CheckStatus::Warn:
       return "warn";
-    case Status::Crit:
+    case CheckStatus::Crit:
       return "crit";
-    case Status::Unknown:
+    case CheckStatus::Unknown:
       return "unknown";
   }
   return "unknown";
@@ -322,8 +322,8 @@ std::string_view componentName(Component component) {
   return "compute";
 }
 
-std::optional<Status> parseStatus(std::string_view name) {
-  for (auto s : {Status::Ok, Status::Warn, Status::Crit, Status::Unknown})
+std::optional<CheckStatus> parseStatus(std::string_view name) {
+  for (auto s : {CheckStatus::Ok, CheckStatus::Warn, CheckStatus::Crit, CheckStatus::Unknown})
     if (statusName(s) == name) return s;
   return std::nullopt;
 }

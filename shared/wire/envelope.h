@@ -27,7 +27,7 @@ struct MetricValue {
 struct ResultRecord {
   std::string check;
   std::string kind;
-  Status status = Status::Unknown;
+  CheckStatus status = CheckStatus::Unknown;
   Component component = Component::Compute;
   std::string message;
   std::vector<MetricValue> metrics;
@@ -49,9 +49,9 @@ struct IssueRecord {
   uint64_t issue_id = 0;  ///< per node, never reused
   std::string check;
   IssueState state = IssueState::Opened;
-  Status status = Status::Unknown;  ///< the check's status at this event
+  CheckStatus status = CheckStatus::Unknown;  ///< the check's status at this event
   Component component = Component::Compute;
-  Status severity = Status::Crit;  ///< the check's configured weight
+  CheckStatus severity = CheckStatus::Crit;  ///< the check's configured weight
   std::string message;
   int64_t opened_at_ms = 0;
   int64_t closed_at_ms = 0;  ///< 0 while open
@@ -112,11 +112,11 @@ Result<const Envelope*> verifyEnvelope(std::span<const uint8_t> bytes, std::stri
 /// Reads a verified CheckBatch into records.
 std::vector<ResultRecord> readCheckBatch(const CheckBatch& batch);
 
-std::string_view statusName(Status status);
+std::string_view statusName(CheckStatus status);
 std::string_view issueStateName(IssueState state);
 std::string_view componentName(Component component);
 /// Case-sensitive lower-case names; nullopt when unknown.
-std::optional<Status> parseStatus(std::string_view name);
+std::optional<CheckStatus> parseStatus(std::string_view name);
 std::optional<Component> parseComponent(std::string_view name);
 
 }  // namespace hale::wire

@@ -33,7 +33,7 @@ TEST_CASE("notify: the aggregator reports an unfixed critical issue once and sig
     wire::IssueRecord issue;
     issue.issue_id = 42;
     issue.check = "nginx";
-    issue.status = issue.severity = wire::Status::Crit;
+    issue.status = issue.severity = wire::CheckStatus::Crit;
     issue.message = "connection refused on :80";
     issue.opened_at_ms = unixMillisNow() - 20 * 60 * 1000;
     item.issue = issue;

@@ -107,7 +107,7 @@ std::string envelopeFor(const std::string& node, const std::string& region, uint
   hale::wire::ResultRecord r;
   r.check = "forged";
   r.kind = "disk";
-  r.status = hale::wire::Status::Crit;
+  r.status = hale::wire::CheckStatus::Crit;
   r.message = "forged";
   const auto bytes = hale::wire::buildCheckBatch({node, region, seq, 1}, std::span(&r, 1));
   return std::string(bytes.begin(), bytes.end());

@@ -67,7 +67,7 @@ struct RemedyRig {
     runner.runCheckNow(check, [&](const wire::ResultRecord& r) { first = r; });
     io.run();
     io.restart();
-    REQUIRE(first.status == wire::Status::Crit);
+    REQUIRE(first.status == wire::CheckStatus::Crit);
     wire::IssueRecord issue;
     issue.issue_id = 1;
     issue.check = check;

@@ -29,7 +29,7 @@ constexpr int64_t kDayMs = 24 * kHourMs;
 
 std::string bytes(const std::vector<uint8_t>& b) { return std::string(b.begin(), b.end()); }
 
-std::string result(const std::string& node, const std::string& region, uint64_t seq, wire::Status status,
+std::string result(const std::string& node, const std::string& region, uint64_t seq, wire::CheckStatus status,
                    int64_t observed_at_ms) {
   wire::ResultRecord r;
   r.check = "root";
@@ -42,7 +42,7 @@ std::string result(const std::string& node, const std::string& region, uint64_t 
 }
 
 std::string issue(const std::string& node, const std::string& region, uint64_t seq, uint64_t id, int64_t opened,
-                  int64_t closed = 0, wire::Status severity = wire::Status::Crit) {
+                  int64_t closed = 0, wire::CheckStatus severity = wire::CheckStatus::Crit) {
   wire::IssueRecord i;
   i.issue_id = id;
   i.check = "root";
@@ -93,10 +93,10 @@ struct Rig {
   }
 
   void exampleFleet() {
-    send("eu", "n1", result("n1", "eu", 1, wire::Status::Ok, now));
-    send("eu", "n2", result("n2", "eu", 1, wire::Status::Crit, now));
+    send("eu", "n1", result("n1", "eu", 1, wire::CheckStatus::Ok, now));
+    send("eu", "n2", result("n2", "eu", 1, wire::CheckStatus::Crit, now));
     send("eu", "n2", issue("n2", "eu", 2, 1, now - 2 * kHourMs));
-    send("us", "n3", result("n3", "us", 1, wire::Status::Ok, now));
+    send("us", "n3", result("n3", "us", 1, wire::CheckStatus::Ok, now));
     ingestor.flush();
     status("eu", "n1", true);
     status("eu", "n2", true);
@@ -237,7 +237,7 @@ TEST_CASE("fleet_api: statistics count issues and the mean time to repair") {
   Rig rig;
   rig.exampleFleet();  // n2: issue 1 opened 2 h ago, still open
   // n1: opened 3 h ago, closed after 1 h; opened 30 h ago, closed after 3 h (outside 24h).
-  rig.send("eu", "n1", issue("n1", "eu", 2, 1, rig.now - 3 * kHourMs, rig.now - 2 * kHourMs, wire::Status::Warn));
+  rig.send("eu", "n1", issue("n1", "eu", 2, 1, rig.now - 3 * kHourMs, rig.now - 2 * kHourMs, wire::CheckStatus::Warn));
   rig.send("eu", "n1", issue("n1", "eu", 3, 2, rig.now - 30 * kHourMs, rig.now - 27 * kHourMs));
   rig.ingestor.flush();
 
@@ -286,8 +286,8 @@ TEST_CASE("fleet_api: node listing and detail carry scores") {
 
 TEST_CASE("fleet_api: retention prunes raw results but keeps the latest and the snapshots") {
   Rig rig;
-  rig.send("eu", "n1", result("n1", "eu", 1, wire::Status::Ok, rig.now - 8 * kDayMs));
-  rig.send("eu", "n1", result("n1", "eu", 2, wire::Status::Ok, rig.now - 6 * kDayMs));
+  rig.send("eu", "n1", result("n1", "eu", 1, wire::CheckStatus::Ok, rig.now - 8 * kDayMs));
+  rig.send("eu", "n1", result("n1", "eu", 2, wire::CheckStatus::Ok, rig.now - 6 * kDayMs));
   rig.ingestor.flush();
   rig.status("eu", "n1", true);
   auto count = [&](const char* sql) {

@@ -14,7 +14,7 @@ using namespace hale::aggregator;
 using nlohmann::json;
 
 namespace {
-std::string batch(const std::string& node, const std::string& region, uint64_t seq, wire::Status status,
+std::string batch(const std::string& node, const std::string& region, uint64_t seq, wire::CheckStatus status,
                   const std::string& check = "root") {
   wire::ResultRecord r;
   r.check = check;
@@ -42,11 +42,11 @@ struct Rig {
 
 TEST_CASE("ingest: stores exactly once per (node, seq) and keeps the latest result") {
   Rig rig;
-  rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), batch("n1", "eu", 1, wire::Status::Ok));
-  rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), batch("n1", "eu", 2, wire::Status::Crit));
-  rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), batch("n1", "eu", 2, wire::Status::Crit));  // redelivery
+  rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), batch("n1", "eu", 1, wire::CheckStatus::Ok));
+  rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), batch("n1", "eu", 2, wire::CheckStatus::Crit));
+  rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), batch("n1", "eu", 2, wire::CheckStatus::Crit));  // redelivery
   rig.ingestor.flush();
-  rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), batch("n1", "eu", 1, wire::Status::Ok));  // late redelivery
+  rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), batch("n1", "eu", 1, wire::CheckStatus::Ok));  // late redelivery
   rig.ingestor.flush();
   CHECK(rig.ingestor.counters().stored == 2);
   CHECK(rig.ingestor.counters().duplicates == 2);
@@ -62,7 +62,7 @@ TEST_CASE("ingest: stores exactly once per (node, seq) and keeps the latest resu
 TEST_CASE("ingest: sequence gaps are visible per node") {
   Rig rig;
   for (uint64_t seq : {1, 2, 5})
-    rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), batch("n1", "eu", seq, wire::Status::Ok));
+    rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), batch("n1", "eu", seq, wire::CheckStatus::Ok));
   rig.ingestor.flush();
   CHECK(rig.getJson("/api/v1/nodes/n1")["missing"] == 2);
 }
@@ -71,8 +71,8 @@ TEST_CASE("ingest: bad messages are counted, never stored, never fatal") {
   Rig rig;
   rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), "garbage");
   rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"),
-                         batch("n2", "eu", 1, wire::Status::Ok));  // names another node
-  rig.ingestor.onMessage("hale/v1/eu/n1/telemetry/extra", batch("n1", "eu", 1, wire::Status::Ok));
+                         batch("n2", "eu", 1, wire::CheckStatus::Ok));  // names another node
+  rig.ingestor.onMessage("hale/v1/eu/n1/telemetry/extra", batch("n1", "eu", 1, wire::CheckStatus::Ok));
   rig.ingestor.onMessage("not/a/hale/topic", "x");
   rig.ingestor.onMessage(wire::statusTopic("eu", "n1"), "{not json");
   rig.ingestor.onMessage(wire::statusTopic("eu", "n1"), "{\"state\":\"sleeping\"}");
@@ -84,9 +84,9 @@ TEST_CASE("ingest: bad messages are counted, never stored, never fatal") {
 
 TEST_CASE("ingest: a node cannot move to another region") {
   Rig rig;
-  rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), batch("n1", "eu", 1, wire::Status::Ok));
+  rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), batch("n1", "eu", 1, wire::CheckStatus::Ok));
   rig.ingestor.flush();
-  rig.ingestor.onMessage(wire::telemetryTopic("us", "n1"), batch("n1", "us", 2, wire::Status::Ok));
+  rig.ingestor.onMessage(wire::telemetryTopic("us", "n1"), batch("n1", "us", 2, wire::CheckStatus::Ok));
   rig.ingestor.flush();
   CHECK(rig.ingestor.counters().invalid == 1);
   CHECK(rig.getJson("/api/v1/nodes/n1")["region"] == "eu");
@@ -94,7 +94,7 @@ TEST_CASE("ingest: a node cannot move to another region") {
 
 TEST_CASE("ingest: status messages set online and offline") {
   Rig rig;
-  rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), batch("n1", "eu", 1, wire::Status::Ok));
+  rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), batch("n1", "eu", 1, wire::CheckStatus::Ok));
   rig.ingestor.onMessage(wire::statusTopic("eu", "n1"), R"({"state":"online"})");
   CHECK(rig.getJson("/api/v1/nodes?status=online")["total"] == 1);
   rig.ingestor.onMessage(wire::statusTopic("eu", "n1"), R"({"state":"offline"})");
@@ -109,7 +109,7 @@ TEST_CASE("api: listing filters and paginates") {
   for (int i = 0; i < 5; ++i) {
     const std::string node = "n" + std::to_string(i);
     const std::string region = i < 3 ? "eu" : "us";
-    rig.ingestor.onMessage(wire::telemetryTopic(region, node), batch(node, region, 1, wire::Status::Ok));
+    rig.ingestor.onMessage(wire::telemetryTopic(region, node), batch(node, region, 1, wire::CheckStatus::Ok));
   }
   rig.ingestor.flush();
   CHECK(rig.getJson("/api/v1/nodes")["total"] == 5);
@@ -165,7 +165,7 @@ std::string issueEvent(const std::string& node, uint64_t seq, uint64_t id, wire:
   i.issue_id = id;
   i.check = "web";
   i.state = state;
-  i.status = wire::Status::Crit;
+  i.status = wire::CheckStatus::Crit;
   i.message = "web down";
   i.opened_at_ms = 100;
   i.closed_at_ms = closed;
@@ -213,25 +213,25 @@ TEST_CASE("ingest: the end-to-end ack is the highest contiguous committed seq") 
     acks.push_back(seq);
   });
   const auto topic = wire::telemetryTopic("eu", "n1");
-  for (uint64_t seq : {1, 2, 4}) rig.ingestor.onMessage(topic, batch("n1", "eu", seq, wire::Status::Ok));
+  for (uint64_t seq : {1, 2, 4}) rig.ingestor.onMessage(topic, batch("n1", "eu", seq, wire::CheckStatus::Ok));
   rig.ingestor.flush();
   REQUIRE(acks.size() == 1);
   CHECK(acks.back() == 2);  // 3 is missing
-  rig.ingestor.onMessage(topic, batch("n1", "eu", 3, wire::Status::Ok));
+  rig.ingestor.onMessage(topic, batch("n1", "eu", 3, wire::CheckStatus::Ok));
   rig.ingestor.flush();
   CHECK(acks.back() == 4);
-  rig.ingestor.onMessage(topic, batch("n1", "eu", 4, wire::Status::Ok));  // duplicate: no new ack
+  rig.ingestor.onMessage(topic, batch("n1", "eu", 4, wire::CheckStatus::Ok));  // duplicate: no new ack
   rig.ingestor.flush();
   CHECK(acks.size() == 2);
 
   // Seqs 5 and 6 were evicted from the agent's full outbox; its heartbeat
   // (seq 11) says it still holds 7 and up, so the ack moves past the loss but
   // not past what is still on its way.
-  rig.ingestor.onMessage(topic, batch("n1", "eu", 10, wire::Status::Ok));
+  rig.ingestor.onMessage(topic, batch("n1", "eu", 10, wire::CheckStatus::Ok));
   rig.ingestor.onMessage(topic, heartbeat("n1", 11, 7));
   rig.ingestor.flush();
   CHECK(acks.back() == 6);
-  for (uint64_t seq : {7, 8, 9}) rig.ingestor.onMessage(topic, batch("n1", "eu", seq, wire::Status::Ok));
+  for (uint64_t seq : {7, 8, 9}) rig.ingestor.onMessage(topic, batch("n1", "eu", seq, wire::CheckStatus::Ok));
   rig.ingestor.flush();
   CHECK(acks.back() == 11);
   CHECK(rig.getJson("/api/v1/nodes/n1")["missing"] == 2);
@@ -275,8 +275,8 @@ TEST_CASE("ingest: build events are stored once and summarised by category") {
 
 TEST_CASE("api: writes need the write token, are validated, rate-limited and become signed commands") {
   Rig rig;
-  rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), batch("n1", "eu", 1, wire::Status::Ok));
-  rig.ingestor.onMessage(wire::telemetryTopic("us", "n2"), batch("n2", "us", 1, wire::Status::Ok));
+  rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), batch("n1", "eu", 1, wire::CheckStatus::Ok));
+  rig.ingestor.onMessage(wire::telemetryTopic("us", "n2"), batch("n2", "us", 1, wire::CheckStatus::Ok));
   rig.ingestor.flush();
   std::vector<wire::CommandSpec> sent;
   api::ApiOptions options;

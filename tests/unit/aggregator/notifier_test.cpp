@@ -162,8 +162,8 @@ TEST_CASE("notifier: an unfixed critical issue and a region failover from the wo
   wire::IssueRecord issue;
   issue.issue_id = 11;
   issue.check = "disk";
-  issue.severity = wire::Status::Crit;
-  issue.status = wire::Status::Crit;
+  issue.severity = wire::CheckStatus::Crit;
+  issue.status = wire::CheckStatus::Crit;
   issue.message = "96% used";
   issue.opened_at_ms = unixMillisNow() - 20 * 60 * 1000;  // open 20 min: above unfixed_after
   item.issue = issue;

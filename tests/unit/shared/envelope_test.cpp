@@ -12,7 +12,7 @@ std::vector<uint8_t> sampleBatch() {
   ResultRecord r;
   r.check = "root-disk";
   r.kind = "disk";
-  r.status = Status::Warn;
+  r.status = CheckStatus::Warn;
   r.component = Component::Storage;
   r.message = "/: 85% used";
   r.metrics = {{"used_percent", 85.5}, {"available_bytes", 1e9}};
@@ -34,7 +34,7 @@ TEST_CASE("envelope: a check batch round-trips") {
   const auto results = readCheckBatch(*(*env)->payload_as_CheckBatch());
   REQUIRE(results.size() == 1);
   CHECK(results[0].check == "root-disk");
-  CHECK(results[0].status == Status::Warn);
+  CHECK(results[0].status == CheckStatus::Warn);
   CHECK(results[0].component == Component::Storage);
   CHECK(results[0].metrics.size() == 2);
   CHECK(results[0].metrics[0].value == doctest::Approx(85.5));
@@ -101,8 +101,8 @@ TEST_CASE("envelope: bit flips never crash, and what verifies is still in range"
       // Values read from a verified buffer were validated: enums in range, ids well-formed.
       if (auto batch = (*env)->payload_as_CheckBatch()) {
         for (const auto& r : readCheckBatch(*batch)) {
-          CHECK(r.status >= Status::MIN);
-          CHECK(r.status <= Status::MAX);
+          CHECK(r.status >= CheckStatus::MIN);
+          CHECK(r.status <= CheckStatus::MAX);
           CHECK(r.component <= Component::MAX);
           CHECK(!r.check.empty());
         }
@@ -117,9 +117,9 @@ TEST_CASE("envelope: bit flips never crash, and what verifies is still in range"
 TEST_CASE("envelope: out-of-range enums and oversized batches are rejected") {
   ResultRecord r;
   r.check = "c";
-  r.status = static_cast<Status>(9);
+  r.status = static_cast<CheckStatus>(9);
   CHECK_FALSE(verifyEnvelope(buildCheckBatch({"n", "r", 1, 1}, std::span(&r, 1))).ok());
-  r.status = Status::Ok;
+  r.status = CheckStatus::Ok;
   r.metrics = {{"bad name", 1}};
   CHECK_FALSE(verifyEnvelope(buildCheckBatch({"n", "r", 1, 1}, std::span(&r, 1))).ok());
   r.metrics.clear();

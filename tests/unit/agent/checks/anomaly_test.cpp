@@ -19,7 +19,7 @@ CommonSettings watching(const std::string& metric) {
 wire::ResultRecord result(double value) {
   wire::ResultRecord r;
   r.check = "web";
-  r.status = wire::Status::Ok;
+  r.status = wire::CheckStatus::Ok;
   r.message = "fine";
   r.metrics = {{"latency_ms", value}};
   return r;
@@ -35,7 +35,7 @@ TEST_CASE("anomaly: a spike in a noisy series is flagged exactly where it is") {
   for (int i = 0; i < 400; ++i) {
     auto r = result(i == 250 ? 200.0 : noise(rng));
     tracker.apply(settings, r);
-    if (r.status == wire::Status::Warn) flagged.push_back(i);
+    if (r.status == wire::CheckStatus::Warn) flagged.push_back(i);
     if (i == 250) {
       CHECK(r.message.find("anomaly: latency_ms = 200") != std::string::npos);
       CHECK(r.metrics.size() == 2);  // the z-score is reported too
@@ -52,14 +52,14 @@ TEST_CASE(
   const auto settings = watching("latency_ms");
   auto r = result(1000.0);  // wildly off, but during warm-up
   tracker.apply(settings, r);
-  CHECK(r.status == wire::Status::Ok);
+  CHECK(r.status == wire::CheckStatus::Ok);
   std::mt19937 rng(3);
   std::normal_distribution<double> noise(0.0, 2.0);
   int drift_alarms = 0;
   for (int i = 0; i < 500; ++i) {  // +0.05 per step: a slow drift from 100 to 125
     auto d = result(100.0 + 0.05 * i + noise(rng));
     tracker.apply(settings, d);
-    if (d.status == wire::Status::Warn && i > 30) ++drift_alarms;
+    if (d.status == wire::CheckStatus::Warn && i > 30) ++drift_alarms;
   }
   // An EWMA's variance estimate is itself noisy (about 20 points of memory at
   // alpha 0.1), so its 3-sigma tails are heavier than a Gaussian's: allow 2 %.
@@ -68,7 +68,7 @@ TEST_CASE(
   for (int i = 0; i < 200; ++i) {  // a permanent step of +60
     auto s = result(185.0 + noise(rng));
     tracker.apply(settings, s);
-    if (s.status == wire::Status::Warn) ++step_alarms;
+    if (s.status == wire::CheckStatus::Warn) ++step_alarms;
   }
   CHECK(step_alarms >= 1);
   CHECK(step_alarms < 30);  // the EWMA adapts to the new level
@@ -80,7 +80,7 @@ TEST_CASE("anomaly: metrics not named by the rule are left alone") {
   for (int i = 0; i < 100; ++i) {
     auto r = result(i == 90 ? 1e9 : 1.0);
     tracker.apply(settings, r);
-    CHECK(r.status == wire::Status::Ok);
+    CHECK(r.status == wire::CheckStatus::Ok);
   }
 }
 

@@ -20,7 +20,7 @@
 #include <random>
 
 using namespace hale::agent::checks;
-using hale::wire::Status;
+using hale::wire::CheckStatus;
 namespace platform = hale::agent::platform;
 using hale::test::TempDir;
 
@@ -126,7 +126,7 @@ std::span<const uint8_t> bytesOf(const std::string& s) {
 
 TEST_CASE("certificate_check: a valid local PEM certificate is ok") {
   const auto out = runToml(fileCheck(certs().path("valid.pem"), "expect_hostname = \"localhost\"\n"));
-  CHECK(out.status == Status::Ok);
+  CHECK(out.status == CheckStatus::Ok);
   CHECK(metric(out, "days_left") == doctest::Approx(365).epsilon(0.01));
   CHECK(metric(out, "chain_length") == 1);
   CHECK(metric(out, "hostname_ok") == 1);
@@ -136,39 +136,39 @@ TEST_CASE("certificate_check: a valid local PEM certificate is ok") {
 TEST_CASE("certificate_check: expiry thresholds") {
   SUBCASE("expired is critical") {
     const auto out = runToml(fileCheck(certs().path("expired.pem")));
-    CHECK(out.status == Status::Crit);
+    CHECK(out.status == CheckStatus::Crit);
     CHECK(metric(out, "days_left") < -9);
     CHECK(out.message.find("expired on") != std::string::npos);
   }
   SUBCASE("expiring in 3 days is critical (crit_days 7)") {
     const auto out = runToml(fileCheck(certs().path("soon.pem")));
-    CHECK(out.status == Status::Crit);
+    CHECK(out.status == CheckStatus::Crit);
     CHECK(metric(out, "days_left") == doctest::Approx(3).epsilon(0.01));
   }
   SUBCASE("expiring in 20 days warns (warn_days 30)") {
-    CHECK(runToml(fileCheck(certs().path("twenty.pem"))).status == Status::Warn);
+    CHECK(runToml(fileCheck(certs().path("twenty.pem"))).status == CheckStatus::Warn);
   }
   SUBCASE("thresholds are configurable") {
-    CHECK(runToml(fileCheck(certs().path("twenty.pem"), "warn_days = 10\ncrit_days = 2\n")).status == Status::Ok);
-    CHECK(runToml(fileCheck(certs().path("soon.pem"), "warn_days = 10\ncrit_days = 2\n")).status == Status::Warn);
+    CHECK(runToml(fileCheck(certs().path("twenty.pem"), "warn_days = 10\ncrit_days = 2\n")).status == CheckStatus::Ok);
+    CHECK(runToml(fileCheck(certs().path("soon.pem"), "warn_days = 10\ncrit_days = 2\n")).status == CheckStatus::Warn);
   }
 }
 
 TEST_CASE("certificate_check: a certificate not yet valid is critical") {
   const auto out = runToml(fileCheck(certs().path("future.pem")));
-  CHECK(out.status == Status::Crit);
+  CHECK(out.status == CheckStatus::Crit);
   CHECK(out.message.find("not valid before") != std::string::npos);
 }
 
 TEST_CASE("certificate_check: host name mismatch is critical") {
   const auto out = runToml(fileCheck(certs().path("wronghost.pem"), "expect_hostname = \"localhost\"\n"));
-  CHECK(out.status == Status::Crit);
+  CHECK(out.status == CheckStatus::Crit);
   CHECK(metric(out, "hostname_ok") == 0);
   CHECK(out.message.find("does not cover host name 'localhost'") != std::string::npos);
   SUBCASE("wildcards cover one label") {
-    CHECK(runToml(fileCheck(certs().path("valid.pem"), "expect_hostname = \"api.hale.test\"\n")).status == Status::Ok);
+    CHECK(runToml(fileCheck(certs().path("valid.pem"), "expect_hostname = \"api.hale.test\"\n")).status == CheckStatus::Ok);
     CHECK(runToml(fileCheck(certs().path("valid.pem"), "expect_hostname = \"a.b.hale.test\"\n")).status ==
-          Status::Crit);
+          CheckStatus::Crit);
   }
 }
 
@@ -176,13 +176,13 @@ TEST_CASE("certificate_check: trust against a configured CA bundle") {
   SUBCASE("signed by the configured CA: trusted") {
     const auto out =
         runToml(fileCheck(certs().path("valid.pem"), fmt::format("ca_file = \"{}\"\n", certs().path("ca.pem"))));
-    CHECK(out.status == Status::Ok);
+    CHECK(out.status == CheckStatus::Ok);
     CHECK(metric(out, "trusted") == 1);
   }
   SUBCASE("signed by another CA: critical") {
     const auto out =
         runToml(fileCheck(certs().path("valid.pem"), fmt::format("ca_file = \"{}\"\n", certs().path("other-ca.pem"))));
-    CHECK(out.status == Status::Crit);
+    CHECK(out.status == CheckStatus::Crit);
     CHECK(metric(out, "trusted") == 0);
     CHECK(out.message.find("not trusted by") != std::string::npos);
   }
@@ -192,13 +192,13 @@ TEST_CASE("certificate_check: certificate and private key must match") {
   SUBCASE("its own key") {
     const auto out =
         runToml(fileCheck(certs().path("valid.pem"), fmt::format("key_file = \"{}\"\n", certs().path("leaf.key"))));
-    CHECK(out.status == Status::Ok);
+    CHECK(out.status == CheckStatus::Ok);
     CHECK(metric(out, "key_matches") == 1);
   }
   SUBCASE("another key") {
     const auto out =
         runToml(fileCheck(certs().path("valid.pem"), fmt::format("key_file = \"{}\"\n", certs().path("other.key"))));
-    CHECK(out.status == Status::Crit);
+    CHECK(out.status == CheckStatus::Crit);
     CHECK(metric(out, "key_matches") == 0);
     CHECK(out.message.find("does not match") != std::string::npos);
   }
@@ -207,23 +207,23 @@ TEST_CASE("certificate_check: certificate and private key must match") {
 TEST_CASE("certificate_check: DER files and bundles") {
   SUBCASE("a DER certificate") {
     const auto out = runToml(fileCheck(certs().path("valid.der")));
-    CHECK(out.status == Status::Ok);
+    CHECK(out.status == CheckStatus::Ok);
     CHECK(metric(out, "chain_length") == 1);
   }
   SUBCASE("a PEM bundle: the earliest expiry wins, whatever its position") {
     const auto out = runToml(fileCheck(certs().path("bundle.pem")));
-    CHECK(out.status == Status::Crit);
+    CHECK(out.status == CheckStatus::Crit);
     CHECK(metric(out, "chain_length") == 2);
     CHECK(metric(out, "days_left") == doctest::Approx(3).epsilon(0.01));
   }
   SUBCASE("concatenated DER certificates") {
     const auto out = runToml(fileCheck(certs().path("bundle.der")));
     CHECK(metric(out, "chain_length") == 2);
-    CHECK(out.status == Status::Ok);
+    CHECK(out.status == CheckStatus::Ok);
   }
   SUBCASE("a missing file is critical and named") {
     const auto out = runToml(fileCheck(certs().path("nope.pem")));
-    CHECK(out.status == Status::Crit);
+    CHECK(out.status == CheckStatus::Crit);
     CHECK(out.message.find("nope.pem") != std::string::npos);
   }
 }
@@ -265,7 +265,7 @@ TEST_CASE("certificate_check: remote endpoint over a real TLS handshake") {
   SUBCASE("expiry, host name and trust of the served chain") {
     const auto out = runToml(base + fmt::format("ca_file = \"{}\"\n", certs().path("ca.pem")));
     INFO(out.message);
-    CHECK(out.status == Status::Crit);  // the served leaf expires in 3 days
+    CHECK(out.status == CheckStatus::Crit);  // the served leaf expires in 3 days
     CHECK(metric(out, "days_left") == doctest::Approx(3).epsilon(0.01));
     CHECK(metric(out, "chain_length") >= 1);
     CHECK(metric(out, "hostname_ok") == 1);
@@ -277,7 +277,7 @@ TEST_CASE("certificate_check: remote endpoint over a real TLS handshake") {
         runToml(fmt::format("[[check]]\nname = \"remote\"\nkind = \"certificate\"\nendpoint = "
                             "\"127.0.0.1:{}\"\nserver_name = \"other.example\"\n",
                             port));
-    CHECK(out.status == Status::Crit);
+    CHECK(out.status == CheckStatus::Crit);
     CHECK(metric(out, "hostname_ok") == 0);
   }
 }
@@ -300,7 +300,7 @@ TEST_CASE("certificate_check: a handshake that never completes stops at the time
   const auto out = check->run();
   const auto elapsed = std::chrono::steady_clock::now() - t0;
   ::close(fd);
-  CHECK(out.status == Status::Unknown);
+  CHECK(out.status == CheckStatus::Unknown);
   CHECK(out.message.find("timed out") != std::string::npos);
   CHECK(elapsed >= std::chrono::milliseconds(350));
   CHECK(elapsed < std::chrono::milliseconds(1400));
@@ -315,7 +315,7 @@ TEST_CASE("certificate_check: a handshake that never completes stops at the time
         ntohs(addr.sin_port)));
     const auto record = hale::agent::runWithDeadline(*again);
     ::close(fd2);
-    CHECK(record.status == Status::Unknown);
+    CHECK(record.status == CheckStatus::Unknown);
     CHECK(record.message.find("TLS handshake timed out") != std::string::npos);
   }
 }

@@ -73,12 +73,12 @@ TEST_CASE("disk_check: status follows space thresholds") {
   FakeFilesystem fs;
   auto check = fakeDisk(fs);
   fs.next = usage(1000, 500);
-  CHECK(check->run().status == checks::Status::Ok);
+  CHECK(check->run().status == checks::CheckStatus::Ok);
   fs.next = usage(1000, 150);
-  CHECK(check->run().status == checks::Status::Warn);
+  CHECK(check->run().status == checks::CheckStatus::Warn);
   fs.next = usage(1000, 50);
   auto crit = check->run();
-  CHECK(crit.status == checks::Status::Crit);
+  CHECK(crit.status == checks::CheckStatus::Crit);
   CHECK(crit.message.find("95.0% used") != std::string::npos);
 }
 
@@ -86,11 +86,11 @@ TEST_CASE("disk_check: inode exhaustion and read-only mounts are reported") {
   FakeFilesystem fs;
   auto check = fakeDisk(fs);
   fs.next = usage(1000, 900, 1000, 20);
-  CHECK(check->run().status == checks::Status::Crit);
+  CHECK(check->run().status == checks::CheckStatus::Crit);
   fs.next = usage(1000, 900);
   fs.next.read_only = true;
   auto ro = check->run();
-  CHECK(ro.status == checks::Status::Crit);
+  CHECK(ro.status == checks::CheckStatus::Crit);
   CHECK(ro.message.find("read-only") != std::string::npos);
 }
 
@@ -98,7 +98,7 @@ TEST_CASE("disk_check: a failing statvfs reports unknown with the reason") {
   FakeFilesystem fs;
   fs.fail = true;
   auto out = fakeDisk(fs)->run();
-  CHECK(out.status == checks::Status::Unknown);
+  CHECK(out.status == checks::CheckStatus::Unknown);
   CHECK(out.message.find("Input/output error") != std::string::npos);
 }
 
@@ -109,11 +109,11 @@ TEST_CASE("disk_check: thresholds relative to the real use of a temp dir") {
   const double used = 100.0 * double(st.f_blocks - st.f_bavail) / double(st.f_blocks);
   auto below = fromToml("[[check]]\nname = \"t\"\nkind = \"disk\"\npath = \"" + dir.path() + "\"\nwarn_percent = " +
                         std::to_string(used + 5) + "\ncrit_percent = " + std::to_string(used + 6) + "\n");
-  CHECK(below->run().status == checks::Status::Ok);
+  CHECK(below->run().status == checks::CheckStatus::Ok);
   auto above = fromToml("[[check]]\nname = \"t\"\nkind = \"disk\"\npath = \"" + dir.path() +
                         "\"\nwarn_percent = " + std::to_string(std::max(0.0, used - 6)) +
                         "\ncrit_percent = " + std::to_string(std::max(0.0, used - 1)) + "\n");
-  CHECK(above->run().status == checks::Status::Crit);
+  CHECK(above->run().status == checks::CheckStatus::Crit);
 }
 
 TEST_CASE("disk_check: rejects bad config with the key and its line") {
@@ -147,7 +147,7 @@ TEST_CASE("disk_check: fill rate predicts time to full over the window") {
     if (i == 0) {
       // One sample predicts nothing.
       CHECK_FALSE(metricOf(out, "fill_rate_bytes_per_s").has_value());
-      CHECK(out.status == checks::Status::Ok);
+      CHECK(out.status == checks::CheckStatus::Ok);
     }
     if (i == 2) CHECK_FALSE(metricOf(out, "fill_rate_bytes_per_s").has_value());  // 2 m < 3 m: too short to judge
     clock.advance(std::chrono::minutes(1));
@@ -157,7 +157,7 @@ TEST_CASE("disk_check: fill rate predicts time to full over the window") {
   CHECK(*metricOf(out, "fill_rate_bytes_per_s") == doctest::Approx(rate).epsilon(0.001));
   CHECK(*metricOf(out, "seconds_to_full") == doctest::Approx(4320).epsilon(0.001));
   CHECK(out.message.find("full in 1h12m at 3.1 MiB/s") != std::string::npos);
-  CHECK(out.status == checks::Status::Crit);
+  CHECK(out.status == checks::CheckStatus::Crit);
 }
 
 TEST_CASE("disk_check: full in less than full_warn warns; a steady or shrinking disk does not") {
@@ -176,7 +176,7 @@ TEST_CASE("disk_check: full in less than full_warn warns; a steady or shrinking 
     clock.advance(std::chrono::minutes(1));
   }
   INFO(out.message);
-  CHECK(out.status == checks::Status::Warn);
+  CHECK(out.status == checks::CheckStatus::Warn);
   CHECK(*metricOf(out, "seconds_to_full") == doctest::Approx(5 * 3600).epsilon(0.001));
   CHECK(out.message.find("full in 5h00m at 976.6 KiB/s") != std::string::npos);
 
@@ -185,7 +185,7 @@ TEST_CASE("disk_check: full in less than full_warn warns; a steady or shrinking 
     out = check->run();
     clock.advance(std::chrono::minutes(1));
   }
-  CHECK(out.status == checks::Status::Ok);
+  CHECK(out.status == checks::CheckStatus::Ok);
   CHECK(*metricOf(out, "fill_rate_bytes_per_s") == doctest::Approx(0.0));
   CHECK_FALSE(metricOf(out, "seconds_to_full").has_value());
   CHECK(out.message.find("full in") == std::string::npos);
@@ -198,7 +198,7 @@ TEST_CASE("disk_check: full in less than full_warn warns; a steady or shrinking 
   }
   CHECK(*metricOf(out, "fill_rate_bytes_per_s") < 0);
   CHECK_FALSE(metricOf(out, "seconds_to_full").has_value());
-  CHECK(out.status == checks::Status::Ok);
+  CHECK(out.status == checks::CheckStatus::Ok);
 }
 
 TEST_CASE("disk_check: fill rate of a real temp dir while a file grows") {

@@ -23,26 +23,26 @@ TEST_CASE("file_check: a file's hash, mode and owner against the configuration")
   const std::string hash = crypto::toHex(crypto::sha256(std::string_view("listen 80\n")));
   auto check = test::checkFromToml(checkToml("path = \"" + path + "\"\nsha256 = \"" + hash +
                                              "\"\nmode = \"0644\"\nowner = \"" + std::to_string(::getuid()) + "\"\n"));
-  CHECK(check->run().status == wire::Status::Ok);
+  CHECK(check->run().status == wire::CheckStatus::Ok);
 
   test::writeFile(path, "listen 8080\n");
   auto changed = check->run();
-  CHECK(changed.status == wire::Status::Crit);
+  CHECK(changed.status == wire::CheckStatus::Crit);
   CHECK(changed.message.find("content hash") != std::string::npos);
 
   test::writeFile(path, "listen 80\n");
   ::chmod(path.c_str(), 0666);
   auto mode = check->run();
-  CHECK(mode.status == wire::Status::Crit);
+  CHECK(mode.status == wire::CheckStatus::Crit);
   CHECK(mode.message.find("mode 0666, expected 0644") != std::string::npos);
 }
 
 TEST_CASE("file_check: a missing file is critical unless it may be absent") {
   test::TempDir dir;
   auto must = test::checkFromToml(checkToml("path = \"" + dir.file("gone") + "\"\n"));
-  CHECK(must->run().status == wire::Status::Crit);
+  CHECK(must->run().status == wire::CheckStatus::Crit);
   auto may = test::checkFromToml(checkToml("path = \"" + dir.file("gone") + "\"\nmust_exist = false\n"));
-  CHECK(may->run().status == wire::Status::Ok);
+  CHECK(may->run().status == wire::CheckStatus::Ok);
 }
 
 TEST_CASE("file_check: a tree against its baseline reports what was added, removed and changed") {
@@ -58,14 +58,14 @@ TEST_CASE("file_check: a tree against its baseline reports what was added, remov
   CHECK(recorded->size() == 4);
   test::writeFile(dir.file("base.txt"), baseline::format(*recorded));
   auto check = test::checkFromToml(checkToml("path = \"" + root + "\"\nbaseline = \"" + dir.file("base.txt") + "\"\n"));
-  CHECK(check->run().status == wire::Status::Ok);
+  CHECK(check->run().status == wire::CheckStatus::Ok);
 
   test::writeFile(root + "/sub/b.conf", "B");
   std::filesystem::remove(root + "/c.conf");
   test::writeFile(root + "/new.conf", "n");
   test::writeFile(dir.file("outside"), "changed behind the link");  // links are not followed
   auto out = check->run();
-  CHECK(out.status == wire::Status::Crit);
+  CHECK(out.status == wire::CheckStatus::Crit);
   CHECK(out.message.find("changed: sub/b.conf") != std::string::npos);
   CHECK(out.message.find("added: new.conf") != std::string::npos);
   CHECK(out.message.find("removed: c.conf") != std::string::npos);

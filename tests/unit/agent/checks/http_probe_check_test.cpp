@@ -14,7 +14,7 @@
 #include <atomic>
 #include <thread>
 
-using hale::wire::Status;
+using hale::wire::CheckStatus;
 using namespace hale::agent::checks;
 namespace net = hale::net;
 
@@ -129,20 +129,20 @@ TEST_CASE("http_probe_check: status, body and latency against a local server") {
   SUBCASE("200 as expected") {
     const auto out = hale::test::checkFromToml(httpToml(server.url(), "body_contains = \"hale\"\n"))->run();
     INFO(out.message);
-    CHECK(out.status == Status::Ok);
+    CHECK(out.status == CheckStatus::Ok);
     CHECK(metric(out, "status_code") == 200);
     CHECK(metric(out, "p95_ms"));
   }
   SUBCASE("unexpected status") {
     server.status = 503;
     const auto out = hale::test::checkFromToml(httpToml(server.url()))->run();
-    CHECK(out.status == Status::Crit);
+    CHECK(out.status == CheckStatus::Crit);
     CHECK(out.message.find("503") != std::string::npos);
     CHECK(out.message.find("expected 200") != std::string::npos);
   }
   SUBCASE("body lacks the text") {
     const auto out = hale::test::checkFromToml(httpToml(server.url(), "body_contains = \"ready\"\n"))->run();
-    CHECK(out.status == Status::Crit);
+    CHECK(out.status == CheckStatus::Crit);
     CHECK(out.message.find("body lacks \"ready\"") != std::string::npos);
   }
   SUBCASE("a reply slower than the timeout") {
@@ -150,7 +150,7 @@ TEST_CASE("http_probe_check: status, body and latency against a local server") {
     const auto t0 = std::chrono::steady_clock::now();
     const auto out = hale::test::checkFromToml(httpToml(server.url(), "timeout = \"200ms\"\n"))->run();
     CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(500));
-    CHECK(out.status == Status::Crit);
+    CHECK(out.status == CheckStatus::Crit);
     CHECK(out.message.find("timed out") != std::string::npos);
   }
 }
@@ -161,12 +161,12 @@ TEST_CASE("http_probe_check: injected latency violates the p95 SLO") {
       hale::test::checkFromToml(httpToml(server.url(), "window = \"5m\"\nslo_p95_ms = 100\nslo_min_samples = 3\n"));
   for (int i = 0; i < 4; ++i) {
     const auto out = check->run();
-    CHECK(out.status == Status::Ok);
+    CHECK(out.status == CheckStatus::Ok);
   }
   server.delay_ms = 150;
   const auto slow = check->run();  // 5 samples: nearest-rank p95 is the slowest
   INFO(slow.message);
-  CHECK(slow.status == Status::Crit);
+  CHECK(slow.status == CheckStatus::Crit);
   CHECK(metric(slow, "p95_ms").value_or(0) >= 150);
   CHECK(metric(slow, "p50_ms").value_or(1000) < 100);
   CHECK(slow.message.find("SLO violated: p95") != std::string::npos);
@@ -192,18 +192,18 @@ TEST_CASE("http_probe_check: HTTPS through the shared TLS client") {
     const auto out =
         hale::test::checkFromToml(httpToml(url, fmt::format("ca_file = \"{}\"\n", dir.file("c.pem"))))->run();
     INFO(out.message);
-    CHECK(out.status == Status::Ok);
+    CHECK(out.status == CheckStatus::Ok);
     CHECK(metric(out, "status_code") == 200);
   }
   SUBCASE("untrusted server is refused") {
     const auto out =
         hale::test::checkFromToml(httpToml(url, fmt::format("ca_file = \"{}\"\n", dir.file("other.pem"))))->run();
-    CHECK(out.status == Status::Crit);
+    CHECK(out.status == CheckStatus::Crit);
     CHECK(out.message.find("certificate not accepted") != std::string::npos);
   }
   SUBCASE("tls_verify = false accepts it") {
     const auto out = hale::test::checkFromToml(httpToml(url, "tls_verify = false\n"))->run();
-    CHECK(out.status == Status::Ok);
+    CHECK(out.status == CheckStatus::Ok);
   }
 }
 

@@ -46,19 +46,19 @@ TEST_CASE("process_check: /proc/<pid>/stat parsing survives odd command names") 
 TEST_CASE("process_check: finds processes by name and command line in a fixture tree") {
   auto by_name = fromToml("match_name = \"nginx\"\nproc_root = \"" + kProc + "\"\n");
   auto out = by_name->run();
-  CHECK(out.status == checks::Status::Ok);
+  CHECK(out.status == checks::CheckStatus::Ok);
   CHECK(out.message.find("pid 100") != std::string::npos);
 
   auto by_cmdline = fromToml("match_cmdline = \"/srv/app.py\"\nproc_root = \"" + kProc + "\"\n");
-  CHECK(by_cmdline->run().status == checks::Status::Ok);
+  CHECK(by_cmdline->run().status == checks::CheckStatus::Ok);
 
   // A zombie does not count as running.
   auto zombie = fromToml("match_name = \"evil) name)\"\nproc_root = \"" + kProc + "\"\n");
-  CHECK(zombie->run().status == checks::Status::Crit);
+  CHECK(zombie->run().status == checks::CheckStatus::Crit);
 
   auto missing = fromToml("match_name = \"postgres\"\nproc_root = \"" + kProc + "\"\n");
   auto miss = missing->run();
-  CHECK(miss.status == checks::Status::Crit);
+  CHECK(miss.status == checks::CheckStatus::Crit);
   CHECK(miss.message.find("0 running") != std::string::npos);
 }
 
@@ -68,17 +68,17 @@ TEST_CASE("process_check: memory thresholds over all matches") {
   auto check =
       fromToml("match_name = \"nginx\"\nproc_root = \"" + kProc + "\"\nrss_warn_mb = " + std::to_string(mib - 1) +
                "\nrss_crit_mb = " + std::to_string(mib + 1) + "\n");
-  CHECK(check->run().status == checks::Status::Warn);
+  CHECK(check->run().status == checks::CheckStatus::Warn);
 }
 
 TEST_CASE("process_check: a pidfile of the real /proc") {
   test::TempDir dir;
   test::writeFile(dir.file("self.pid"), std::to_string(::getpid()) + "\n");
-  CHECK(fromToml("pidfile = \"" + dir.file("self.pid") + "\"\n")->run().status == checks::Status::Ok);
+  CHECK(fromToml("pidfile = \"" + dir.file("self.pid") + "\"\n")->run().status == checks::CheckStatus::Ok);
   test::writeFile(dir.file("gone.pid"), "999999999\n");
-  CHECK(fromToml("pidfile = \"" + dir.file("gone.pid") + "\"\n")->run().status == checks::Status::Crit);
+  CHECK(fromToml("pidfile = \"" + dir.file("gone.pid") + "\"\n")->run().status == checks::CheckStatus::Crit);
   auto none = fromToml("pidfile = \"" + dir.file("absent.pid") + "\"\n")->run();
-  CHECK(none.status == checks::Status::Crit);
+  CHECK(none.status == checks::CheckStatus::Crit);
   CHECK(none.message.find("missing") != std::string::npos);
 }
 
@@ -139,12 +139,12 @@ TEST_CASE("process_check: a daemon restarted under the same pidfile is seen runn
   auto first = startSleep(dir);
   test::writeFile(pidfile, std::to_string(first->pid()) + "\n");
   auto check = fromToml("pidfile = \"" + pidfile + "\"\n");
-  CHECK(check->run().status == checks::Status::Ok);
+  CHECK(check->run().status == checks::CheckStatus::Ok);
   first->stop(9);
-  CHECK(check->run().status == checks::Status::Crit);
+  CHECK(check->run().status == checks::CheckStatus::Crit);
   auto second = startSleep(dir);
   test::writeFile(pidfile, std::to_string(second->pid()) + "\n");
   auto out = check->run();
-  CHECK(out.status == checks::Status::Ok);
+  CHECK(out.status == checks::CheckStatus::Ok);
   CHECK(out.message.find("pid " + std::to_string(second->pid())) != std::string::npos);
 }

@@ -67,14 +67,14 @@ TEST_CASE("process_check: a pidfile process killed with SIGKILL is reported crit
   scheduler.start();
   REQUIRE(runUntil(
       io, [&] { return !results.empty(); }, 5s));
-  REQUIRE(results.back().status == wire::Status::Ok);
+  REQUIRE(results.back().status == wire::CheckStatus::Ok);
 
   const auto killed = std::chrono::steady_clock::now();
   REQUIRE(child.stop(SIGKILL).has_value());
   REQUIRE(runUntil(
       io, [&] { return results.size() >= 2; }, 5s));
   const auto seen = std::chrono::steady_clock::now() - killed;
-  CHECK(results.back().status == wire::Status::Crit);
+  CHECK(results.back().status == wire::CheckStatus::Crit);
   CHECK(seen < 5s);  // the interval is 30 s: only the pidfd can have woken the check
   MESSAGE("pidfile exit seen after " << std::chrono::duration_cast<std::chrono::microseconds>(seen).count() << " us");
   scheduler.stop();
@@ -95,13 +95,13 @@ TEST_CASE("process_check: every process matched by command line is watched, and 
   scheduler.start();
   REQUIRE(runUntil(
       io, [&] { return !results.empty(); }, 5s));
-  REQUIRE(results.back().status == wire::Status::Ok);
+  REQUIRE(results.back().status == wire::CheckStatus::Ok);
 
   // The second match, not the first one the pid metric names, dies.
   REQUIRE(second.stop(SIGKILL).has_value());
   REQUIRE(runUntil(
       io, [&] { return results.size() >= 2; }, 5s));
-  CHECK(results.back().status == wire::Status::Crit);
+  CHECK(results.back().status == wire::CheckStatus::Crit);
 
   // A replacement is found at the next run (here asked for by hand), then its exit is seen at once too.
   test::Process third(crashChild(dir, "starts"), dir.file("third.out"));
@@ -109,11 +109,11 @@ TEST_CASE("process_check: every process matched by command line is watched, and 
   scheduler.runNow(0);
   REQUIRE(runUntil(
       io, [&] { return results.size() >= 3; }, 5s));
-  REQUIRE(results.back().status == wire::Status::Ok);
+  REQUIRE(results.back().status == wire::CheckStatus::Ok);
   REQUIRE(third.stop(SIGKILL).has_value());
   REQUIRE(runUntil(
       io, [&] { return results.size() >= 4; }, 5s));
-  CHECK(results.back().status == wire::Status::Crit);
+  CHECK(results.back().status == wire::CheckStatus::Crit);
   scheduler.stop();
 }
 

@@ -82,7 +82,7 @@ TEST_CASE("process_check: a systemd unit target: active, restarted, failed, miss
   CHECK(check->blocking());
   auto ok = check->run();
   INFO(ok.message);
-  CHECK(ok.status == checks::Status::Ok);
+  CHECK(ok.status == checks::CheckStatus::Ok);
   CHECK(metricOf(ok, "pid") == ::getpid());
   CHECK(metricOf(ok, "restarts") == 2);
   CHECK(metricOf(ok, "rss_mb").value_or(0) > 0);  // the main pid is read from /proc
@@ -91,28 +91,28 @@ TEST_CASE("process_check: a systemd unit target: active, restarted, failed, miss
 
   units.units["nginx.service"].restarts = 3;
   auto restarted = check->run();
-  CHECK(restarted.status == checks::Status::Warn);
+  CHECK(restarted.status == checks::CheckStatus::Warn);
   CHECK(restarted.message.find("3 restarts (1 since the last run)") != std::string::npos);
-  CHECK(check->run().status == checks::Status::Ok);  // no new restart since
+  CHECK(check->run().status == checks::CheckStatus::Ok);  // no new restart since
 
   units.units["nginx.service"] = state("failed", "failed", 0, 3);
   auto failed = check->run();
-  CHECK(failed.status == checks::Status::Crit);
+  CHECK(failed.status == checks::CheckStatus::Crit);
   CHECK(failed.message == "nginx.service: failed (failed)");
   CHECK(metricOf(failed, "count") == 0);
 
   units.units["nginx.service"] = state("activating", "auto-restart", 0, 4);
-  CHECK(check->run().status == checks::Status::Crit);
+  CHECK(check->run().status == checks::CheckStatus::Crit);
 
   units.units["nginx.service"] = state("inactive", "dead", 0, std::nullopt);
   units.units["nginx.service"].load_state = "not-found";
   auto missing = check->run();
-  CHECK(missing.status == checks::Status::Crit);
+  CHECK(missing.status == checks::CheckStatus::Crit);
   CHECK(missing.message == "nginx.service: unit not found");
 
   units.units.clear();
   auto down = check->run();
-  CHECK(down.status == checks::Status::Unknown);
+  CHECK(down.status == checks::CheckStatus::Unknown);
   CHECK(down.message.find("Failed to connect to bus") != std::string::npos);
 }
 
@@ -124,11 +124,11 @@ TEST_CASE("process_check: a systemd unit through the real systemctl") {
   auto out = check->run();
   INFO(out.message);
   if (have_systemctl && booted) {
-    CHECK(out.status == checks::Status::Ok);
+    CHECK(out.status == checks::CheckStatus::Ok);
     CHECK(metricOf(out, "pid") == 1);
   } else {
     MESSAGE("systemctl missing or not booted with systemd: only the failure path is tested (" << out.message << ")");
-    CHECK(out.status == checks::Status::Unknown);
+    CHECK(out.status == checks::CheckStatus::Unknown);
     CHECK_FALSE(out.message.empty());
   }
 }

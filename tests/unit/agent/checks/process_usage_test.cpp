@@ -64,7 +64,7 @@ TEST_CASE("process_check: CPU percent over the interval from a fixture tree") {
       clock);
   auto first = c->run();
   CHECK_FALSE(metricOf(first, "cpu_percent").has_value());  // nothing to compare with yet
-  CHECK(first.status == checks::Status::Ok);
+  CHECK(first.status == checks::CheckStatus::Ok);
 
   // 100 more ticks (1 s of CPU at USER_HZ 100) in 2 s of wall time: 50%.
   writeNginxStat(root, 250);
@@ -74,7 +74,7 @@ TEST_CASE("process_check: CPU percent over the interval from a fixture tree") {
   REQUIRE(metricOf(busy, "cpu_percent").has_value());
   CHECK(*metricOf(busy, "cpu_percent") == doctest::Approx(100.0 * 100 / double(::sysconf(_SC_CLK_TCK)) / 2));
   if (::sysconf(_SC_CLK_TCK) == 100) {
-    CHECK(busy.status == checks::Status::Warn);
+    CHECK(busy.status == checks::CheckStatus::Warn);
     CHECK(busy.message.find("cpu 50.0%") != std::string::npos);
   }
 
@@ -82,7 +82,7 @@ TEST_CASE("process_check: CPU percent over the interval from a fixture tree") {
   clock.advance(10s);
   auto idle = c->run();
   CHECK(*metricOf(idle, "cpu_percent") == doctest::Approx(0.0));
-  CHECK(idle.status == checks::Status::Ok);
+  CHECK(idle.status == checks::CheckStatus::Ok);
 
   // The pid was reused by a new process (another start time): not compared with the old one.
   writeNginxStat(root, 10, 9000);
@@ -97,17 +97,17 @@ TEST_CASE("process_check: zombies among the matches and their children") {
   auto out = by_name->run();
   INFO(out.message);
   CHECK(*metricOf(out, "zombies") == 1);
-  CHECK(out.status == checks::Status::Warn);
+  CHECK(out.status == checks::CheckStatus::Warn);
   CHECK(out.message.find("1 zombies") != std::string::npos);
 
   auto lenient =
       test::checkFromToml(check("match_name = \"nginx\"\nproc_root = \"" + kProc + "\"\nzombies_warn = 2\n"));
-  CHECK(lenient->run().status == checks::Status::Ok);
+  CHECK(lenient->run().status == checks::CheckStatus::Ok);
 
   // A process matched by name that is itself a zombie counts as a zombie, not as running.
   auto zombie = test::checkFromToml(check("match_name = \"evil) name)\"\nproc_root = \"" + kProc + "\"\n"));
   auto z = zombie->run();
-  CHECK(z.status == checks::Status::Crit);
+  CHECK(z.status == checks::CheckStatus::Crit);
   CHECK(*metricOf(z, "zombies") == 1);
   CHECK(*metricOf(z, "count") == 0);
 
@@ -116,7 +116,7 @@ TEST_CASE("process_check: zombies among the matches and their children") {
   auto by_pidfile =
       test::checkFromToml(check("pidfile = \"" + dir.file("z.pid") + "\"\nproc_root = \"" + kProc + "\"\n"));
   auto p = by_pidfile->run();
-  CHECK(p.status == checks::Status::Crit);
+  CHECK(p.status == checks::CheckStatus::Crit);
   CHECK(*metricOf(p, "zombies") == 1);
 
   auto python = test::checkFromToml(check("match_cmdline = \"/srv/app.py\"\nproc_root = \"" + kProc + "\"\n"));
@@ -146,7 +146,7 @@ TEST_CASE("process_check: CPU percent of the test process on the real /proc") {
   REQUIRE(metricOf(out, "cpu_percent").has_value());
   // Ticks are 10 ms: allow two of them over the interval, plus a little.
   CHECK(std::abs(*metricOf(out, "cpu_percent") - expected) < 100.0 * 0.02 / wall + 5);
-  CHECK(out.status == checks::Status::Warn);
+  CHECK(out.status == checks::CheckStatus::Warn);
   CHECK(*metricOf(out, "zombies") == 0);
 }
 
@@ -166,7 +166,7 @@ TEST_CASE("process_check: a supervised child that leaves a zombie, on the real /
         return metricOf(out, "zombies").value_or(0) == 1;
       },
       5s));
-  CHECK(out.status == checks::Status::Warn);
+  CHECK(out.status == checks::CheckStatus::Warn);
   CHECK(out.message.find("1 zombies") != std::string::npos);
   (void)c->run();
   CHECK(metricOf(c->run(), "cpu_percent").has_value());
@@ -223,12 +223,12 @@ struct OomFixture {
 
 TEST_CASE("process_check: a supervised child killed while its cgroup counted an OOM kill") {
   OomFixture f("sup-oom");
-  CHECK(f.c->run().status == checks::Status::Ok);
+  CHECK(f.c->run().status == checks::CheckStatus::Ok);
   f.setCounter(5);
   ::kill(firstPid(f.dir.file("log")), SIGKILL);
   auto out = runUntilExit(*f.c, f.io, f.triggers);
   INFO(out.message);
-  CHECK(out.status == checks::Status::Crit);
+  CHECK(out.status == checks::CheckStatus::Crit);
   CHECK(out.message.find("killed by the OOM killer (signal 9)") != std::string::npos);
   CHECK(metricOf(out, "oom_kill") == 1);
   CHECK(metricOf(out, "signal") == 9);
@@ -294,7 +294,7 @@ TEST_CASE("process_check: a supervised child runs as the configured user") {
   CHECK(std::filesystem::exists("/proc/" + std::to_string(pid)));
   auto out = c->run();
   INFO(out.message);
-  CHECK(out.status == checks::Status::Ok);
+  CHECK(out.status == checks::CheckStatus::Ok);
   CHECK(metricOf(out, "pid") == pid);
 }
 
@@ -310,7 +310,7 @@ TEST_CASE("process_check: a supervised child whose user cannot run the program r
   c->watch(io, [] {});
   auto out = c->run();
   INFO(out.message);
-  CHECK(out.status == checks::Status::Crit);
+  CHECK(out.status == checks::CheckStatus::Crit);
   CHECK(out.message.find("as uid 65534: Permission denied") != std::string::npos);
 }
 
@@ -375,7 +375,7 @@ TEST_CASE("process_check: a real OOM kill of a supervised child in a memory-limi
   REQUIRE(test::waitFor([&] { return firstPid(dir.file("log")) > 0; }, 5s));
   const int pid = firstPid(dir.file("log"));
   REQUIRE(put(group + "/cgroup.procs", std::to_string(pid)));
-  CHECK(c->run().status == checks::Status::Ok);  // sees the child in its new cgroup
+  CHECK(c->run().status == checks::CheckStatus::Ok);  // sees the child in its new cgroup
   ::kill(pid, SIGUSR1);
   auto out = runUntilExit(*c, io, triggers);
   INFO(out.message);

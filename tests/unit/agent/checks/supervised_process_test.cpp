@@ -36,7 +36,7 @@ TEST_CASE("process_check: a supervised child's exit is seen at once, with its co
   while (triggers == 0 && std::chrono::steady_clock::now() - start < 5s) io.run_for(10ms);
   REQUIRE(triggers == 1);
   auto out = check->run();
-  CHECK(out.status == wire::Status::Crit);
+  CHECK(out.status == wire::CheckStatus::Crit);
   CHECK(out.message.find("exited with code 3") != std::string::npos);
   CHECK(out.message.find("crash loop") == std::string::npos);
 }
@@ -48,13 +48,13 @@ TEST_CASE("process_check: a supervised child killed by a signal reports the sign
   int triggers = 0;
   check->watch(io, [&] { ++triggers; });
   REQUIRE(test::waitFor([&] { return firstPid(dir.file("log")) > 0; }, 5s));
-  CHECK(check->run().status == wire::Status::Ok);
+  CHECK(check->run().status == wire::CheckStatus::Ok);
   ::kill(firstPid(dir.file("log")), SIGKILL);
   const auto start = std::chrono::steady_clock::now();
   while (triggers == 0 && std::chrono::steady_clock::now() - start < 5s) io.run_for(10ms);
   REQUIRE(triggers == 1);
   const auto out = check->run();
-  CHECK(out.status == wire::Status::Crit);
+  CHECK(out.status == wire::CheckStatus::Crit);
   CHECK(out.message.find("killed by signal 9") != std::string::npos);
 }
 

@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
-using hale::wire::Status;
+using hale::wire::CheckStatus;
 using namespace hale::agent::checks;
 namespace platform = hale::agent::platform;
 
@@ -90,7 +90,7 @@ TEST_CASE("system_check: a healthy fixture tree is ok") {
   CHECK(check->common().component == hale::wire::Component::Compute);
   const auto out = check->run();
   INFO(out.message);
-  CHECK(out.status == Status::Ok);
+  CHECK(out.status == CheckStatus::Ok);
   CHECK(metric(out, "cpus") == 4);
   CHECK(metric(out, "load5") == doctest::Approx(0.58));
   CHECK(metric(out, "mem_available_percent") == doctest::Approx(50.0));
@@ -102,7 +102,7 @@ TEST_CASE("system_check: a healthy fixture tree is ok") {
 
 TEST_CASE("system_check: a stressed fixture tree is critical and says why") {
   const auto out = hale::test::checkFromToml(systemToml(fixture("stressed")))->run();
-  CHECK(out.status == Status::Crit);
+  CHECK(out.status == CheckStatus::Crit);
   CHECK(metric(out, "load5_per_cpu") == doctest::Approx(4.375));
   CHECK(metric(out, "mem_available_percent") == doctest::Approx(3.0));
   CHECK(metric(out, "swap_used_percent") == doctest::Approx(90.0).epsilon(0.01));
@@ -120,13 +120,13 @@ TEST_CASE("system_check: a stressed fixture tree is critical and says why") {
                        "psi_cpu_some_warn = 99\npsi_cpu_some_crit = 100\npsi_memory_full_warn = 20\n"
                        "psi_memory_full_crit = 30\n"))
             ->run();
-    CHECK(relaxed.status == Status::Warn);  // only memory pressure 25.5 >= 20
+    CHECK(relaxed.status == CheckStatus::Warn);  // only memory pressure 25.5 >= 20
   }
 }
 
 TEST_CASE("system_check: an old kernel without PSI or MemAvailable") {
   const auto out = hale::test::checkFromToml(systemToml(fixture("old_kernel")))->run();
-  CHECK(out.status == Status::Ok);
+  CHECK(out.status == CheckStatus::Ok);
   CHECK(metric(out, "mem_available_percent") == doctest::Approx(39.0625));
   CHECK_FALSE(metric(out, "psi_cpu_some_avg10"));
   CHECK_FALSE(metric(out, "swap_used_percent"));  // no swap configured
@@ -143,7 +143,7 @@ TEST_CASE("system_check: CPU utilisation comes from /proc/stat deltas between ru
                                      "cpu2 1 0 0 0\ncpu3 1 0 0 0\n";
   const auto out = check->run();
   CHECK(metric(out, "cpu_busy_percent") == doctest::Approx(95.0));
-  CHECK(out.status == Status::Warn);
+  CHECK(out.status == CheckStatus::Warn);
   CHECK(out.message.find("cpu 95% busy") != std::string::npos);
 }
 
@@ -157,13 +157,13 @@ TEST_CASE("system_check: a saturated CPU alone only warns by default") {
   std::ofstream(dir.file("pressure/cpu")) << "some avg10=99.00 avg60=99.00 avg300=99.00 total=1\n";
   const auto out = check->run();
   CHECK(metric(out, "cpu_busy_percent") == doctest::Approx(100.0));
-  CHECK(out.status == Status::Warn);
+  CHECK(out.status == CheckStatus::Warn);
 }
 
 TEST_CASE("system_check: an empty proc_root is unknown") {
   hale::test::TempDir dir;
   const auto out = hale::test::checkFromToml(systemToml(dir.path()))->run();
-  CHECK(out.status == Status::Unknown);
+  CHECK(out.status == CheckStatus::Unknown);
   CHECK(out.message.find("nothing readable") != std::string::npos);
 }
 
@@ -172,7 +172,7 @@ TEST_CASE("system_check: the real /proc") {
   (void)check->run();
   const auto out = check->run();
   INFO(out.message);
-  CHECK(out.status != Status::Unknown);
+  CHECK(out.status != CheckStatus::Unknown);
   CHECK(metric(out, "cpus").value_or(0) >= 1);
   CHECK(metric(out, "load1"));
   const auto mem = metric(out, "mem_available_percent");

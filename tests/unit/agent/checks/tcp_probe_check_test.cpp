@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-using hale::wire::Status;
+using hale::wire::CheckStatus;
 using namespace hale::agent::checks;
 
 namespace {
@@ -82,14 +82,14 @@ TEST_CASE("tcp_probe_check: an open port connects, a closed one is critical") {
   CHECK(check->common().component == hale::wire::Component::Network);
   CHECK(check->blocking());
   const auto out = check->run();
-  CHECK(out.status == Status::Ok);
+  CHECK(out.status == CheckStatus::Ok);
   CHECK(out.message.find("connected in") != std::string::npos);
   CHECK(metric(out, "p50_ms"));
   CHECK(metric(out, "success_percent") == 100);
 
   const int closed = hale::test::freePort();
   const auto bad = hale::test::checkFromToml(tcpToml(closed))->run();
-  CHECK(bad.status == Status::Crit);
+  CHECK(bad.status == CheckStatus::Crit);
   CHECK(bad.message.find("refused") != std::string::npos);
 }
 
@@ -113,7 +113,7 @@ TEST_CASE("tcp_probe_check: a connect that hangs stops at the timeout") {
   const auto elapsed = std::chrono::steady_clock::now() - t0;
   for (int fd : fillers) ::close(fd);
   INFO(out.message);
-  CHECK(out.status == Status::Crit);
+  CHECK(out.status == CheckStatus::Crit);
   CHECK(out.message.find("timed out") != std::string::npos);
   CHECK(elapsed < std::chrono::milliseconds(1000));
   CHECK(metric(out, "success_percent") == 0);
@@ -124,18 +124,18 @@ TEST_CASE("tcp_probe_check: SLO on success ratio and latency over the window") {
   FakeClock clock;
   auto check = hale::test::checkFromToml(
       tcpToml(listener.port, "window = \"1m\"\nslo_min_samples = 3\nslo_p95_ms = 0.000001\n"), clock);
-  CHECK(check->run().status == Status::Ok);  // too few samples to judge
+  CHECK(check->run().status == CheckStatus::Ok);  // too few samples to judge
   clock.advance(std::chrono::seconds(1));
-  CHECK(check->run().status == Status::Ok);
+  CHECK(check->run().status == CheckStatus::Ok);
   clock.advance(std::chrono::seconds(1));
   const auto out = check->run();
-  CHECK(out.status == Status::Crit);  // no connect is faster than a nanosecond
+  CHECK(out.status == CheckStatus::Crit);  // no connect is faster than a nanosecond
   CHECK(out.message.find("SLO violated: p95") != std::string::npos);
   CHECK(out.message.find("over 1m") != std::string::npos);
   CHECK(metric(out, "slo_ok") == 0);
   clock.advance(std::chrono::minutes(2));  // the old samples leave the window
   const auto later = check->run();
-  CHECK(later.status == Status::Ok);
+  CHECK(later.status == CheckStatus::Ok);
   CHECK(metric(later, "samples") == 1);
 }
 

@@ -14,13 +14,13 @@ checks::CommonSettings settings(int fail_after = 3, int pass_after = 2) {
   c.name = "web";
   c.kind = "process";
   c.component = wire::Component::Compute;
-  c.severity = wire::Status::Crit;
+  c.severity = wire::CheckStatus::Crit;
   c.fail_after = fail_after;
   c.pass_after = pass_after;
   return c;
 }
 
-wire::ResultRecord result(wire::Status status, int64_t at = 0) {
+wire::ResultRecord result(wire::CheckStatus status, int64_t at = 0) {
   wire::ResultRecord r;
   r.check = "web";
   r.status = status;
@@ -35,19 +35,19 @@ TEST_CASE("issue_tracker: opens after fail_after bad results and closes after pa
   agent::state::StateStore store(dir.path());
   issues::IssueTracker tracker(store);
   const auto s = settings();
-  CHECK_FALSE(tracker.observe(s, result(wire::Status::Crit, 1)));
-  CHECK_FALSE(tracker.observe(s, result(wire::Status::Crit, 2)));
-  auto opened = tracker.observe(s, result(wire::Status::Crit, 3));
+  CHECK_FALSE(tracker.observe(s, result(wire::CheckStatus::Crit, 1)));
+  CHECK_FALSE(tracker.observe(s, result(wire::CheckStatus::Crit, 2)));
+  auto opened = tracker.observe(s, result(wire::CheckStatus::Crit, 3));
   REQUIRE(opened);
   CHECK(opened->state == wire::IssueState::Opened);
   CHECK(opened->issue_id == 1);
   CHECK(opened->opened_at_ms == 3);
-  CHECK_FALSE(tracker.observe(s, result(wire::Status::Crit, 4)));  // repeats are not events
-  auto updated = tracker.observe(s, result(wire::Status::Warn, 5));
+  CHECK_FALSE(tracker.observe(s, result(wire::CheckStatus::Crit, 4)));  // repeats are not events
+  auto updated = tracker.observe(s, result(wire::CheckStatus::Warn, 5));
   REQUIRE(updated);
   CHECK(updated->state == wire::IssueState::Updated);
-  CHECK_FALSE(tracker.observe(s, result(wire::Status::Ok, 6)));
-  auto closed = tracker.observe(s, result(wire::Status::Ok, 7));
+  CHECK_FALSE(tracker.observe(s, result(wire::CheckStatus::Ok, 6)));
+  auto closed = tracker.observe(s, result(wire::CheckStatus::Ok, 7));
   REQUIRE(closed);
   CHECK(closed->state == wire::IssueState::Closed);
   CHECK(closed->closed_at_ms == 7);
@@ -61,7 +61,7 @@ TEST_CASE("issue_tracker: a check flapping every run never opens an issue") {
   const auto s = settings(2, 2);
   int events = 0;
   for (int i = 0; i < 1000; ++i)
-    if (tracker.observe(s, result(i % 2 ? wire::Status::Crit : wire::Status::Ok, i))) ++events;
+    if (tracker.observe(s, result(i % 2 ? wire::CheckStatus::Crit : wire::CheckStatus::Ok, i))) ++events;
   CHECK(events == 0);
 }
 
@@ -73,7 +73,7 @@ TEST_CASE("issue_tracker: random flapping yields alternating open/close events o
   std::mt19937 rng(7);
   bool open = false;
   for (int i = 0; i < 5000; ++i) {
-    auto ev = tracker.observe(s, result(rng() % 3 ? wire::Status::Crit : wire::Status::Ok, i));
+    auto ev = tracker.observe(s, result(rng() % 3 ? wire::CheckStatus::Crit : wire::CheckStatus::Ok, i));
     if (!ev) continue;
     if (ev->state == wire::IssueState::Opened) {
       CHECK_FALSE(open);
@@ -91,14 +91,14 @@ TEST_CASE("issue_tracker: an open issue survives an agent restart") {
     agent::state::StateStore store(dir.path());
     issues::IssueTracker tracker(store);
     const auto s = settings(1, 1);
-    REQUIRE(tracker.observe(s, result(wire::Status::Crit, 1)));
+    REQUIRE(tracker.observe(s, result(wire::CheckStatus::Crit, 1)));
   }
   agent::state::StateStore store(dir.path());
   issues::IssueTracker tracker(store);
   REQUIRE(tracker.open().size() == 1);
   CHECK(tracker.open().at("web").issue_id == 1);
-  CHECK_FALSE(tracker.observe(settings(1, 1), result(wire::Status::Crit, 2)));  // not reopened
-  auto closed = tracker.observe(settings(1, 1), result(wire::Status::Ok, 3));
+  CHECK_FALSE(tracker.observe(settings(1, 1), result(wire::CheckStatus::Crit, 2)));  // not reopened
+  auto closed = tracker.observe(settings(1, 1), result(wire::CheckStatus::Ok, 3));
   REQUIRE(closed);
   CHECK(closed->issue_id == 1);
 }

@@ -30,7 +30,7 @@ checks::CommonSettings settings(const std::string& name, std::chrono::millisecon
 class QuickCheck final : public checks::Check {
  public:
   explicit QuickCheck(const std::string& name) : Check(settings(name, 500ms)) {}
-  checks::Outcome run() override { return checks::Outcome{checks::Status::Ok, "fine", {}}; }
+  checks::Outcome run() override { return checks::Outcome{checks::CheckStatus::Ok, "fine", {}}; }
   bool blocking() const override { return true; }
 };
 
@@ -41,7 +41,7 @@ class HungCheck final : public checks::Check {
   checks::Outcome run() override {
     std::unique_lock lock(mutex_);
     released_.wait(lock, [&] { return released; });
-    return checks::Outcome{checks::Status::Ok, "late", {}};
+    return checks::Outcome{checks::CheckStatus::Ok, "late", {}};
   }
   bool blocking() const override { return true; }
   void release() {
@@ -82,11 +82,11 @@ TEST_CASE("scheduler: a hung blocking check holds up none of the checks due with
   for (int i = 0; i < 3; ++i) {
     const auto& got = results["quick" + std::to_string(i)];
     CHECK(got.size() >= 3);
-    for (const auto& r : got) CHECK(r.status == wire::Status::Ok);
+    for (const auto& r : got) CHECK(r.status == wire::CheckStatus::Ok);
   }
   // The hung one reported its timeout once and was skipped while stuck.
   REQUIRE(results["hung"].size() == 1);
-  CHECK(results["hung"][0].status == wire::Status::Unknown);
+  CHECK(results["hung"][0].status == wire::CheckStatus::Unknown);
   CHECK(results["hung"][0].message.find("timed out after 300 ms") != std::string::npos);
 }
 

@@ -19,14 +19,14 @@ namespace {
 /// Verification results the test scripts: each re-run pops the next status.
 struct ScriptedRunner final : remedies::CheckRunner {
   asio::io_context& io;
-  std::deque<wire::Status> statuses;
+  std::deque<wire::CheckStatus> statuses;
   int runs = 0;
   explicit ScriptedRunner(asio::io_context& io_) : io(io_) {}
   void runCheckNow(const std::string& check, std::function<void(const wire::ResultRecord&)> done) override {
     ++runs;
     wire::ResultRecord r;
     r.check = check;
-    r.status = statuses.empty() ? wire::Status::Crit : statuses.front();
+    r.status = statuses.empty() ? wire::CheckStatus::Crit : statuses.front();
     if (!statuses.empty()) statuses.pop_front();
     r.message = std::string(wire::statusName(r.status));
     asio::post(io, [done, r] { done(r); });
@@ -59,7 +59,7 @@ struct Fixture {
     p.limits.cooldown = 0ms;
     return p;
   }
-  void open(wire::Status status = wire::Status::Crit, uint64_t id = 1) {
+  void open(wire::CheckStatus status = wire::CheckStatus::Crit, uint64_t id = 1) {
     wire::IssueRecord issue;
     issue.issue_id = id;
     issue.check = "web";
@@ -95,7 +95,7 @@ std::string touchStep(const std::string& path, const std::string& extra = "") {
 TEST_CASE("remedy_engine: escalates until the check is healed, audited and sent as telemetry") {
   Fixture f;
   f.configure(touchStep(f.dir.file("one")) + touchStep(f.dir.file("two")) + touchStep(f.dir.file("three")));
-  f.runner.statuses = {wire::Status::Crit, wire::Status::Ok};
+  f.runner.statuses = {wire::CheckStatus::Crit, wire::CheckStatus::Ok};
   f.open();
   f.settle();
   CHECK(f.outcomes() == std::vector<std::string>{"run:fired", "run:executed", "run:not_healed", "run:fired",
@@ -143,7 +143,7 @@ TEST_CASE("remedy_engine: dry-run decides and records but executes nothing") {
 TEST_CASE("remedy_engine: approval-required steps wait, run once approved, and expire") {
   Fixture f;
   f.configure(touchStep(f.dir.file("approved"), "approval = true\n"));
-  f.runner.statuses = {wire::Status::Ok};
+  f.runner.statuses = {wire::CheckStatus::Ok};
   f.open();
   f.settle(300ms);  // parks awaiting approval
   CHECK_FALSE(std::filesystem::exists(f.dir.file("approved")));
@@ -181,8 +181,8 @@ TEST_CASE("remedy_engine: a step that makes things worse is rolled back, then th
   f.configure(touchStep(f.dir.file("step1"), "rollback = { action = \"run\", argv = [\"/usr/bin/touch\", \"" +
                                                  f.dir.file("undo1") + "\"] }\n") +
               touchStep(f.dir.file("step2")));
-  f.runner.statuses = {wire::Status::Crit, wire::Status::Ok};
-  f.open(wire::Status::Warn);
+  f.runner.statuses = {wire::CheckStatus::Crit, wire::CheckStatus::Ok};
+  f.open(wire::CheckStatus::Warn);
   f.settle();
   CHECK(std::filesystem::exists(f.dir.file("undo1")));
   CHECK(f.outcomes() == std::vector<std::string>{"run:fired", "run:executed", "run:not_healed", "run:rolled_back",
@@ -198,14 +198,14 @@ TEST_CASE("remedy_engine: a failing step is rolled back; exhausted plans count t
       "rollback = { action = \"run\", argv = [\"/usr/bin/touch\", \"" +
           f.dir.file("undo") + "\"] }\n",
       policy);
-  f.open(wire::Status::Crit, 1);
+  f.open(wire::CheckStatus::Crit, 1);
   f.settle();
   CHECK(std::filesystem::exists(f.dir.file("undo")));
   CHECK(f.engine.limiter().breaker("web", policy.limits) == limits::BreakerState::Closed);
-  f.open(wire::Status::Crit, 2);
+  f.open(wire::CheckStatus::Crit, 2);
   f.settle();
   CHECK(f.engine.limiter().breaker("web", policy.limits) == limits::BreakerState::Open);
-  f.open(wire::Status::Crit, 3);
+  f.open(wire::CheckStatus::Crit, 3);
   f.settle();
   CHECK(f.audit.tail(1)[0].detail.find("circuit breaker open") != std::string::npos);
 }
@@ -248,8 +248,8 @@ TEST_CASE("remedy_engine: a check flapping for two simulated hours gets exactly 
   f.configure(touchStep(f.dir.file("flap")));  // default budget: 10 per resource per hour
   int executed = 0, refused = 0;
   for (uint64_t i = 0; i < 200; ++i) {  // an issue every 36 s
-    f.runner.statuses = {wire::Status::Ok};
-    f.open(wire::Status::Crit, i + 1);
+    f.runner.statuses = {wire::CheckStatus::Ok};
+    f.open(wire::CheckStatus::Crit, i + 1);
     f.settle();
     f.clock.advance(std::chrono::seconds(36));
   }
@@ -269,8 +269,8 @@ TEST_CASE("remedy_engine: after a restart an open issue's plan continues after t
   f.configure(
       touchStep(f.dir.file("one")) + touchStep(f.dir.file("two"), "approval = true\n") + touchStep(f.dir.file("three")),
       policy);
-  f.runner.statuses = {wire::Status::Crit};
-  f.open(wire::Status::Crit, 7);
+  f.runner.statuses = {wire::CheckStatus::Crit};
+  f.open(wire::CheckStatus::Crit, 7);
   f.settle(300ms);  // step 1 ran; step 2 awaits approval
   REQUIRE(std::filesystem::exists(f.dir.file("one")));
   std::filesystem::remove(f.dir.file("one"));
@@ -288,13 +288,13 @@ TEST_CASE("remedy_engine: after a restart an open issue's plan continues after t
   issue.issue_id = 7;
   issue.check = "web";
   issue.state = wire::IssueState::Opened;
-  issue.status = wire::Status::Crit;
+  issue.status = wire::CheckStatus::Crit;
   again.resumeOpen(issue, "process");
   REQUIRE(again.activeRunsForTest() == 1);  // parked again on the same approval
   const auto waiting = remedies::Attempts(f.store.db()).inState("awaiting");
   REQUIRE(waiting.size() == 1);
   REQUIRE(again.approve(waiting[0].id, "cli"));
-  f.runner.statuses = {wire::Status::Crit};
+  f.runner.statuses = {wire::CheckStatus::Crit};
   const auto until = std::chrono::steady_clock::now() + 5s;
   while (again.activeRunsForTest() > 0 && std::chrono::steady_clock::now() < until) {
     f.io.restart();
@@ -320,8 +320,8 @@ TEST_CASE("remedy_engine: a triggered plan runs with auto-remediation off; a sec
   issue.issue_id = 1;
   issue.check = "web";
   issue.state = wire::IssueState::Opened;
-  issue.status = wire::Status::Crit;
-  f.runner.statuses = {wire::Status::Ok};
+  issue.status = wire::CheckStatus::Crit;
+  f.runner.statuses = {wire::CheckStatus::Ok};
   REQUIRE(f.engine.trigger(issue, "process", "command:n1"));
   CHECK_FALSE(f.engine.trigger(issue, "process", "command:n2"));  // one plan per check at a time
   f.settle();
