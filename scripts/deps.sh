@@ -21,9 +21,10 @@ PACKAGES=(
   openssl curl dpkg-dev
 )
 # Tests only: promtool checks a live /metrics scrape, headless Chromium loads
-# the dashboard (big, ~300 MB, but CI must run them), clang for the
+# the dashboard (big, ~300 MB, but CI must run them), python3 and openssl serve
+# the HTTPS receiver of the notifier test, man-db renders the man pages; clang for the
 # sanitizer-friendly fuzz builds.
-TEST_PACKAGES=(prometheus chromium)
+TEST_PACKAGES=(prometheus chromium python3 man-db)
 
 want=("${PACKAGES[@]}")
 [[ "${1:-}" == "--build" ]] || want+=("${TEST_PACKAGES[@]}")

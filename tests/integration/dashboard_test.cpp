@@ -6,6 +6,7 @@
 //    must equal the API's, and a screenshot is kept under the build tree.
 // Each tool is skipped with a message when absent; scripts/deps.sh installs both.
 #include "tests/support/harness.h"
+#include "tests/support/skip.h"
 
 #include <doctest/doctest.h>
 #include <fmt/format.h>
@@ -21,10 +22,6 @@ using namespace hale::test;
 using nlohmann::json;
 
 namespace {
-
-bool haveTool(const std::string& name) {
-  return runCommand({"/bin/sh", "-c", "command -v " + name + " >/dev/null 2>&1"}) == 0;
-}
 
 struct Fleet {
   TempDir dir;
@@ -167,10 +164,7 @@ std::string oneDecimal(const json& v) { return v.is_null() ? "\u2013" : fmt::for
 }  // namespace
 
 TEST_CASE("dashboard: promtool accepts a live /metrics scrape") {
-  if (!haveTool("promtool")) {
-    MESSAGE("SKIPPED: promtool not installed (Debian package 'prometheus'; scripts/deps.sh installs it)");
-    return;
-  }
+  if (!requireTool("promtool", "prometheus")) return;
   Fleet fleet;
   fleet.startAndSettle();
   const auto scrape = httpGet(fleet.http_port, "/metrics");
@@ -187,10 +181,7 @@ TEST_CASE("dashboard: promtool accepts a live /metrics scrape") {
 }
 
 TEST_CASE("dashboard: headless Chromium renders the API's numbers, and a screenshot is kept") {
-  if (!haveTool("chromium")) {
-    MESSAGE("SKIPPED: chromium not installed (Debian package 'chromium'; scripts/deps.sh installs it)");
-    return;
-  }
+  if (!requireTool("chromium", "chromium")) return;
   Fleet fleet;
   fleet.startAndSettle();
   const std::string url = fmt::format("http://127.0.0.1:{}/", fleet.http_port);
@@ -249,10 +240,7 @@ TEST_CASE("dashboard: headless Chromium renders the API's numbers, and a screens
 }
 
 TEST_CASE("dashboard: with [[region]] failover, the page shows the active region, epoch and bad windows") {
-  if (!haveTool("chromium")) {
-    MESSAGE("SKIPPED: chromium not installed (Debian package 'chromium'; scripts/deps.sh installs it)");
-    return;
-  }
+  if (!requireTool("chromium", "chromium")) return;
   Fleet fleet;
   fleet.failover = true;
   // Every region keeps an online node, so each region's score stays above the
@@ -314,10 +302,7 @@ TEST_CASE("dashboard: a read token is enforced over a real socket, the page stay
   CHECK(request("/", "").status == 200);
   CHECK(request("/ready", "").status == 200);
 
-  if (!haveTool("chromium")) {
-    MESSAGE("SKIPPED the page part: chromium not installed (scripts/deps.sh installs it)");
-    return;
-  }
+  if (!requireTool("chromium", "chromium")) return;
   // The page takes the token from its fragment and sends it with every call;
   // sessionStorage does not outlive the browser, so the second load has none.
   const std::string base = fmt::format("http://127.0.0.1:{}/", port);

@@ -7,6 +7,7 @@
 #include "shared/util/clock.h"
 #include "tests/support/harness.h"
 #include "tests/support/http_receiver.h"
+#include "tests/support/skip.h"
 
 #include <doctest/doctest.h>
 #include <fmt/format.h>
@@ -200,10 +201,7 @@ TEST_CASE("notifier: an unfixed critical issue and a region failover from the wo
 }
 
 TEST_CASE("notifier: delivers over https with mbedTLS verifying the receiver against ca_file") {
-  if (test::runCommand({"/bin/sh", "-c", "command -v python3 >/dev/null && command -v openssl >/dev/null"}) != 0) {
-    MESSAGE("SKIPPED: needs python3 and openssl for the HTTPS receiver");
-    return;
-  }
+  if (!test::requireTool("python3", "python3") || !test::requireTool("openssl", "openssl")) return;
   test::TempDir dir;
   REQUIRE(test::runCommand({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
                             "-keyout", dir.file("c.key"), "-out", dir.file("c.pem"), "-subj", "/CN=localhost",

@@ -5,6 +5,7 @@
 #include "tests/support/check_harness.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/harness.h"
+#include "tests/support/skip.h"
 
 #include <doctest/doctest.h>
 #include <signal.h>
@@ -299,7 +300,7 @@ TEST_CASE("process_check: a supervised child runs as the configured user") {
 }
 
 TEST_CASE("process_check: a supervised child whose user cannot run the program reports why") {
-  if (::geteuid() != 0) return;
+  if (!test::skipUnless(::geteuid() == 0, "needs root to start a child as another user")) return;
   test::TempDir dir;
   // The temp dir is root's alone (0700): nobody cannot reach the program copied there.
   std::filesystem::copy_file(test::binaryDir() + "/tests/hale_crash_child", dir.file("child"));
@@ -332,17 +333,12 @@ TEST_CASE("process_check: rejects a bad user config with the message") {
 TEST_CASE("process_check: a real OOM kill of a supervised child in a memory-limited cgroup") {
   // Needs root and a writable memory cgroup of our own (v1 or v2); elsewhere only the fixtures above run.
   const auto own = platform::findOomCounterFile("/proc", "self", "/sys/fs/cgroup");
-  if (::geteuid() != 0 || own.empty()) {
-    MESSAGE("no writable memory cgroup: real OOM kill not tested");
-    return;
-  }
+  if (!test::skipUnless(::geteuid() == 0 && !own.empty(), "needs root and a writable memory cgroup")) return;
   const bool v2 = own.ends_with("/memory.events");
   const std::string group = own.substr(0, own.rfind('/')) + "/hale-oom-test-" + std::to_string(::getpid());
   std::error_code ec;
-  if (!std::filesystem::create_directory(group, ec)) {
-    MESSAGE("cannot create " << group << ": " << ec.message());
+  if (!test::skipUnless(std::filesystem::create_directory(group, ec), "cannot create " + group + ": " + ec.message()))
     return;
-  }
   struct Cleanup {
     std::string dir;
     ~Cleanup() {  // a child still dying keeps the group busy for a moment
