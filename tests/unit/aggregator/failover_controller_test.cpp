@@ -1,7 +1,7 @@
 // Worked examples of the failover rules (aggregator/failover/controller.h),
 // driven by a fake clock: a sample per region every second.
 #include "aggregator/failover/controller.h"
-#include "tests/support/fake_clock.h"
+#include "tests/fakes/fake_clock.h"
 
 #include <doctest/doctest.h>
 

@@ -64,7 +64,7 @@ TEST_CASE("log: the rate limiter lets one line per key per period and counts the
 }
 
 #include "shared/util/pacer.h"
-#include "tests/support/fake_clock.h"
+#include "tests/fakes/fake_clock.h"
 
 TEST_CASE("pacer: grants a burst, then the rate, never more") {
   test::FakeClock clock;

@@ -1,6 +1,6 @@
 #include "agent/checks/check.h"
 #include "agent/platform/filesystem.h"
-#include "tests/support/fake_clock.h"
+#include "tests/fakes/fake_clock.h"
 #include "tests/support/harness.h"
 
 #include <doctest/doctest.h>

@@ -3,7 +3,7 @@
 #include "agent/checks/check.h"
 #include "agent/platform/cgroup.h"
 #include "tests/support/check_harness.h"
-#include "tests/support/fake_clock.h"
+#include "tests/fakes/fake_clock.h"
 #include "tests/support/harness.h"
 #include "tests/support/skip.h"
 

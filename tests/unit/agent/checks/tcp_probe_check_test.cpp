@@ -1,5 +1,6 @@
 #include "agent/checks/check.h"
 #include "agent/checks/probe_window.h"
+#include "tests/fakes/fake_clock.h"
 #include "tests/support/check_harness.h"
 
 #include <doctest/doctest.h>
@@ -17,16 +18,6 @@ using hale::wire::CheckStatus;
 using namespace hale::agent::checks;
 
 namespace {
-
-class FakeClock final : public hale::Clock {
- public:
-  hale::SystemTime wallNow() const override { return hale::SystemTime{} + (mono_ - hale::MonoTime{}); }
-  hale::MonoTime monoNow() const override { return mono_; }
-  void advance(std::chrono::milliseconds d) { mono_ += d; }
-
- private:
-  hale::MonoTime mono_ = hale::MonoTime{} + std::chrono::hours(1000);
-};
 
 std::optional<double> metric(const Outcome& out, const std::string& name) {
   for (const auto& m : out.metrics)
@@ -121,7 +112,7 @@ TEST_CASE("tcp_probe_check: a connect that hangs stops at the timeout") {
 
 TEST_CASE("tcp_probe_check: SLO on success ratio and latency over the window") {
   Listener listener;
-  FakeClock clock;
+  hale::test::FakeClock clock;
   auto check = hale::test::checkFromToml(
       tcpToml(listener.port, "window = \"1m\"\nslo_min_samples = 3\nslo_p95_ms = 0.000001\n"), clock);
   CHECK(check->run().status == CheckStatus::Ok);  // too few samples to judge

@@ -7,7 +7,7 @@
 #include "agent/ci/build_policy.h"
 #include "agent/state/state_store.h"
 #include "build_test_support.h"
-#include "tests/support/fake_clock.h"
+#include "tests/fakes/fake_clock.h"
 
 using namespace hale;
 using namespace hale::agent::ci;

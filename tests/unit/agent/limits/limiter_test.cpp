@@ -1,6 +1,6 @@
 #include "agent/limits/limiter.h"
 #include "agent/state/state_store.h"
-#include "tests/support/fake_clock.h"
+#include "tests/fakes/fake_clock.h"
 #include "tests/support/harness.h"
 
 #include <doctest/doctest.h>

@@ -1,5 +1,5 @@
 #include "agent/remedies/engine.h"
-#include "tests/support/fake_clock.h"
+#include "tests/fakes/fake_clock.h"
 #include "tests/support/harness.h"
 
 #include <asio/post.hpp>
