@@ -20,8 +20,8 @@
 
 namespace hale::agent::checks {
 
-using wire::Component;
 using wire::CheckStatus;
+using wire::Component;
 
 /// What one run of a check observed.
 struct Outcome {
@@ -51,8 +51,8 @@ struct CommonSettings {
   std::chrono::milliseconds timeout{5'000};
   Component component = Component::Compute;
   CheckStatus severity = CheckStatus::Crit;  ///< weight of an issue this check opens
-  int fail_after = 3;              ///< consecutive bad results that open an issue
-  int pass_after = 2;              ///< consecutive good results that close it
+  int fail_after = 3;                        ///< consecutive bad results that open an issue
+  int pass_after = 2;                        ///< consecutive good results that close it
   AnomalyRule anomaly;
 };
 
@@ -91,7 +91,9 @@ class Check {
   CommonSettings common_;
 };
 
-using CheckPtr = std::unique_ptr<Check>;
+/// Shared: a run in progress keeps its check alive after a reload dropped it
+/// (the run may be stuck in a system call for as long as the mount is dead).
+using CheckPtr = std::shared_ptr<Check>;
 using CheckFactory = CheckPtr (*)(CommonSettings common, const config::Fields& fields, const CheckEnv& env);
 
 struct CheckKind {

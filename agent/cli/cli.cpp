@@ -86,7 +86,7 @@ int cmdOnce(const std::vector<std::string>& args) {
   nlohmann::json out = nlohmann::json::array();
   std::vector<wire::ResultRecord> records;
   for (auto& check : cfg.checks) {
-    records.push_back(runWithDeadline(*check));
+    records.push_back(runWithDeadline(check));
     worst = std::max(worst, records.back().status);
   }
   if (json) {

@@ -83,8 +83,7 @@ void Agent::startBuildWatch() {
 
 void Agent::recordWatchedFile(const ci::WatchedFile& file) {
   try {
-    const wire::BuildRecord r =
-        ci::toBuildRecord(ci::attemptFor(file), store_.increment("build_id"), unixMillisNow());
+    const wire::BuildRecord r = ci::toBuildRecord(ci::attemptFor(file), store_.increment("build_id"), unixMillisNow());
     store_.recordBuild(r);
     enqueue([&](uint64_t seq) { return wire::buildBuildEvent(header(seq), r); });
     log::info("builds", "diagnosed file", {{"file", file.path}, {"category", r.category}});
@@ -96,33 +95,13 @@ void Agent::recordWatchedFile(const ci::WatchedFile& file) {
 Agent::~Agent() {
   if (build_pool_) build_pool_->join();  // classifications in flight use the knowledge base
   engine_.reset();                       // joins actions in flight before the checks and the store go
-  verify_pool_->join();
   hook_pool_->join();
 }
 
+// Through the scheduler, like every run: a verification asked for while the
+// check runs waits for that run instead of starting a second one. From any thread.
 void Agent::runCheckNow(const std::string& name, std::function<void(const wire::ResultRecord&)> done) {
-  checks::Check* check = nullptr;
-  for (auto& c : cfg_.checks)
-    if (c->name() == name) check = c.get();
-  if (!check) return;
-  if (!check->blocking()) {
-    // Cheap kinds run on the loop, as the scheduler runs them: never two runs of one check at once.
-    asio::post(io_, [this, check, done = std::move(done)] {
-      auto record = runWithDeadline(*check);
-      check->afterRun(record);  // as after a scheduled run: e.g. watch the restarted process's exit
-      onResult(record);
-      done(record);
-    });
-    return;
-  }
-  asio::post(*verify_pool_, [this, check, done = std::move(done)] {
-    auto record = runWithDeadline(*check);
-    asio::post(io_, [this, check, record = std::move(record), done] {
-      check->afterRun(record);
-      onResult(record);
-      done(record);
-    });
-  });
+  asio::post(io_, [this, name, done = std::move(done)]() mutable { (void)scheduler_->runNow(name, std::move(done)); });
 }
 
 void Agent::emitRemediation(const wire::RemediationRecord& record) {
@@ -176,29 +155,36 @@ void Agent::onSignal(int sig) {
 
 void Agent::reload() {
   try {
-    AgentConfig next = loadAgentConfig(cfg_.file);
-    if (next.node != cfg_.node || next.region != cfg_.region || next.state_dir != cfg_.state_dir ||
-        next.mqtt_enabled != cfg_.mqtt_enabled || next.mqtt.url != cfg_.mqtt.url) {
-      log::warn("agent", "reload: node, region, state_dir or broker changed; restart the agent to apply them");
-    }
-    scheduler_.reset();
-    cfg_.checks = std::move(next.checks);
-    cfg_.heartbeat_interval = next.heartbeat_interval;
-    cfg_.batch_interval = next.batch_interval;
-    cfg_.batch_max_results = next.batch_max_results;
-    scheduler_ = std::make_unique<Scheduler>(io_, cfg_.checks, [this](const wire::ResultRecord& r) { onResult(r); });
-    scheduler_->start();
-    // Limiter state lives in SQLite, so a reload changes the rules, never the spent budgets.
-    engine_->configure(next.remediation, std::move(next.plans));
-    cfg_.command_keys = std::move(next.command_keys);
-    cfg_.failover = std::move(next.failover);
-    // A rotated node certificate (new files, or new content at the same paths)
-    // takes effect by reconnecting; TLS files are read at every connect.
-    if (mqtt_ && next.mqtt_enabled && next.mqtt.url == cfg_.mqtt.url) mqtt_->reconnect();
-    log::info("agent", "reloaded", {{"checks", std::to_string(cfg_.checks.size())}});
+    applyReload(loadAgentConfig(cfg_.file));
   } catch (const std::exception& e) {
     log::error("agent", "reload failed; keeping the running configuration", {{"error", e.what()}});
   }
+}
+
+void Agent::applyReload(AgentConfig next) {
+  if (next.node != cfg_.node || next.region != cfg_.region || next.state_dir != cfg_.state_dir ||
+      next.mqtt_enabled != cfg_.mqtt_enabled || next.mqtt.url != cfg_.mqtt.url) {
+    log::warn("agent", "reload: node, region, state_dir or broker changed; restart the agent to apply them");
+  }
+  // Runs in progress keep their (old) checks alive; their results are dropped. Verifications
+  // still waiting are answered by the new check of the same name.
+  auto requests = scheduler_->takeRequests();
+  scheduler_.reset();
+  cfg_.checks = std::move(next.checks);
+  cfg_.heartbeat_interval = next.heartbeat_interval;
+  cfg_.batch_interval = next.batch_interval;
+  cfg_.batch_max_results = next.batch_max_results;
+  scheduler_ = std::make_unique<Scheduler>(io_, cfg_.checks, [this](const wire::ResultRecord& r) { onResult(r); });
+  scheduler_->start();
+  for (auto& [check, done] : requests) (void)scheduler_->runNow(check, std::move(done));
+  // Limiter state lives in SQLite, so a reload changes the rules, never the spent budgets.
+  engine_->configure(next.remediation, std::move(next.plans));
+  cfg_.command_keys = std::move(next.command_keys);
+  cfg_.failover = std::move(next.failover);
+  // A rotated node certificate (new files, or new content at the same paths)
+  // takes effect by reconnecting; TLS files are read at every connect.
+  if (mqtt_ && next.mqtt_enabled && next.mqtt.url == cfg_.mqtt.url) mqtt_->reconnect();
+  log::info("agent", "reloaded", {{"checks", std::to_string(cfg_.checks.size())}});
 }
 
 void Agent::shutdown() {

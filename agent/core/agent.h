@@ -1,8 +1,8 @@
 #pragma once
 // The running agent: one io_context drives the check timers, the telemetry
 // batcher, heartbeats, the MQTT connection and signals.
-#include "agent/ci/build_watch.h"
 #include "agent/checks/anomaly.h"
+#include "agent/ci/build_watch.h"
 #include "agent/core/agent_config.h"
 #include "agent/core/scheduler.h"
 #include "agent/issues/issue_tracker.h"
@@ -36,13 +36,15 @@ class Agent final : public remedies::CheckRunner {
   /// Runs until SIGINT or SIGTERM; SIGHUP reloads the checks. Returns the exit code.
   int run();
 
-  /// Runs a check now on a worker, then feeds the result like a scheduled one
-  /// and hands it to `done` on the io_context (the engine verifies with this).
+  /// Asks the scheduler to run a check now; the result is fed like a scheduled
+  /// one and handed to `done` on the io_context (the engine verifies with this).
+  /// May be called from any thread.
   void runCheckNow(const std::string& check, std::function<void(const wire::ResultRecord&)> done) override;
 
  private:
   void onSignal(int signal);
   void reload();
+  void applyReload(AgentConfig next);
   void shutdown();
   void onResult(const wire::ResultRecord& record);
   void flushBatch();
@@ -77,7 +79,6 @@ class Agent final : public remedies::CheckRunner {
   FailoverState failover_state_;
   std::unique_ptr<mqtt::Client> mqtt_;
   std::unique_ptr<Scheduler> scheduler_;
-  std::unique_ptr<asio::thread_pool> verify_pool_ = std::make_unique<asio::thread_pool>(1);
   /// Failover hooks, one at a time and in order, off the I/O thread.
   std::unique_ptr<asio::thread_pool> hook_pool_ = std::make_unique<asio::thread_pool>(1);
   std::unique_ptr<remedies::Engine> engine_;

@@ -90,7 +90,7 @@ class ExpiredCertificate final : public Fault {
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }
-  checks::Check* replacement() override { return check_.get(); }
+  checks::CheckPtr replacement() override { return check_; }
   std::string describe() const override {
     return fmt::format("check pointed at a certificate that expired 30 days ago ({}/expired.pem)", dir_);
   }

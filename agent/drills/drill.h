@@ -54,7 +54,7 @@ class Fault {
  public:
   virtual ~Fault() = default;
   /// The check to watch while the fault lasts (pointed at a test target); null: the configured one.
-  virtual checks::Check* replacement() { return nullptr; }
+  virtual checks::CheckPtr replacement() { return nullptr; }
   /// One line: what was done.
   virtual std::string describe() const = 0;
 };

@@ -88,10 +88,10 @@ class Session final : public remedies::CheckRunner {
     }
     return "?";
   }
-  checks::Check& active() {
+  checks::CheckPtr active() {
     if (fault_)
-      if (auto* c = fault_->replacement()) return *c;
-    return *check_;
+      if (auto c = fault_->replacement()) return c;
+    return check_;
   }
   void say(const std::string& line) {
     if (opts_.progress) opts_.progress(line);
@@ -99,9 +99,8 @@ class Session final : public remedies::CheckRunner {
 
   /// Runs the active check on the worker (never two runs at once) and hands the result back on the loop.
   void runActive(std::function<void(const wire::ResultRecord&)> done) {
-    checks::Check* check = &active();
-    asio::post(pool_, [this, check, done = std::move(done)] {
-      auto record = runWithDeadline(*check);
+    asio::post(pool_, [this, check = active(), done = std::move(done)] {
+      auto record = runWithDeadline(check);
       asio::post(io_, [this, record = std::move(record), done] {
         if (!done_) done(record);
       });

@@ -38,7 +38,7 @@ class SlowListener final : public Fault {
       if (fd >= 0) ::close(fd);
   }
   void adopt(checks::CheckPtr check) { check_ = std::move(check); }
-  checks::Check* replacement() override { return check_.get(); }
+  checks::CheckPtr replacement() override { return check_; }
   std::string describe() const override {
     return fmt::format("probe pointed at a listener on 127.0.0.1:{} that answers after {} ms", port_, delay_.count());
   }

@@ -33,7 +33,7 @@ Result<int> closedPort() {
 class Unreachable final : public Fault {
  public:
   Unreachable(int port, checks::CheckPtr check) : port_(port), check_(std::move(check)) {}
-  checks::Check* replacement() override { return check_.get(); }
+  checks::CheckPtr replacement() override { return check_; }
   std::string describe() const override { return fmt::format("probe pointed at closed port 127.0.0.1:{}", port_); }
 
  private:

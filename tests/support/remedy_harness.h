@@ -27,7 +27,7 @@ struct RealRunner final : agent::remedies::CheckRunner {
   void runCheckNow(const std::string& name, std::function<void(const wire::ResultRecord&)> done) override {
     for (auto& c : checks)
       if (c->name() == name) {
-        auto r = agent::runWithDeadline(*c);
+        auto r = agent::runWithDeadline(c);
         results.push_back(r);
         asio::post(io, [done, r] { done(r); });
       }

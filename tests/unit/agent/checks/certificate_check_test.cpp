@@ -313,7 +313,7 @@ TEST_CASE("certificate_check: a handshake that never completes stops at the time
     auto again = hale::test::checkFromToml(fmt::format(
         "[[check]]\nname = \"hang\"\nkind = \"certificate\"\nendpoint = \"127.0.0.1:{}\"\ntimeout = \"400ms\"\n",
         ntohs(addr.sin_port)));
-    const auto record = hale::agent::runWithDeadline(*again);
+    const auto record = hale::agent::runWithDeadline(again);
     ::close(fd2);
     CHECK(record.status == CheckStatus::Unknown);
     CHECK(record.message.find("TLS handshake timed out") != std::string::npos);

@@ -1,70 +1,44 @@
 // The scheduler on a real io_context and worker pool: blocking checks due in
-// the same tick share a batch, and one that hangs holds none of the others up.
+// the same tick share a batch, one that hangs holds none of the others up,
+// every run goes through one guard, and a check dropped while it runs lives
+// until its run returns.
 #include "agent/core/scheduler.h"
+#include "tests/fakes/gate_check.h"
 
 #include <doctest/doctest.h>
 
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 
-#include <atomic>
-#include <condition_variable>
 #include <map>
-#include <mutex>
+#include <optional>
 
 using namespace hale;
 using namespace hale::agent;
 using namespace std::chrono_literals;
+using test::GateCheck;
 
 namespace {
 
-checks::CommonSettings settings(const std::string& name, std::chrono::milliseconds timeout) {
-  checks::CommonSettings c;
-  c.name = name;
-  c.kind = "test";
-  c.interval = 1s;
-  c.timeout = timeout;
-  return c;
+std::shared_ptr<GateCheck> quick(const std::string& name) { return std::make_shared<GateCheck>(name, 500ms, true, 1s); }
+
+/// Runs the loop until `condition` holds (or 10 s pass).
+template <class Condition>
+bool runUntil(asio::io_context& io, Condition condition) {
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  io.restart();
+  while (!condition() && std::chrono::steady_clock::now() < until) io.run_for(10ms);
+  return condition();
 }
-
-class QuickCheck final : public checks::Check {
- public:
-  explicit QuickCheck(const std::string& name) : Check(settings(name, 500ms)) {}
-  checks::Outcome run() override { return checks::Outcome{checks::CheckStatus::Ok, "fine", {}}; }
-  bool blocking() const override { return true; }
-};
-
-// Blocks in run() until released: a statvfs on a dead NFS mount.
-class HungCheck final : public checks::Check {
- public:
-  HungCheck() : Check(settings("hung", 300ms)) {}
-  checks::Outcome run() override {
-    std::unique_lock lock(mutex_);
-    released_.wait(lock, [&] { return released; });
-    return checks::Outcome{checks::CheckStatus::Ok, "late", {}};
-  }
-  bool blocking() const override { return true; }
-  void release() {
-    std::lock_guard lock(mutex_);
-    released = true;
-    released_.notify_all();
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable released_;
-  bool released = false;
-};
 
 }  // namespace
 
 TEST_CASE("scheduler: a hung blocking check holds up none of the checks due with it") {
   asio::io_context io;
   std::vector<checks::CheckPtr> list;
-  auto hung = std::make_unique<HungCheck>();
-  HungCheck* hung_ptr = hung.get();
-  list.push_back(std::move(hung));  // first: it takes the batch's first slot
-  for (int i = 0; i < 3; ++i) list.push_back(std::make_unique<QuickCheck>("quick" + std::to_string(i)));
+  auto hung = std::make_shared<GateCheck>("hung", 300ms, false, 1s);
+  list.push_back(hung);  // first: it takes the batch's first slot
+  for (int i = 0; i < 3; ++i) list.push_back(quick("quick" + std::to_string(i)));
   std::map<std::string, std::vector<wire::ResultRecord>> results;
   {
     Scheduler scheduler(
@@ -72,7 +46,7 @@ TEST_CASE("scheduler: a hung blocking check holds up none of the checks due with
     scheduler.start();
     io.run_for(3500ms);
     scheduler.stop();
-    hung_ptr->release();
+    hung->probe()->release();
     // Its late result comes back (and is dropped): no worker is left stuck.
     auto keep_running = asio::make_work_guard(io);
     io.restart();
@@ -93,7 +67,7 @@ TEST_CASE("scheduler: a hung blocking check holds up none of the checks due with
 TEST_CASE("scheduler: checks due in one tick run as one batch, each result delivered") {
   asio::io_context io;
   std::vector<checks::CheckPtr> list;
-  for (int i = 0; i < 20; ++i) list.push_back(std::make_unique<QuickCheck>("q" + std::to_string(i)));
+  for (int i = 0; i < 20; ++i) list.push_back(quick("q" + std::to_string(i)));
   std::map<std::string, int> runs;
   {
     Scheduler scheduler(
@@ -104,4 +78,69 @@ TEST_CASE("scheduler: checks due in one tick run as one batch, each result deliv
   }
   REQUIRE(runs.size() == 20);
   for (const auto& [name, n] : runs) CHECK_MESSAGE(n >= 2, name);
+}
+
+TEST_CASE("scheduler: a run asked for while the check runs waits for that run, then gets a run of its own") {
+  asio::io_context io;
+  auto gate = std::make_shared<GateCheck>("gate");
+  const auto probe = gate->probe();
+  std::vector<wire::ResultRecord> results;
+  Scheduler scheduler(io, {gate}, [&](const wire::ResultRecord& r) { results.push_back(r); });
+  scheduler.start();
+  REQUIRE(runUntil(io, [&] { return probe->read([](auto& p) { return p.entries == 1; }); }));
+  std::optional<wire::ResultRecord> answer;
+  REQUIRE(scheduler.runNow("gate", [&](const wire::ResultRecord& r) { answer = r; }));
+  io.poll();
+  CHECK(probe->read([](auto& p) { return p.entries; }) == 1);  // no second run while the first is inside
+  probe->release();
+  REQUIRE(runUntil(io, [&] { return answer.has_value(); }));
+  CHECK(answer->message == "run 2");  // a run that started after the request
+  CHECK(probe->read([](auto& p) { return p.most; }) == 1);
+  REQUIRE(results.size() == 2);  // both runs were fed as results
+  CHECK(results[0].message == "run 1");
+}
+
+TEST_CASE("scheduler: a run asked for while the check is stuck past its timeout gets the timeout") {
+  asio::io_context io;
+  auto gate = std::make_shared<GateCheck>("gate", 200ms);
+  const auto probe = gate->probe();
+  int results = 0;
+  Scheduler scheduler(io, {gate}, [&](const wire::ResultRecord&) { ++results; });
+  scheduler.start();
+  std::optional<wire::ResultRecord> during, after;
+  REQUIRE(runUntil(io, [&] { return probe->read([](auto& p) { return p.entries == 1; }); }));
+  REQUIRE(scheduler.runNow("gate", [&](const wire::ResultRecord& r) { during = r; }));
+  REQUIRE(runUntil(io, [&] { return during.has_value(); }));  // answered by the run's timeout
+  CHECK(during->status == wire::CheckStatus::Unknown);
+  CHECK(during->message == "timed out after 200 ms");
+  REQUIRE(scheduler.runNow("gate", [&](const wire::ResultRecord& r) { after = r; }));
+  REQUIRE(runUntil(io, [&] { return after.has_value(); }));  // still stuck: the timeout at once
+  CHECK(after->status == wire::CheckStatus::Unknown);
+  CHECK(results == 1);  // the timeout was one result; answering a request adds none
+  CHECK(probe->read([](auto& p) { return p.entries; }) == 1);
+  CHECK_FALSE(scheduler.runNow("nope", [](const wire::ResultRecord&) {}));
+  probe->release();
+  REQUIRE(probe->waitUntil([](auto& p) { return p.returned == 1; }));
+}
+
+TEST_CASE("scheduler: a check replaced while it runs lives until its run returns, and its result is dropped") {
+  asio::io_context io;
+  std::vector<checks::CheckPtr> list;
+  auto gate = std::make_shared<GateCheck>("latch", 200ms);
+  const auto probe = gate->probe();
+  list.push_back(std::move(gate));
+  std::vector<wire::ResultRecord> results;
+  auto scheduler = std::make_unique<Scheduler>(
+      io, list, [&](const wire::ResultRecord& r) { results.push_back(r); }, 2);
+  scheduler->start();
+  REQUIRE(runUntil(io, [&] { return probe->read([](auto& p) { return p.inside == 1; }); }));
+  // What a reload does: the scheduler goes, then the list of checks.
+  scheduler.reset();
+  list.clear();
+  probe->release();
+  REQUIRE(probe->waitUntil([](auto& p) { return p.returned == 1; }));
+  io.restart();
+  io.poll();
+  CHECK_FALSE(probe->read([](auto& p) { return p.destroyed_while_running; }));
+  CHECK(results.empty());
 }
