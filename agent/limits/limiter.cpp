@@ -1,5 +1,7 @@
 #include "agent/limits/limiter.h"
 
+#include "shared/util/backoff.h"
+
 #include <algorithm>
 
 namespace hale::agent::limits {
@@ -125,11 +127,10 @@ int64_t RestartBackoff::attempts() { return store_.get(key_).value("attempts", i
 Millis RestartBackoff::onExit(Millis uptime) {
   int64_t n = attempts();
   if (uptime >= s_.backoff_reset_after) n = 0;
-  int64_t delay = s_.backoff_initial.count();
-  for (int64_t i = 0; i < n && delay < s_.backoff_cap.count(); ++i) delay *= 2;
-  delay = std::min(delay, s_.backoff_cap.count());
+  const Millis delay =
+      exponentialDelay(s_.backoff_initial, s_.backoff_cap, static_cast<uint64_t>(std::max<int64_t>(n, 0)));
   store_.put(key_, {{"attempts", n + 1}});
-  return Millis(delay);
+  return delay;
 }
 
 Limiter::Limiter(sqlite::Database& db, const Clock& clock) : db_(db), store_(db), clock_(clock) {}

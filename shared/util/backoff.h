@@ -1,6 +1,7 @@
 #pragma once
 // Exponential backoff with jitter: many agents that lost the same broker must
 // not come back in lockstep (AWS "Exponential Backoff and Jitter").
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -8,6 +9,16 @@
 #include <random>
 
 namespace hale {
+
+/// `initial` doubled once per earlier attempt, never above `cap`: the delay
+/// before attempt `attempt` (0-based). Backoff adds jitter to it; a delay that
+/// must be reproducible (the agent's persisted crash-loop backoff) uses it as is.
+inline std::chrono::milliseconds exponentialDelay(std::chrono::milliseconds initial, std::chrono::milliseconds cap,
+                                                  uint64_t attempt) {
+  int64_t delay = initial.count();
+  for (uint64_t i = 0; i < attempt && delay < cap.count(); ++i) delay *= 2;
+  return std::chrono::milliseconds(std::min(delay, cap.count()));
+}
 
 class Backoff {
  public:
@@ -29,9 +40,7 @@ class Backoff {
 
  private:
   double baseFor(uint32_t attempt) const {
-    double base = static_cast<double>(initial_.count());
-    for (uint32_t i = 0; i < attempt && base < cap_.count(); ++i) base *= 2.0;
-    return base > cap_.count() ? static_cast<double>(cap_.count()) : base;
+    return static_cast<double>(exponentialDelay(initial_, cap_, attempt).count());
   }
   static Random defaultRandom() {
     auto engine = std::make_shared<std::mt19937_64>(std::random_device{}());

@@ -1,5 +1,6 @@
 #include "agent/platform/command_capture.h"
 #include "agent/platform/spawn.h"
+#include "shared/util/backoff.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -49,8 +50,7 @@ Result<CapturedRun> runCaptured(const std::vector<std::string>& argv, Deadline d
   // The output closed, but a child that closed its stdout may still run: wait
   // for it only until the deadline, polling with a short backoff.
   int status = 0;
-  auto pause = std::chrono::milliseconds(1);
-  while (!run.timed_out) {
+  for (uint64_t polls = 0; !run.timed_out; ++polls) {
     const pid_t r = ::waitpid(pid, &status, WNOHANG);
     if (r == pid) break;
     if (r < 0 && errno != EINTR) break;
@@ -58,9 +58,8 @@ Result<CapturedRun> runCaptured(const std::vector<std::string>& argv, Deadline d
       run.timed_out = true;
       break;
     }
-    std::this_thread::sleep_for(
-        std::min<std::chrono::milliseconds>(pause, std::chrono::milliseconds(remainingMs(deadline))));
-    pause = std::min(pause * 2, std::chrono::milliseconds(20));
+    const auto pause = exponentialDelay(std::chrono::milliseconds(1), std::chrono::milliseconds(20), polls);
+    std::this_thread::sleep_for(std::min(pause, std::chrono::milliseconds(remainingMs(deadline))));
   }
   if (run.timed_out) {
     ::kill(-pid, SIGKILL);
