@@ -1,7 +1,7 @@
 // hale-agent drill: inject a check's failure and report whether its remedy plan healed it.
 #include "agent/cli/cli.h"
+#include "agent/core/drill_session.h"
 #include "agent/drills/drill.h"
-#include "agent/drills/drill_runner.h"
 #include "shared/config/config.h"
 
 #include <fmt/format.h>
@@ -21,8 +21,8 @@ int usage(const std::string& message) {
   return 2;
 }
 
-void printReport(const drills::DrillReport& r) {
-  using drills::Verdict;
+void printReport(const DrillReport& r) {
+  using Verdict = DrillVerdict;
   switch (r.verdict) {
     case Verdict::Healed:
       fmt::print("{}: HEALED by step '{}': detected in {} ms, healed {} ms after the issue opened\n  fault: {}\n",
@@ -47,7 +47,7 @@ int cmdDrill(const std::vector<std::string>& args) {
   std::string config = "/etc/hale/agent.toml";
   std::vector<std::string> names;
   bool all = false, json = false;
-  drills::DrillOptions opts;
+  DrillOptions opts;
   opts.quiet_logs = true;
   for (size_t i = 0; i < args.size(); ++i) {
     const auto& a = args[i];
@@ -86,29 +86,28 @@ int cmdDrill(const std::vector<std::string>& args) {
     opts.progress = [](const std::string& line) { fmt::print(stderr, "  {}\n", line); };
   if (all) {
     try {
-      names = drills::checkNames(config);
+      names = drillCheckNames(config);
     } catch (const std::exception& e) {
       fmt::print(stderr, "{}\n", e.what());
       return 2;
     }
   }
-  std::vector<drills::DrillReport> reports;
+  std::vector<DrillReport> reports;
   for (const auto& name : names) {
-    reports.push_back(drills::runDrill(config, name, opts));
+    reports.push_back(runDrill(config, name, opts));
     if (!json) printReport(reports.back());
   }
   if (!all) {
-    if (json)
-      fmt::print("{}\n", drills::toJson(reports.front()).dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
-    return drills::exitCode(reports.front().verdict);
+    if (json) fmt::print("{}\n", toJson(reports.front()).dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+    return drillExitCode(reports.front().verdict);
   }
   // The self-test: every drillable check must heal; the others are listed, not failed.
   int healed = 0, not_healed = 0, not_drillable = 0, errors = 0;
   for (const auto& r : reports) {
-    healed += r.verdict == drills::Verdict::Healed;
-    not_healed += r.verdict == drills::Verdict::NotHealed;
-    not_drillable += r.verdict == drills::Verdict::NotDrillable;
-    errors += r.verdict == drills::Verdict::ConfigError;
+    healed += r.verdict == DrillVerdict::Healed;
+    not_healed += r.verdict == DrillVerdict::NotHealed;
+    not_drillable += r.verdict == DrillVerdict::NotDrillable;
+    errors += r.verdict == DrillVerdict::ConfigError;
   }
   if (json) {
     nlohmann::json out{{"healed", healed},
@@ -116,7 +115,7 @@ int cmdDrill(const std::vector<std::string>& args) {
                        {"not_drillable", not_drillable},
                        {"errors", errors},
                        {"drills", nlohmann::json::array()}};
-    for (const auto& r : reports) out["drills"].push_back(drills::toJson(r));
+    for (const auto& r : reports) out["drills"].push_back(toJson(r));
     fmt::print("{}\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
   } else {
     fmt::print("\n{} checks: {} healed, {} not healed, {} not drillable{}\n", reports.size(), healed, not_healed,

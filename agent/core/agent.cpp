@@ -1,6 +1,5 @@
 #include "agent/core/agent.h"
 
-#include "agent/platform/program_run.h"
 #include "shared/util/clock.h"
 #include "shared/util/log.h"
 #include "shared/wire/topics.h"
@@ -9,24 +8,24 @@
 
 #include <asio/post.hpp>
 
-#include <charconv>
 #include <csignal>
 
 namespace hale::agent {
 namespace {
-// How many messages may await their PUBACK at once; the broker's own window is larger.
-constexpr size_t kPublishWindow = 200;
-
 std::string statusPayload(std::string_view state, std::chrono::seconds keepalive) {
   return nlohmann::json{{"state", state}, {"keepalive_s", keepalive.count()}, {"version", HALE_VERSION}}.dump();
+}
+
+TelemetrySettings telemetrySettings(const AgentConfig& cfg) {
+  return TelemetrySettings{
+      cfg.node,        cfg.region,     cfg.batch_interval, cfg.batch_max_results, cfg.heartbeat_interval,
+      cfg.ack_timeout, cfg.replay_rate};
 }
 }  // namespace
 
 Agent::Agent(AgentConfig config)
-    : cfg_(std::move(config)), store_(cfg_.state_dir, cfg_.outbox_max_messages), tracker_(store_), audit_(store_.db()),
-      guard_(store_), failover_state_(store_, cfg_.region), signals_(io_, SIGINT, SIGTERM, SIGHUP), batch_timer_(io_),
-      heartbeat_timer_(io_), shutdown_timer_(io_), ack_timer_(io_), pace_timer_(io_),
-      pacer_(static_cast<double>(cfg_.replay_rate), static_cast<double>(cfg_.replay_rate), RealClock::instance()) {
+    : cfg_(std::move(config)), store_(cfg_.state_dir, cfg_.outbox_max_messages), audit_(store_.db()),
+      signals_(io_, SIGINT, SIGTERM, SIGHUP), shutdown_timer_(io_) {
   if (cfg_.mqtt_enabled) {
     mqtt::Options opts = cfg_.mqtt;
     opts.client_id = cfg_.node;
@@ -39,13 +38,27 @@ Agent::Agent(AgentConfig config)
     mqtt_ = std::make_unique<mqtt::Client>(io_, std::move(opts));
     mqtt_->onConnected([this] { onConnected(); });
     mqtt_->onMessage([this](const std::string& topic, const std::string& payload) { onMessage(topic, payload); });
-    mqtt_->onDisconnected([this] { in_flight_.clear(); });
+    mqtt_->onDisconnected([this] { telemetry_->onDisconnected(); });
   }
-  scheduler_ = std::make_unique<Scheduler>(io_, cfg_.checks, [this](const wire::ResultRecord& r) { onResult(r); });
+  telemetry_ = std::make_unique<TelemetryPublisher>(io_, store_, mqtt_.get(), telemetrySettings(cfg_),
+                                                    [this] { return static_cast<uint32_t>(cfg_.checks.size()); });
   engine_ = std::make_unique<remedies::Engine>(io_, store_, audit_, RealClock::instance(), *this,
                                                [this](const wire::RemediationRecord& r) { emitRemediation(r); });
   engine_->configure(cfg_.remediation, std::move(cfg_.plans));
+  pipeline_ = std::make_unique<ResultPipeline>(store_, *engine_, *this);
+  scheduler_ = std::make_unique<Scheduler>(io_, cfg_.checks, [this](const wire::ResultRecord& r) { onResult(r); });
+  CommandTargets targets{
+      [this](const std::string& check) { return settingsOf(check); },
+      [this](const std::string& check, const std::string& nonce) { return startDrill(check, nonce); }};
+  commands_ = std::make_unique<CommandHandler>(io_, store_, audit_, *engine_, *pipeline_, std::move(targets), cfg_.node,
+                                               cfg_.region);
+  commands_->configure(std::move(cfg_.command_keys), std::move(cfg_.failover));
   if (!cfg_.builds.dirs.empty()) startBuildWatch();
+}
+
+Agent::~Agent() {
+  if (build_pool_) build_pool_->join();  // classifications in flight use the knowledge base
+  engine_.reset();                       // joins actions in flight before the checks and the store go
 }
 
 // Read at start only: a reload does not change the watched directories.
@@ -85,35 +98,25 @@ void Agent::recordWatchedFile(const ci::WatchedFile& file) {
   try {
     const wire::BuildRecord r = ci::toBuildRecord(ci::attemptFor(file), store_.increment("build_id"), unixMillisNow());
     store_.recordBuild(r);
-    enqueue([&](uint64_t seq) { return wire::buildBuildEvent(header(seq), r); });
+    telemetry_->enqueue([&](const wire::EnvelopeHeader& h) { return wire::buildBuildEvent(h, r); });
     log::info("builds", "diagnosed file", {{"file", file.path}, {"category", r.category}});
   } catch (const std::exception& e) {
     log::error("builds", "cannot record diagnosis", {{"file", file.path}, {"error", e.what()}});
   }
 }
 
-Agent::~Agent() {
-  if (build_pool_) build_pool_->join();  // classifications in flight use the knowledge base
-  engine_.reset();                       // joins actions in flight before the checks and the store go
-  hook_pool_->join();
-}
-
 // Through the scheduler, like every run: a verification asked for while the
-// check runs waits for that run instead of starting a second one. From any thread.
+// check runs waits for that run instead of starting a second one.
 void Agent::runCheckNow(const std::string& name, std::function<void(const wire::ResultRecord&)> done) {
   asio::post(io_, [this, name, done = std::move(done)]() mutable { (void)scheduler_->runNow(name, std::move(done)); });
 }
 
 void Agent::emitRemediation(const wire::RemediationRecord& record) {
   try {
-    enqueue([&](uint64_t seq) { return wire::buildRemediationEvent(header(seq), record); });
+    telemetry_->enqueue([&](const wire::EnvelopeHeader& h) { return wire::buildRemediationEvent(h, record); });
   } catch (const std::exception& e) {
     log::error("agent", "cannot queue remediation event", {{"check", record.check}, {"error", e.what()}});
   }
-}
-
-wire::EnvelopeHeader Agent::header(uint64_t seq) const {
-  return wire::EnvelopeHeader{cfg_.node, cfg_.region, seq, unixMillisNow()};
 }
 
 int Agent::run() {
@@ -129,13 +132,10 @@ int Agent::run() {
   scheduler_->start();
   engine_->start();
   // Issues still open from before a restart raise no new event: their plans carry on here.
-  for (const auto& [check, issue] : tracker_.open())
+  for (const auto& [check, issue] : pipeline_->tracker().open())
     if (const auto* settings = settingsOf(check)) engine_->resumeOpen(issue, settings->kind);
-  if (mqtt_) {
-    mqtt_->start();
-    checkAckProgress();
-  }
-  sendHeartbeat();
+  if (mqtt_) mqtt_->start();
+  telemetry_->start();
   io_.run();
   log::info("agent", "stopped");
   return 0;
@@ -171,16 +171,13 @@ void Agent::applyReload(AgentConfig next) {
   auto requests = scheduler_->takeRequests();
   scheduler_.reset();
   cfg_.checks = std::move(next.checks);
-  cfg_.heartbeat_interval = next.heartbeat_interval;
-  cfg_.batch_interval = next.batch_interval;
-  cfg_.batch_max_results = next.batch_max_results;
+  telemetry_->reconfigure(next.batch_interval, next.batch_max_results, next.heartbeat_interval);
   scheduler_ = std::make_unique<Scheduler>(io_, cfg_.checks, [this](const wire::ResultRecord& r) { onResult(r); });
   scheduler_->start();
   for (auto& [check, done] : requests) (void)scheduler_->runNow(check, std::move(done));
   // Limiter state lives in SQLite, so a reload changes the rules, never the spent budgets.
   engine_->configure(next.remediation, std::move(next.plans));
-  cfg_.command_keys = std::move(next.command_keys);
-  cfg_.failover = std::move(next.failover);
+  commands_->configure(std::move(next.command_keys), std::move(next.failover));
   // A rotated node certificate (new files, or new content at the same paths)
   // takes effect by reconnecting; TLS files are read at every connect.
   if (mqtt_ && next.mqtt_enabled && next.mqtt.url == cfg_.mqtt.url) mqtt_->reconnect();
@@ -193,11 +190,7 @@ void Agent::shutdown() {
   scheduler_->stop();
   engine_->stop();
   if (build_watcher_) build_watcher_->stop();
-  heartbeat_timer_.cancel();
-  ack_timer_.cancel();
-  pace_timer_.cancel();
-  flushBatch();
-  batch_timer_.cancel();
+  telemetry_->stop();
   auto finish = [this] {
     if (mqtt_) mqtt_->stop();
     io_.stop();
@@ -215,36 +208,18 @@ void Agent::shutdown() {
   }
 }
 
-void Agent::onResult(const wire::ResultRecord& observed) {
-  wire::ResultRecord record = observed;
-  if (const auto* settings = settingsOf(record.check)) anomalies_.apply(*settings, record);
-  log::debug("check", record.message,
-             {{"check", record.check}, {"status", std::string(wire::statusName(record.status))}});
-  pending_.push_back(record);
-  if (pending_.size() >= cfg_.batch_max_results)
-    flushBatch();
-  else
-    armBatchTimer();
-
+void Agent::onResult(const wire::ResultRecord& record) {
   const auto* settings = settingsOf(record.check);
-  if (!settings) return;
-  try {
-    if (auto event = tracker_.observe(*settings, record)) {
-      log::info("issue", std::string("issue ") + std::string(wire::issueStateName(event->state)),
-                {{"check", event->check},
-                 {"issue", std::to_string(event->issue_id)},
-                 {"status", std::string(wire::statusName(event->status))},
-                 {"message", event->message}});
-      flushBatch();  // the result that caused the event goes first
-      enqueue([&](uint64_t seq) { return wire::buildIssueEvent(header(seq), *event); });
-      engine_->onIssue(*event, record.kind);
-    } else if (record.status != wire::CheckStatus::Ok) {
-      if (auto open = tracker_.open().find(record.check); open != tracker_.open().end())
-        engine_->onRelapse(open->second, record.kind);
-    }
-  } catch (const std::exception& e) {
-    log::error("agent", "cannot track issue", {{"check", record.check}, {"error", e.what()}});
-  }
+  if (!settings) return;  // every scheduler is built from cfg_.checks: not expected
+  if (auto fed = pipeline_->feed(*settings, record); !fed)
+    log::error("agent", "cannot track issue", {{"check", record.check}, {"error", fed.error().message}});
+}
+
+void Agent::onRecord(const wire::ResultRecord& record) { telemetry_->addResult(record); }
+
+void Agent::onIssueEvent(const wire::IssueRecord& event) {
+  telemetry_->flushBatch();  // the result that caused the event goes first
+  telemetry_->enqueue([&](const wire::EnvelopeHeader& h) { return wire::buildIssueEvent(h, event); });
 }
 
 const checks::CommonSettings* Agent::settingsOf(const std::string& check) const {
@@ -253,275 +228,16 @@ const checks::CommonSettings* Agent::settingsOf(const std::string& check) const 
   return nullptr;
 }
 
-void Agent::armBatchTimer() {
-  if (batch_timer_armed_) return;
-  batch_timer_armed_ = true;
-  batch_timer_.expires_after(cfg_.batch_interval);
-  batch_timer_.async_wait([this](std::error_code ec) {
-    batch_timer_armed_ = false;
-    if (!ec) flushBatch();
-  });
-}
-
-void Agent::flushBatch() {
-  if (pending_.empty()) return;
-  try {
-    enqueue([&](uint64_t seq) { return wire::buildCheckBatch(header(seq), pending_); });
-  } catch (const std::exception& e) {
-    log::error("agent", "cannot queue telemetry", {{"error", e.what()}});
-  }
-  pending_.clear();
-}
-
-void Agent::sendHeartbeat() {
-  if (stopping_) return;
-  wire::HeartbeatRecord hb;
-  hb.uptime_s = static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_).count());
-  hb.agent_version = HALE_VERSION;
-  hb.interval_ms = static_cast<uint32_t>(cfg_.heartbeat_interval.count());
-  hb.checks_total = static_cast<uint32_t>(cfg_.checks.size());
-  try {
-    hb.outbox_depth = static_cast<uint32_t>(store_.outboxDepth());
-    hb.outbox_evicted = store_.outboxEvicted();
-    hb.outbox_first_seq = store_.outboxFirstSeq();
-    enqueue([&](uint64_t seq) { return wire::buildHeartbeat(header(seq), hb); });
-  } catch (const std::exception& e) {
-    log::error("agent", "cannot queue heartbeat", {{"error", e.what()}});
-  }
-  heartbeat_timer_.expires_after(cfg_.heartbeat_interval);
-  heartbeat_timer_.async_wait([this](std::error_code ec) {
-    if (!ec) sendHeartbeat();
-  });
-}
-
-void Agent::enqueue(const std::function<std::vector<uint8_t>(uint64_t seq)>& build) {
-  store_.outboxAppend(build);
-  pump();
-}
-
-// Sends outbox messages in sequence order, at most kPublishWindow awaiting the
-// broker's PUBACK. A PUBACK is not proof of storage (a broker may drop queued
-// messages, or crash), so a message leaves the outbox only when the
-// aggregator's ack says it is committed; unacked ones are replayed.
-void Agent::pump() {
-  if (!mqtt_ || !mqtt_->connected()) return;
-  if (in_flight_.size() >= kPublishWindow) return;
-  auto batch = store_.outboxAfter(sent_through_, kPublishWindow - in_flight_.size());
-  const size_t allowed = pacer_.take(batch.size());
-  if (allowed < batch.size()) {
-    batch.resize(allowed);
-    if (!pace_timer_armed_) {
-      pace_timer_armed_ = true;
-      pace_timer_.expires_after(pacer_.untilNext());
-      pace_timer_.async_wait([this](std::error_code ec) {
-        pace_timer_armed_ = false;
-        if (!ec) pump();
-      });
-    }
-  }
-  const std::string topic = wire::telemetryTopic(cfg_.region, cfg_.node);
-  for (const auto& entry : batch) {
-    sent_through_ = entry.seq;
-    in_flight_.insert(entry.seq);
-    mqtt_->publish(topic, std::string(entry.payload.begin(), entry.payload.end()), 1, false,
-                   [this, seq = entry.seq](const Status& result) {
-                     in_flight_.erase(seq);
-                     if (result.ok()) {
-                       pump();
-                     } else if (mqtt_->connected()) {
-                       log::warn("agent", "telemetry refused by the broker; kept for replay",
-                                 {{"seq", std::to_string(seq)}, {"reason", result.error().message}});
-                     }
-                   });
-  }
-}
-
 void Agent::onConnected() {
-  in_flight_.clear();
-  sent_through_ = acked_;  // replay everything not yet committed, oldest first
   mqtt_->publish(wire::statusTopic(cfg_.region, cfg_.node), statusPayload("online", cfg_.mqtt.keepalive), 1, true);
-  pump();
+  telemetry_->onConnected();
 }
-
-}  // namespace hale::agent
-
-namespace hale::agent {
 
 void Agent::onMessage(const std::string& topic, const std::string& payload) {
-  if (topic == wire::ackTopic(cfg_.region, cfg_.node)) return handleAck(payload);
+  if (topic == wire::ackTopic(cfg_.region, cfg_.node)) return telemetry_->onAck(payload);
   if (topic == wire::nodeCommandTopic(cfg_.region, cfg_.node) || topic == wire::regionCommandTopic(cfg_.region))
-    return handleCommand(payload);
-  if (topic == wire::kFailoverTopic) return handleFailover(payload);
-}
-
-void Agent::handleAck(const std::string& payload) {
-  uint64_t seq = 0;
-  const auto [end, ec] = std::from_chars(payload.data(), payload.data() + payload.size(), seq);
-  if (ec != std::errc() || end != payload.data() + payload.size()) {
-    if (refusal_log_.allow("ack", std::chrono::steady_clock::now()) >= 0)
-      log::warn("agent", "ignoring malformed ack", {{"payload", payload.substr(0, 32)}});
-    return;
-  }
-  if (seq <= acked_) return;
-  acked_ = seq;
-  try {
-    store_.outboxAckThrough(seq);
-  } catch (const std::exception& e) {
-    log::error("agent", "cannot trim outbox", {{"error", e.what()}});
-  }
-  if (sent_through_ < acked_) sent_through_ = acked_;
-  pump();
-}
-
-// Replays from the last ack when acks stop coming while messages wait: the
-// broker may have dropped them after its PUBACK.
-void Agent::checkAckProgress() {
-  ack_timer_.expires_after(cfg_.ack_timeout);
-  ack_timer_.async_wait([this](std::error_code ec) {
-    if (ec) return;
-    if (mqtt_->connected() && acked_ == acked_at_check_ && sent_through_ > acked_) {
-      log::warn("agent", "no ack from the aggregator; replaying",
-                {{"acked", std::to_string(acked_)}, {"sent", std::to_string(sent_through_)}});
-      sent_through_ = acked_;
-      pump();
-    }
-    acked_at_check_ = acked_;
-    checkAckProgress();
-  });
-}
-
-void Agent::handleCommand(const std::string& payload) {
-  const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(payload.data()), payload.size());
-  const int64_t now = unixMillisNow();
-  auto refuse = [&](const std::string& subject, const std::string& why) {
-    audit_.append(now, "command", "command", subject, "refused", why);
-    if (refusal_log_.allow("command", std::chrono::steady_clock::now()) >= 0)
-      log::warn("command", "command refused", {{"reason", why}});
-  };
-  try {
-    if (cfg_.command_keys.empty()) return refuse("-", "no [commands] public_key_files configured");
-    auto spec = wire::verifyCommand(bytes, cfg_.command_keys, cfg_.node, cfg_.region, now);
-    if (!spec) return refuse("-", spec.error().message);
-    const std::string nonce = crypto::toHex(spec->nonce);
-    if (auto admitted = guard_.admit(*spec, now); !admitted) return refuse(nonce, admitted.error().message);
-    const std::string action(wire::actionName(spec->action));
-    if (const auto* a = std::get_if<wire::AutoRemediationAction>(&spec->action)) {
-      limits::Policy::setAuto(store_, a->check, a->enabled);
-      const std::string scope = a->check.empty() ? "auto-remediation" : "auto-remediation of " + a->check;
-      audit_.append(now, "command", action, nonce, "executed", scope + (a->enabled ? " on" : " off"));
-      log::info("command", "auto-remediation switched",
-                {{"enabled", a->enabled ? "true" : "false"}, {"check", a->check.empty() ? "*" : a->check}});
-      return;
-    }
-    if (const auto* a = std::get_if<wire::ApproveAction>(&spec->action)) {
-      if (auto ok = engine_->approve(a->attempt_id, "command:" + nonce); !ok) return refuse(nonce, ok.error().message);
-      audit_.append(now, "command", action, nonce, "executed", "approved attempt " + std::to_string(a->attempt_id));
-      return;
-    }
-    if (const auto* a = std::get_if<wire::TriggerAction>(&spec->action)) {
-      const auto* settings = settingsOf(a->check);
-      if (!settings) return refuse(nonce, "trigger: no check '" + a->check.substr(0, 64) + "' on this agent");
-      const auto open = tracker_.open().find(a->check);
-      if (open == tracker_.open().end()) return refuse(nonce, "trigger: check '" + a->check + "' has no open issue");
-      if (auto ok = engine_->trigger(open->second, settings->kind, "command:" + nonce); !ok)
-        return refuse(nonce, "trigger: " + ok.error().message);
-      audit_.append(now, "command", action, nonce, "executed", "remediation of " + a->check + " triggered");
-      log::info("command", "remediation triggered", {{"check", a->check}});
-      return;
-    }
-    if (const auto* a = std::get_if<wire::DrillAction>(&spec->action)) {
-      auto started = startDrill(a->check, nonce);
-      if (!started) return refuse(nonce, started.error().message);
-      audit_.append(now, "command", action, nonce, "executed", *started);
-      return;
-    }
-    // The remediation engine, drills and failover hooks act on the others; an
-    // agent without them says so in the audit trail rather than pretending.
-    refuse(nonce, "action '" + action + "' is not handled by this agent version");
-  } catch (const std::exception& e) {
-    log::error("command", "cannot process command", {{"error", e.what()}});
-  }
-}
-
-}  // namespace hale::agent
-
-namespace hale::agent {
-
-// The failover decision is retained, so it comes again on every reconnect: a
-// decision already applied is dropped quietly, without an audit entry.
-void Agent::handleFailover(const std::string& payload) {
-  const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(payload.data()), payload.size());
-  const int64_t now = unixMillisNow();
-  auto refuse = [&](const std::string& subject, const std::string& why) {
-    audit_.append(now, "command", "failover", subject, "refused", why);
-    if (refusal_log_.allow("failover", std::chrono::steady_clock::now()) >= 0)
-      log::warn("failover", "failover decision refused", {{"reason", why}});
-  };
-  try {
-    if (payload.empty()) return;  // a cleared retained message
-    if (cfg_.command_keys.empty()) return refuse("-", "no [commands] public_key_files configured");
-    auto spec = wire::verifyCommand(bytes, cfg_.command_keys, cfg_.node, "global", now);
-    if (!spec) return refuse("-", spec.error().message);
-    const std::string nonce = crypto::toHex(spec->nonce);
-    auto verdict = failover_state_.admit(*spec);
-    if (!verdict) return refuse(nonce, verdict.error().message);
-    if (verdict->already_applied) {
-      log::debug("failover", "failover decision already applied", {{"epoch", std::to_string(spec->epoch)}});
-      return;
-    }
-    const auto& role = std::get<wire::RegionRoleAction>(spec->action);
-    if (!verdict->transition) {
-      audit_.append(
-          now, "command", "failover", nonce, "executed",
-          fmt::format("epoch {}: {} active; region {} keeps its role", spec->epoch, role.region, cfg_.region));
-      return;
-    }
-    const auto t = *verdict->transition;
-    audit_.append(now, "command", "failover", nonce, "executed",
-                  fmt::format("epoch {}: region {} {}", t.epoch, cfg_.region, t.promote ? "promoted" : "demoted"));
-    log::warn("failover", t.promote ? "region promoted" : "region demoted",
-              {{"region", cfg_.region}, {"active", t.active_region}, {"epoch", std::to_string(t.epoch)}});
-    runFailoverHook(t);
-  } catch (const std::exception& e) {
-    log::error("failover", "cannot process failover decision", {{"error", e.what()}});
-  }
-}
-
-void Agent::runFailoverHook(const FailoverTransition& t) {
-  const std::string name = t.promote ? "on_promote" : "on_demote";
-  const auto& argv = t.promote ? cfg_.failover.on_promote : cfg_.failover.on_demote;
-  if (argv.empty()) return;
-  platform::ProgramSpec spec;
-  spec.argv = argv;
-  spec.env = failoverHookEnv(cfg_.region, t);
-  spec.timeout = cfg_.failover.hook_timeout;
-  asio::post(*hook_pool_, [this, spec = std::move(spec), name, epoch = t.epoch] {
-    const auto started = std::chrono::steady_clock::now();
-    auto run = platform::runProgram(spec);
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
-    asio::post(io_, [this, run = std::move(run), name, epoch, ms] {
-      std::string outcome = "failed", detail;
-      if (!run) {
-        detail = run.error().message;
-      } else if (run->timed_out) {
-        detail = "timed out";
-      } else if (run->term_signal) {
-        detail = fmt::format("killed by signal {}", run->term_signal);
-      } else {
-        outcome = run->exit_code == 0 ? "executed" : "failed";
-        detail = fmt::format("exit {}", run->exit_code);
-      }
-      detail = fmt::format("{} epoch {}: {} in {} ms", name, epoch, detail, ms.count());
-      if (run && !run->output.empty())
-        detail += "; output: " + run->output.substr(run->output.size() > 512 ? run->output.size() - 512 : 0);
-      audit_.append(unixMillisNow(), "failover", name, std::to_string(epoch), outcome, detail);
-      if (outcome == "executed")
-        log::info("failover", "hook ran", {{"hook", name}, {"epoch", std::to_string(epoch)}});
-      else
-        log::error("failover", "hook failed", {{"hook", name}, {"detail", detail}});
-    });
-  });
+    return commands_->handleCommand(payload);
+  if (topic == wire::kFailoverTopic) return commands_->handleFailover(payload);
 }
 
 }  // namespace hale::agent

@@ -1,9 +1,9 @@
 #pragma once
-#include "agent/core/failover_hooks.h"
 // hale-agent's configuration file: [agent], [mqtt], [log] and [[check]] tables.
+#include "agent/checks/check.h"
 #include "agent/ci/build_policy.h"
 #include "agent/ci/build_watch.h"
-#include "agent/checks/check.h"
+#include "agent/core/failover_hooks.h"
 #include "agent/limits/policy.h"
 #include "agent/remedies/remedy.h"
 #include "shared/crypto/crypto.h"
@@ -30,8 +30,8 @@ struct AgentConfig {
   bool mqtt_enabled = false;
   mqtt::Options mqtt;
   std::vector<checks::CheckPtr> checks;
-  limits::PolicySettings remediation;                        ///< [remediation]
-  std::map<std::string, remedies::Plan> plans;               ///< by check name, from [[check.remedy]]
+  limits::PolicySettings remediation;                     ///< [remediation]
+  std::map<std::string, remedies::Plan> plans;            ///< by check name, from [[check.remedy]]
   std::map<std::string, ci::BuildPolicy> build_policies;  ///< [[build_policy]], by name
   ci::WatchSettings builds;                               ///< [builds]: directories the agent watches
   /// Public keys that may sign commands (several during a key rotation); none: commands are refused.

@@ -43,7 +43,7 @@ Result<std::string> Agent::startDrill(const std::string& name, const std::string
   if (!injector->needsHealthyBaseline())
     return makeError(
         fmt::format("the agent drills live targets only (process, disk); drill '{}' with `hale-agent drill`", name));
-  if (tracker_.open().count(name)) return makeError("an issue is already open for this check");
+  if (pipeline_->openIssue(name)) return makeError("an issue is already open for this check");
   std::optional<drills::CheckTable> table;
   try {
     table = drills::findCheckTable(config::parseFile(cfg_.file), cfg_.file, name);
@@ -76,9 +76,9 @@ void Agent::pollDrill() {
   d->timer.async_wait([this, d](std::error_code ec) {
     if (ec || drill_ != d) return;
     if (!d->issue_id)
-      if (auto it = tracker_.open().find(d->check); it != tracker_.open().end()) {
-        d->issue_id = it->second.issue_id;
-        d->opened_ms = it->second.opened_at_ms;
+      if (const auto* open = pipeline_->openIssue(d->check)) {
+        d->issue_id = open->issue_id;
+        d->opened_ms = open->opened_at_ms;
       }
     const bool ended = d->issue_id && !engine_->busy(d->check);
     const bool timed_out = std::chrono::steady_clock::now() > d->deadline;

@@ -1,7 +1,7 @@
 // Drills against real processes, files, sockets and the agent's real state
 // database: the injected failure is detected, the remedy plan runs through
 // the engine, and whatever the drill created is gone afterwards.
-#include "agent/drills/drill_runner.h"
+#include "agent/core/drill_session.h"
 #include "agent/remedies/attempts.h"
 #include "agent/state/audit_log.h"
 #include "agent/state/state_store.h"
@@ -32,11 +32,11 @@ struct DrillFixture {
                                         "[remediation]\nbackoff_initial = \"50ms\"\n\n{}",
                                         dir.file("state"), checks));
   }
-  drills::DrillReport drill(const std::string& check) {
-    drills::DrillOptions opts;
+  DrillReport drill(const std::string& check) {
+    DrillOptions opts;
     opts.timeout = std::chrono::seconds(10);
     opts.quiet_logs = true;
-    return drills::runDrill(config, check, opts);
+    return runDrill(config, check, opts);
   }
   int cli(std::vector<std::string> args) {
     args.insert(args.begin(), {test::binaryDir() + "/hale-agent", "drill"});
@@ -75,7 +75,7 @@ fail_after = 1
 )");
   const auto r = f.drill("drill-sleeper");
   INFO(r.reason);
-  CHECK(r.verdict == drills::Verdict::Healed);
+  CHECK(r.verdict == DrillVerdict::Healed);
   CHECK(r.healed_by == "restart");
   CHECK(r.fault.find("SIGKILL sent to the supervised child") != std::string::npos);
   REQUIRE(r.detect_ms);
@@ -117,7 +117,7 @@ fail_after = 1
   text.replace(text.find("[remediation]\n"), 14, "[remediation]\ndry_run = true\n");
   test::writeFile(f.config, text);
   const auto r = f.drill("drill-dry");
-  CHECK(r.verdict == drills::Verdict::NotHealed);
+  CHECK(r.verdict == DrillVerdict::NotHealed);
   CHECK(r.detect_ms);
   CHECK(r.reason.find("dry run") != std::string::npos);
   bool dry = false, executed = false;
@@ -162,20 +162,20 @@ crit_percent = {1}
     f.write(checks("*.fill", 1ull << 30));
     const auto r = f.drill("scratch");
     INFO(r.reason);
-    CHECK(r.verdict == drills::Verdict::Healed);
+    CHECK(r.verdict == DrillVerdict::Healed);
     CHECK(r.healed_by == "clean");
     CHECK(r.fault.find(sandbox) != std::string::npos);
   }
   SUBCASE("a clean step that misses it does not heal, and the drill removes the file itself") {
     f.write(checks("*.log", 1ull << 30));
     const auto r = f.drill("scratch");
-    CHECK(r.verdict == drills::Verdict::NotHealed);
+    CHECK(r.verdict == DrillVerdict::NotHealed);
     CHECK(r.detect_ms);
   }
   SUBCASE("more than max_bytes is refused before anything is written") {
     f.write(checks("*.fill", 1ull << 20));
     const auto r = f.drill("scratch");
-    CHECK(r.verdict == drills::Verdict::NotDrillable);
+    CHECK(r.verdict == DrillVerdict::NotDrillable);
     CHECK(r.reason.find("max_bytes") != std::string::npos);
   }
   CHECK(emptyDir(sandbox));
@@ -214,10 +214,10 @@ kind = "system"
 )",
                       f.dir.path(), f.dir.file("victim.pid")));
   auto r = f.drill("nodir");
-  CHECK(r.verdict == drills::Verdict::NotDrillable);
+  CHECK(r.verdict == DrillVerdict::NotDrillable);
   CHECK(r.reason.find("[check.drill]") != std::string::npos);
   r = f.drill("worker");
-  CHECK(r.verdict == drills::Verdict::NotDrillable);
+  CHECK(r.verdict == DrillVerdict::NotDrillable);
   CHECK(r.reason.find("allow = true") != std::string::npos);
   CHECK(victim.running());
   CHECK(f.cli({"load"}) == 3);
@@ -246,7 +246,7 @@ fail_after = 2
                       real, f.dir.file("empty")));
   fs::create_directory(f.dir.file("empty"));
   const auto r = f.drill("tls");
-  CHECK(r.verdict == drills::Verdict::NotHealed);
+  CHECK(r.verdict == DrillVerdict::NotHealed);
   CHECK(r.fault.find("expired 30 days ago") != std::string::npos);
   REQUIRE(r.detect_ms);
   CHECK(*r.detect_ms >= 100);  // two results at the check's interval
@@ -290,11 +290,11 @@ fail_after = 1
 )",
                       test::freePort(), f.dir.path()));
   auto r = f.drill("tcp");
-  CHECK(r.verdict == drills::Verdict::NotHealed);
+  CHECK(r.verdict == DrillVerdict::NotHealed);
   CHECK(r.fault.find("closed port") != std::string::npos);
   CHECK(r.detect_ms);
   r = f.drill("web");
-  CHECK(r.verdict == drills::Verdict::NotHealed);
+  CHECK(r.verdict == DrillVerdict::NotHealed);
   CHECK(r.fault.find("answers after 2000 ms") != std::string::npos);
   CHECK(r.detect_ms);
 }
@@ -349,7 +349,7 @@ fail_after = 1
   auto text = test::readFile(f.config);
   text.replace(text.find("[remediation]"), 0, "[mqtt]\nurl = \"mqtt://127.0.0.1:1\"\n");
   test::writeFile(f.config, text);
-  REQUIRE(f.drill("drill-outbox").verdict == drills::Verdict::Healed);
+  REQUIRE(f.drill("drill-outbox").verdict == DrillVerdict::Healed);
   state::StateStore store(f.dir.file("state"));
   int opened = 0, closed = 0, healed_restart = 0, verdicts = 0;
   for (const auto& entry : store.outboxAfter(0, 100)) {
@@ -388,7 +388,7 @@ fail_after = 1
 )");
   const auto started = std::chrono::steady_clock::now();
   const auto r = f.drill("drill-approval");
-  CHECK(r.verdict == drills::Verdict::NotHealed);
+  CHECK(r.verdict == DrillVerdict::NotHealed);
   CHECK(r.reason.find("needs approval") != std::string::npos);
   CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
   state::StateStore store(f.dir.file("state"));

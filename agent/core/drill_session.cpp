@@ -1,9 +1,9 @@
-#include "agent/drills/drill_runner.h"
+#include "agent/core/drill_session.h"
 
 #include "agent/core/agent_config.h"
+#include "agent/core/result_pipeline.h"
 #include "agent/core/scheduler.h"
 #include "agent/drills/drill.h"
-#include "agent/issues/issue_tracker.h"
 #include "agent/platform/supervisor.h"
 #include "agent/remedies/attempts.h"
 #include "agent/remedies/engine.h"
@@ -13,13 +13,12 @@
 
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
-#include <asio/thread_pool.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <csignal>
 
-namespace hale::agent::drills {
+namespace hale::agent {
 namespace {
 using Clock = std::chrono::steady_clock;
 constexpr auto kEnginePoll = std::chrono::milliseconds(20);
@@ -29,15 +28,15 @@ int64_t msSince(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
 }
 
-class Session final : public remedies::CheckRunner {
+class Session final : public remedies::CheckRunner, public ResultSink {
  public:
-  Session(AgentConfig& cfg, checks::CheckPtr check, remedies::Plan plan, DrillSettings settings, toml::table table,
-          const DrillKind& kind, std::chrono::milliseconds timeout, const DrillOptions& opts)
+  Session(AgentConfig& cfg, checks::CheckPtr check, remedies::Plan plan, drills::DrillSettings settings,
+          toml::table table, const drills::DrillKind& kind, std::chrono::milliseconds timeout, const DrillOptions& opts)
       : cfg_(cfg), check_(std::move(check)), settings_(std::move(settings)), table_(std::move(table)),
         injector_(kind.make()), timeout_(timeout), opts_(opts), store_(cfg.state_dir, cfg.outbox_max_messages),
-        tracker_(store_), audit_(store_.db()), engine_(io_, store_, audit_, RealClock::instance(), *this,
-                                                       [this](const wire::RemediationRecord& r) { onDecision(r); }),
-        timer_(io_), deadline_(io_) {
+        audit_(store_.db()), engine_(io_, store_, audit_, RealClock::instance(), *this,
+                                     [this](const wire::RemediationRecord& r) { onDecision(r); }),
+        pipeline_(store_, engine_, *this), timer_(io_), deadline_(io_) {
     report_.check = check_->name();
     report_.kind = check_->common().kind;
     std::map<std::string, remedies::Plan> plans;
@@ -45,34 +44,30 @@ class Session final : public remedies::CheckRunner {
     engine_.configure(cfg.remediation, std::move(plans));
   }
 
-  ~Session() override { pool_.join(); }
-
   DrillReport run() {
-    if (tracker_.open().count(check_->name())) {
+    if (pipeline_.openIssue(check_->name())) {
       report_.reason = "an issue is already open for this check; drill once it has closed";
       return report_;
     }
-    check_->watch(io_, [this] { onTrigger(); });
+    watch(check_);  // before the baseline: watching a supervised child starts it
     engine_.start();
     deadline_.expires_after(timeout_);
     deadline_.async_wait([this](std::error_code ec) {
       if (!ec)
-        finish(Verdict::NotHealed,
+        finish(DrillVerdict::NotHealed,
                fmt::format("timed out after {} in the {} phase", config::formatDuration(timeout_), phaseName()));
     });
     say(fmt::format("{}: checking that {} is healthy", check_->name(), report_.kind));
-    runActive([this](const wire::ResultRecord& r) { onBaseline(r); });
+    baseline();
     io_.run();
     cleanup();
     return report_;
   }
 
+  /// The engine verifies a step through the scheduler, like the daemon.
   void runCheckNow(const std::string& name, std::function<void(const wire::ResultRecord&)> done) override {
     if (name != check_->name() || done_) return;
-    runActive([this, done = std::move(done)](const wire::ResultRecord& r) {
-      feed(r);
-      done(r);
-    });
+    (void)scheduler_->runNow(scheduler_->checks().front()->name(), std::move(done));
   }
 
  private:
@@ -88,99 +83,72 @@ class Session final : public remedies::CheckRunner {
     }
     return "?";
   }
-  checks::CheckPtr active() {
-    if (fault_)
-      if (auto c = fault_->replacement()) return c;
-    return check_;
-  }
   void say(const std::string& line) {
     if (opts_.progress) opts_.progress(line);
   }
 
-  /// Runs the active check on the worker (never two runs at once) and hands the result back on the loop.
-  void runActive(std::function<void(const wire::ResultRecord&)> done) {
-    asio::post(pool_, [this, check = active(), done = std::move(done)] {
-      auto record = runWithDeadline(check);
-      asio::post(io_, [this, record = std::move(record), done] {
-        if (!done_) done(record);
-      });
+  /// Every run of the watched check goes through one scheduler, started at once: its periodic
+  /// runs are the detection, its event watches trigger runs as the daemon's do.
+  void watch(const checks::CheckPtr& check) {
+    scheduler_ = std::make_unique<Scheduler>(
+        io_, std::vector<checks::CheckPtr>{check}, [this](const wire::ResultRecord& r) { onResult(r); }, 1);
+    scheduler_->start();
+  }
+
+  void baseline() {
+    (void)scheduler_->runNow(check_->name(), [this](const wire::ResultRecord& r) {
+      // Off the scheduler's own call: injecting may replace the scheduler.
+      asio::post(io_, [this, r] { onBaseline(r); });
     });
   }
 
   void onBaseline(const wire::ResultRecord& r) {
+    if (done_) return;
     if (r.status != wire::CheckStatus::Ok && injector_->needsHealthyBaseline()) {
       if (++baseline_tries_ < kBaselineTries) {
         timer_.expires_after(std::chrono::milliseconds(100));
         timer_.async_wait([this](std::error_code ec) {
-          if (!ec) runActive([this](const wire::ResultRecord& rr) { onBaseline(rr); });
+          if (!ec) baseline();
         });
         return;
       }
-      return finish(Verdict::NotHealed, "the check is not ok before the drill: " + r.message);
+      return finish(DrillVerdict::NotHealed, "the check is not ok before the drill: " + r.message);
     }
-    Target target{table_, cfg_.file, *check_, settings_, env_};
+    drills::Target target{table_, cfg_.file, *check_, settings_, env_};
     auto fault = injector_->inject(target, io_);
-    if (!fault) return finish(Verdict::NotDrillable, fault.error().message);
+    if (!fault) return finish(DrillVerdict::NotDrillable, fault.error().message);
     fault_ = std::move(*fault);
     report_.fault = fault_->describe();
     injected_at_ = Clock::now();
     phase_ = Phase::Detect;
     say(fmt::format("{}: injected: {}", check_->name(), report_.fault));
-    detectStep();
+    if (auto replacement = fault_->replacement()) return watch(replacement);
+    scheduler_->runNow(0);  // detection starts now, then goes on at the check's interval
   }
 
-  void detectStep() {
-    if (phase_ != Phase::Detect || done_) return;
-    if (running_) {
-      again_ = true;
-      return;
-    }
-    running_ = true;
-    runActive([this](const wire::ResultRecord& r) {
-      running_ = false;
-      feed(r);
-      if (phase_ != Phase::Detect) return;
-      if (again_) {
-        again_ = false;
-        return detectStep();
-      }
-      timer_.expires_after(check_->common().interval);
-      timer_.async_wait([this](std::error_code ec) {
-        if (!ec) detectStep();
-      });
-    });
+  void onResult(const wire::ResultRecord& r) {
+    if (phase_ == Phase::Baseline || done_) return;
+    if (auto fed = pipeline_.feed(check_->common(), r); !fed)
+      finish(DrillVerdict::NotHealed, "state database: " + fed.error().message);
   }
 
-  void onTrigger() {
-    if (phase_ == Phase::Detect) {
-      timer_.cancel();
-      detectStep();
-    }
-  }
-
-  void feed(const wire::ResultRecord& r) {
+  void onRecord(const wire::ResultRecord& r) override {
     say(fmt::format("{}: {} {}", check_->name(), wire::statusName(r.status), r.message));
-    try {
-      auto event = tracker_.observe(check_->common(), r);
-      if (!event) return;
-      if (event->state == wire::IssueState::Opened && phase_ == Phase::Detect) {
-        issue_ = *event;
-        report_.issue_id = event->issue_id;
-        report_.detect_ms = msSince(injected_at_);
-        opened_at_ = Clock::now();
-        phase_ = Phase::Heal;
-        timer_.cancel();
-        say(fmt::format("{}: issue {} opened after {} ms; remedy plan starts", check_->name(), event->issue_id,
-                        *report_.detect_ms));
-        send([&](const wire::EnvelopeHeader& h) { return wire::buildIssueEvent(h, *event); });
-        engine_.onIssue(*event, report_.kind);
-        pollEngine();
-        return;
-      }
-      engine_.onIssue(*event, report_.kind);
-    } catch (const std::exception& e) {
-      finish(Verdict::NotHealed, std::string("state database: ") + e.what());
+  }
+
+  void onIssueEvent(const wire::IssueRecord& event) override {
+    if (event.state == wire::IssueState::Opened && phase_ == Phase::Detect) {
+      issue_ = event;
+      report_.issue_id = event.issue_id;
+      report_.detect_ms = msSince(injected_at_);
+      opened_at_ = Clock::now();
+      phase_ = Phase::Heal;
+      scheduler_->stop();  // from here on the check runs when the engine verifies a step
+      say(fmt::format("{}: issue {} opened after {} ms; remedy plan starts", check_->name(), event.issue_id,
+                      *report_.detect_ms));
+      pollEngine();
     }
+    send([&](const wire::EnvelopeHeader& h) { return wire::buildIssueEvent(h, event); });
   }
 
   void pollEngine() {
@@ -188,8 +156,8 @@ class Session final : public remedies::CheckRunner {
     timer_.async_wait([this](std::error_code ec) {
       if (ec || done_) return;
       if (engine_.busy(check_->name())) return pollEngine();
-      if (!report_.healed_by.empty()) return finish(Verdict::Healed, "");
-      finish(Verdict::NotHealed, last_reason_.empty() ? "the plan ended without healing" : last_reason_);
+      if (!report_.healed_by.empty()) return finish(DrillVerdict::Healed, "");
+      finish(DrillVerdict::NotHealed, last_reason_.empty() ? "the plan ended without healing" : last_reason_);
     });
   }
 
@@ -208,7 +176,7 @@ class Session final : public remedies::CheckRunner {
     if (r.outcome == wire::RemediationOutcome::AwaitingApproval) {
       // A drill does not wait for a human, and leaves nothing in `hale-agent pending`.
       remedies::Attempts(store_.db()).setState(r.attempt_id, "cancelled");
-      finish(Verdict::NotHealed, fmt::format("{}: needs approval; a drill does not wait for one", r.action));
+      finish(DrillVerdict::NotHealed, fmt::format("{}: needs approval; a drill does not wait for one", r.action));
     }
   }
 
@@ -225,7 +193,7 @@ class Session final : public remedies::CheckRunner {
     }
   }
 
-  void finish(Verdict v, const std::string& reason) {
+  void finish(DrillVerdict v, const std::string& reason) {
     if (done_) return;
     done_ = true;
     report_.verdict = v;
@@ -237,45 +205,48 @@ class Session final : public remedies::CheckRunner {
   }
 
   void cleanup() {
-    pool_.join();    // no check run may outlive the fault it watches
-    fault_.reset();  // the fill file, listener or test certificate goes first, whatever happened
-    if (issue_) {
-      auto it = tracker_.open().find(check_->name());
-      if (it != tracker_.open().end() && it->second.issue_id == issue_->issue_id) {
-        wire::IssueRecord closed = it->second;
-        closed.state = wire::IssueState::Closed;
-        closed.closed_at_ms = unixMillisNow();
-        closed.message = "closed at the end of a drill";
-        try {
-          store_.updateIssue(closed);
-        } catch (const std::exception& e) {
-          log::warn("drill", "cannot close the drill's issue", {{"error", e.what()}});
-        }
-        send([&](const wire::EnvelopeHeader& h) { return wire::buildIssueEvent(h, closed); });
-      }
-    }
+    scheduler_.reset();  // no run is started after this; one in progress ends on its own, its result dropped
+    fault_.reset();      // the fill file, listener or test certificate goes first, whatever happened
+    closeIssue();
     stopChild();
     // The verdict, like the daemon's drills: one RemediationEvent with action "drill".
     wire::RemediationRecord verdict;
     verdict.issue_id = report_.issue_id;
     verdict.check = report_.check;
     verdict.action = "drill";
-    verdict.outcome =
-        report_.verdict == Verdict::Healed ? wire::RemediationOutcome::Healed : wire::RemediationOutcome::NotHealed;
+    verdict.outcome = report_.verdict == DrillVerdict::Healed ? wire::RemediationOutcome::Healed
+                                                              : wire::RemediationOutcome::NotHealed;
     verdict.reason =
-        report_.verdict == Verdict::Healed
+        report_.verdict == DrillVerdict::Healed
             ? fmt::format("drill healed by {}: detected in {} ms, healed {} ms after the issue opened; {}",
                           report_.healed_by, report_.detect_ms.value_or(0), report_.heal_ms.value_or(0), report_.fault)
             : fmt::format("drill not healed: {}; {}", report_.reason, report_.fault);
     verdict.at_ms = unixMillisNow();
-    if (report_.verdict != Verdict::NotDrillable)
+    if (report_.verdict != DrillVerdict::NotDrillable)
       send([&](const wire::EnvelopeHeader& h) { return wire::buildRemediationEvent(h, verdict); });
     try {
-      audit_.append(unixMillisNow(), "drill", "drill", check_->name(), std::string(verdictName(report_.verdict)),
+      audit_.append(unixMillisNow(), "drill", "drill", check_->name(), std::string(drillVerdictName(report_.verdict)),
                     toJson(report_).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     } catch (const std::exception& e) {
       log::warn("drill", "cannot write the audit log", {{"error", e.what()}});
     }
+  }
+
+  /// The drill's issue does not outlive it.
+  void closeIssue() {
+    if (!issue_) return;
+    const auto* open = pipeline_.openIssue(check_->name());
+    if (!open || open->issue_id != issue_->issue_id) return;
+    wire::IssueRecord closed = *open;
+    closed.state = wire::IssueState::Closed;
+    closed.closed_at_ms = unixMillisNow();
+    closed.message = "closed at the end of a drill";
+    try {
+      store_.updateIssue(closed);
+    } catch (const std::exception& e) {
+      log::warn("drill", "cannot close the drill's issue", {{"error", e.what()}});
+    }
+    send([&](const wire::EnvelopeHeader& h) { return wire::buildIssueEvent(h, closed); });
   }
 
   /// The supervised child this drill started goes with it.
@@ -291,26 +262,26 @@ class Session final : public remedies::CheckRunner {
     io_.run_for(std::chrono::milliseconds(10));
   }
 
+  asio::io_context io_;  ///< first: the checks' watches and the fault's listeners are registered with it
   AgentConfig& cfg_;
   checks::CheckPtr check_;
-  DrillSettings settings_;
+  drills::DrillSettings settings_;
   toml::table table_;
-  InjectorPtr injector_;
+  drills::InjectorPtr injector_;
   std::chrono::milliseconds timeout_;
   const DrillOptions& opts_;
   checks::CheckEnv env_{RealClock::instance(), cfg_.state_dir};
-  asio::io_context io_;
   state::StateStore store_;
-  issues::IssueTracker tracker_;
   state::AuditLog audit_;
   remedies::Engine engine_;
+  ResultPipeline pipeline_;
+  std::unique_ptr<Scheduler> scheduler_;
   asio::steady_timer timer_;
   asio::steady_timer deadline_;
-  asio::thread_pool pool_{1};
-  FaultPtr fault_;
+  drills::FaultPtr fault_;
   Phase phase_ = Phase::Baseline;
   int baseline_tries_ = 0;
-  bool running_ = false, again_ = false, done_ = false;
+  bool done_ = false;
   Clock::time_point injected_at_{}, opened_at_{};
   std::optional<wire::IssueRecord> issue_;
   std::string last_reason_;
@@ -319,56 +290,7 @@ class Session final : public remedies::CheckRunner {
 
 }  // namespace
 
-std::string_view verdictName(Verdict v) {
-  switch (v) {
-    case Verdict::Healed:
-      return "healed";
-    case Verdict::NotHealed:
-      return "not_healed";
-    case Verdict::NotDrillable:
-      return "not_drillable";
-    case Verdict::ConfigError:
-      return "config_error";
-  }
-  return "?";
-}
-
-int exitCode(Verdict v) {
-  switch (v) {
-    case Verdict::Healed:
-      return 0;
-    case Verdict::NotHealed:
-      return 1;
-    case Verdict::ConfigError:
-      return 2;
-    case Verdict::NotDrillable:
-      return 3;
-  }
-  return 1;
-}
-
-nlohmann::json toJson(const DrillReport& r) {
-  nlohmann::json decisions = nlohmann::json::array();
-  for (const auto& d : r.decisions)
-    decisions.push_back({{"action", d.action},
-                         {"outcome", wire::remediationOutcomeName(d.outcome)},
-                         {"reason", d.reason},
-                         {"at_ms", d.at_ms}});
-  nlohmann::json j{{"check", r.check},
-                   {"kind", r.kind},
-                   {"verdict", verdictName(r.verdict)},
-                   {"healed", r.verdict == Verdict::Healed},
-                   {"fault", r.fault},
-                   {"reason", r.reason},
-                   {"issue_id", r.issue_id},
-                   {"decisions", decisions}};
-  j["healed_by"] = r.healed_by.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.healed_by);
-  j["detect_ms"] = r.detect_ms ? nlohmann::json(*r.detect_ms) : nlohmann::json(nullptr);
-  j["heal_ms"] = r.heal_ms ? nlohmann::json(*r.heal_ms) : nlohmann::json(nullptr);
-  return j;
-}
-
-std::vector<std::string> checkNames(const std::string& config_file) {
+std::vector<std::string> drillCheckNames(const std::string& config_file) {
   const auto cfg = loadAgentConfig(config_file);
   std::vector<std::string> names;
   for (const auto& c : cfg.checks) names.push_back(c->name());
@@ -384,7 +306,7 @@ DrillReport runDrill(const std::string& config_file, const std::string& name, co
     cfg = loadAgentConfig(config_file);
     root = config::parseFile(config_file);
   } catch (const std::exception& e) {
-    report.verdict = Verdict::ConfigError;
+    report.verdict = DrillVerdict::ConfigError;
     report.reason = e.what();
     return report;
   }
@@ -393,23 +315,23 @@ DrillReport runDrill(const std::string& config_file, const std::string& name, co
   checks::CheckPtr check;
   for (auto& c : cfg.checks)
     if (c && c->name() == name) check = std::move(c);
-  auto raw = findCheckTable(root, config_file, name);  // [check.drill] was validated at load
+  auto raw = drills::findCheckTable(root, config_file, name);  // [check.drill] was validated at load
   if (!check || !raw) {
-    report.verdict = Verdict::ConfigError;
+    report.verdict = DrillVerdict::ConfigError;
     report.reason = fmt::format("no check named '{}' in {}", name, config_file);
     return report;
   }
   report.kind = check->common().kind;
-  const DrillKind* kind = findDrill(report.kind);
+  const drills::DrillKind* kind = drills::findDrill(report.kind);
   if (!kind) {
-    report.verdict = Verdict::NotDrillable;
+    report.verdict = DrillVerdict::NotDrillable;
     report.reason = fmt::format("not drillable: no safe way to inject the failure a {} check watches for", report.kind);
     return report;
   }
   remedies::Plan plan;
   if (auto it = cfg.plans.find(name); it != cfg.plans.end()) plan = std::move(it->second);
   if (plan.steps.empty()) {
-    report.verdict = Verdict::NotDrillable;
+    report.verdict = DrillVerdict::NotDrillable;
     report.reason = "not drillable: the check has no remedy plan ([[check.remedy]]) to exercise";
     return report;
   }
@@ -424,10 +346,10 @@ DrillReport runDrill(const std::string& config_file, const std::string& name, co
                     timeout, options);
     return session.run();
   } catch (const std::exception& e) {
-    report.verdict = Verdict::NotHealed;
+    report.verdict = DrillVerdict::NotHealed;
     report.reason = e.what();
     return report;
   }
 }
 
-}  // namespace hale::agent::drills
+}  // namespace hale::agent

@@ -1,10 +1,12 @@
 #pragma once
-// Runs one drill in this process: loads the agent's configuration, builds the
-// check and its remedy plan, checks that the target is healthy, injects the
-// fault, runs the check at its interval until the issue opens (fail_after),
-// then lets the remediation engine -- the daemon's own, with its limits,
-// policy, dry-run and hash-chained audit in the agent's state database --
-// work through the plan, and reports whether and by which step it healed.
+// `hale-agent drill`: runs one drill in this process. Loads the agent's
+// configuration, builds the check and its remedy plan, checks that the target
+// is healthy, injects the fault (agent/drills/), runs the check through the
+// daemon's own scheduler and result pipeline at its interval until the issue
+// opens (fail_after), then lets the remediation engine -- the daemon's own,
+// with its limits, policy, dry-run and hash-chained audit in the agent's state
+// database -- work through the plan, and reports whether and by which step it
+// healed.
 // The state database is shared safely with a running daemon (SQLite WAL and a
 // busy timeout); the drill's decisions join the outbox, so a running daemon
 // sends them to the aggregator as RemediationEvents.
@@ -18,9 +20,9 @@
 #include <string>
 #include <vector>
 
-namespace hale::agent::drills {
+namespace hale::agent {
 
-enum class Verdict { Healed, NotHealed, NotDrillable, ConfigError };
+enum class DrillVerdict { Healed, NotHealed, NotDrillable, ConfigError };
 
 struct DrillOptions {
   std::optional<std::chrono::milliseconds> timeout;  ///< default: from the check's cadence and plan
@@ -32,7 +34,7 @@ struct DrillOptions {
 struct DrillReport {
   std::string check;
   std::string kind;
-  Verdict verdict = Verdict::NotHealed;
+  DrillVerdict verdict = DrillVerdict::NotHealed;
   std::string fault;                 ///< what was injected
   std::string reason;                ///< why not healed, refused or invalid
   std::string healed_by;             ///< the step (action) whose verification came back ok
@@ -42,14 +44,14 @@ struct DrillReport {
   std::vector<wire::RemediationRecord> decisions;
 };
 
-std::string_view verdictName(Verdict v);
+std::string_view drillVerdictName(DrillVerdict v);
 /// 0 healed, 1 not healed, 2 configuration or usage error, 3 not drillable.
-int exitCode(Verdict v);
+int drillExitCode(DrillVerdict v);
 nlohmann::json toJson(const DrillReport& report);
 
 /// Drills `check` of the configuration in `config_file`.
 DrillReport runDrill(const std::string& config_file, const std::string& check, const DrillOptions& options);
 /// The names of every check in the configuration, in order (for --all).
-std::vector<std::string> checkNames(const std::string& config_file);
+std::vector<std::string> drillCheckNames(const std::string& config_file);
 
-}  // namespace hale::agent::drills
+}  // namespace hale::agent
