@@ -73,7 +73,7 @@ class Client::Listener final : public ::mqtt::iaction_listener {
 };
 
 Client::Client(asio::io_context& io, Options options)
-    : io_(io), options_(std::move(options)), listener_(std::make_unique<Listener>()), retry_timer_(io),
+    : options_(std::move(options)), listener_(std::make_unique<Listener>()), line_(io), retry_timer_(io),
       backoff_(options_.backoff_initial, options_.backoff_max) {
   client_ = std::make_unique<::mqtt::async_client>(pahoUri(options_.url), options_.client_id,
                                                    ::mqtt::create_options(MQTTVERSION_5), nullptr);
@@ -112,8 +112,7 @@ Client::Client(asio::io_context& io, Options options)
 }
 
 Client::~Client() {
-  *alive_ = false;
-  alive_.reset();
+  line_.cut();  // Paho's threads may still call back until client_ is gone: those calls are dropped
   stopping_ = true;
   try {
     if (client_ && client_->is_connected()) client_->disconnect(0)->wait_for(std::chrono::milliseconds(500));
@@ -124,9 +123,7 @@ Client::~Client() {
 
 template <class F>
 void Client::post(F&& f) {
-  asio::post(io_, [weak = std::weak_ptr<bool>(alive_), fn = std::forward<F>(f)]() mutable {
-    if (auto alive = weak.lock(); alive && *alive) fn();
-  });
+  (void)line_.post(std::forward<F>(f));
 }
 
 void Client::start() {
@@ -184,9 +181,8 @@ void Client::scheduleReconnect(const std::string& reason) {
              {"attempt", std::to_string(backoff_.attempts())}});
   connecting_ = true;  // a timer is pending; a second loss must not start another
   retry_timer_.expires_after(delay);
-  retry_timer_.async_wait([this, weak = std::weak_ptr<bool>(alive_)](std::error_code ec) {
-    auto alive = weak.lock();
-    if (ec || !alive || !*alive) return;
+  retry_timer_.async_wait([this](std::error_code ec) {
+    if (ec) return;  // cancelled, or the client (and its timer) is gone
     connecting_ = false;
     connect();
   });

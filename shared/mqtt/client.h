@@ -4,6 +4,7 @@
 // so application code runs single-threaded. Reconnection is ours (jittered
 // exponential backoff, one log line per step) rather than Paho's fixed doubling.
 #include "shared/util/backoff.h"
+#include "shared/util/lifeline.h"
 #include "shared/util/result.h"
 
 #include <asio/io_context.hpp>
@@ -93,13 +94,12 @@ class Client {
   template <class F>
   void post(F&& f);
 
-  asio::io_context& io_;
   Options options_;
   std::unique_ptr<Listener> listener_;  // declared first: outlives client_, whose threads call it
+  Lifeline line_;                       // likewise: Paho's threads post to the loop through it
   std::unique_ptr<::mqtt::async_client> client_;
   asio::steady_timer retry_timer_;
   hale::Backoff backoff_;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::atomic<bool> connected_{false};
   std::atomic<uint64_t> reconnects_{0};
   std::atomic<int> pending_subscriptions_{0};

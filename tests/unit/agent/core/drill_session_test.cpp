@@ -1,11 +1,14 @@
-// Drills against real processes, files, sockets and the agent's real state
-// database: the injected failure is detected, the remedy plan runs through
-// the engine, and whatever the drill created is gone afterwards.
+// Drills in this process against real processes, files, sockets and the
+// agent's real state database: the injected failure is detected through the
+// scheduler and the result pipeline, the remedy plan runs through the engine,
+// and whatever the drill created is gone afterwards. (The `hale-agent drill`
+// command itself: tests/integration/drill_cli_test.cpp.)
 #include "agent/core/drill_session.h"
 #include "agent/remedies/attempts.h"
 #include "agent/state/audit_log.h"
 #include "agent/state/state_store.h"
 #include "shared/wire/envelope.h"
+#include "tests/support/drill_harness.h"
 #include "tests/support/harness.h"
 
 #include <doctest/doctest.h>
@@ -21,31 +24,9 @@
 using namespace hale;
 using namespace hale::agent;
 namespace fs = std::filesystem;
+using test::DrillFixture;
 
 namespace {
-struct DrillFixture {
-  test::TempDir dir;
-  std::string config = dir.file("agent.toml");
-
-  void write(const std::string& checks) {
-    test::writeFile(config, fmt::format("[agent]\nregion = \"r\"\nnode = \"n\"\nstate_dir = \"{}\"\n"
-                                        "[remediation]\nbackoff_initial = \"50ms\"\n\n{}",
-                                        dir.file("state"), checks));
-  }
-  DrillReport drill(const std::string& check) {
-    DrillOptions opts;
-    opts.timeout = std::chrono::seconds(10);
-    opts.quiet_logs = true;
-    return runDrill(config, check, opts);
-  }
-  int cli(std::vector<std::string> args) {
-    args.insert(args.begin(), {test::binaryDir() + "/hale-agent", "drill"});
-    args.insert(args.end(), {"--config", config});
-    return test::runCommand(args, dir.file("out.txt"));
-  }
-  std::string out() { return test::readFile(dir.file("out.txt")); }
-};
-
 /// Space used (%) of the file system holding `path`, as the disk check computes it.
 double usedPercent(const std::string& path, uint64_t extra_bytes) {
   struct statvfs v {};
@@ -220,9 +201,6 @@ kind = "system"
   CHECK(r.verdict == DrillVerdict::NotDrillable);
   CHECK(r.reason.find("allow = true") != std::string::npos);
   CHECK(victim.running());
-  CHECK(f.cli({"load"}) == 3);
-  CHECK(f.cli({"no-such-check"}) == 2);
-  CHECK(f.cli({}) == 2);
 }
 
 TEST_CASE("drill: a certificate drill without a renew step reports not healed and leaves the real file alone") {
@@ -297,39 +275,6 @@ fail_after = 1
   CHECK(r.verdict == DrillVerdict::NotHealed);
   CHECK(r.fault.find("answers after 2000 ms") != std::string::npos);
   CHECK(r.detect_ms);
-}
-
-TEST_CASE("drill --all runs every check and summarises; --json for machines") {
-  DrillFixture f;
-  f.write(R"(
-[[check]]
-name = "drill-all-sleeper"
-kind = "process"
-argv = ["/usr/bin/sleep", "600"]
-interval = "100ms"
-fail_after = 1
-  [[check.remedy]]
-  action = "restart"
-  supervised = true
-  settle = "100ms"
-
-[[check]]
-name = "load"
-kind = "system"
-)");
-  CHECK(f.cli({"--all", "--json"}) == 0);
-  const auto j = nlohmann::json::parse(f.out());
-  CHECK(j["healed"] == 1);
-  CHECK(j["not_drillable"] == 1);
-  REQUIRE(j["drills"].size() == 2);
-  CHECK(j["drills"][0]["healed_by"] == "restart");
-  CHECK(j["drills"][0]["detect_ms"].is_number());
-  CHECK(j["drills"][1]["verdict"] == "not_drillable");
-  // Drills honour the limits like any remediation: the restart step is in its cooldown now.
-  CHECK(f.cli({"--all"}) == 1);
-  CHECK(f.out().find("NOT HEALED") != std::string::npos);
-  CHECK(f.out().find("cooldown") != std::string::npos);
-  CHECK(f.out().find("2 checks: 0 healed, 1 not healed, 1 not drillable") != std::string::npos);
 }
 
 TEST_CASE("drill: with [mqtt] configured, issue, decisions and verdict join the outbox for the daemon to send") {
