@@ -23,9 +23,11 @@ std::string statusPayload(std::string_view state, std::chrono::seconds keepalive
 }  // namespace
 
 Agent::Agent(AgentConfig config)
-    : cfg_(std::move(config)), store_(cfg_.state_dir, cfg_.outbox_max_messages), tracker_(store_), audit_(store_.db()),
-      guard_(store_), failover_state_(store_, cfg_.region), signals_(io_, SIGINT, SIGTERM, SIGHUP), batch_timer_(io_),
-      heartbeat_timer_(io_), shutdown_timer_(io_), ack_timer_(io_), pace_timer_(io_),
+    : cfg_(std::move(config)),
+      store_(cfg_.state_dir, cfg_.outbox_max_messages, state::StateOptions{cfg_.state_reserve_bytes, true}),
+      tracker_(store_), audit_(store_.db()), guard_(store_), failover_state_(store_, cfg_.region),
+      signals_(io_, SIGINT, SIGTERM, SIGHUP), batch_timer_(io_), heartbeat_timer_(io_), shutdown_timer_(io_),
+      ack_timer_(io_), pace_timer_(io_),
       pacer_(static_cast<double>(cfg_.replay_rate), static_cast<double>(cfg_.replay_rate), RealClock::instance()) {
   if (cfg_.mqtt_enabled) {
     mqtt::Options opts = cfg_.mqtt;
@@ -83,8 +85,7 @@ void Agent::startBuildWatch() {
 
 void Agent::recordWatchedFile(const ci::WatchedFile& file) {
   try {
-    const wire::BuildRecord r =
-        ci::toBuildRecord(ci::attemptFor(file), store_.increment("build_id"), unixMillisNow());
+    const wire::BuildRecord r = ci::toBuildRecord(ci::attemptFor(file), store_.increment("build_id"), unixMillisNow());
     store_.recordBuild(r);
     enqueue([&](uint64_t seq) { return wire::buildBuildEvent(header(seq), r); });
     log::info("builds", "diagnosed file", {{"file", file.path}, {"category", r.category}});

@@ -25,6 +25,7 @@ struct AgentConfig {
   std::chrono::milliseconds batch_interval{1'000};
   size_t batch_max_results = 200;
   size_t outbox_max_messages = 100'000;
+  uint64_t state_reserve_bytes = 512 * 1024;
   std::chrono::milliseconds ack_timeout{10'000};
   int64_t replay_rate = 500;  ///< telemetry messages per second at most
   bool mqtt_enabled = false;
