@@ -290,6 +290,14 @@ void Agent::flushBatch() {
 
 void Agent::sendHeartbeat() {
   if (stopping_) return;
+  // After a full disk: write what waited in memory, then take the space reserve back.
+  if (store_.spaceLow() || audit_.pendingCount() > 0) {
+    try {
+      if (audit_.flushPending()) store_.maintainSpace();
+    } catch (const std::exception& e) {
+      log::error("agent", "cannot write held audit entries", {{"error", e.what()}});
+    }
+  }
   wire::HeartbeatRecord hb;
   hb.uptime_s = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_).count());
