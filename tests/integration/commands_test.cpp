@@ -203,7 +203,7 @@ TEST_CASE("commands: a POST to the API becomes a signed command the agent execut
   CHECK(audit.back()["detail"] == "auto-remediation off");
 }
 
-TEST_CASE("backup: hale-aggregator backup copies the live database; restore needs it stopped") {
+TEST_CASE("backup: hale-aggregator backup copies the live database, restore needs it stopped") {
   CommandRig rig;
   const std::string cfg = rig.dir.file("aggregator.toml");
   REQUIRE(waitFor(
@@ -223,7 +223,7 @@ TEST_CASE("backup: hale-aggregator backup copies the live database; restore need
   CHECK(runCommand({binaryDir() + "/hale-aggregator", "restore", "--config", cfg, rig.dir.file("backup.db")}) == 0);
 }
 
-TEST_CASE("commands: TriggerRemediation runs a check's plan now; an unknown check is refused and audited") {
+TEST_CASE("commands: TriggerRemediation runs a check's plan now, an unknown check is refused and audited") {
   TempDir files;
   const std::string flag = files.file("flag");
   // Automatic remediation is off: only the signed command makes the plan run.

@@ -174,7 +174,7 @@ std::string issueEvent(const std::string& node, uint64_t seq, uint64_t id, wire:
 }
 }  // namespace
 
-TEST_CASE("ingest: issue events open and close issues; a replayed open does not reopen") {
+TEST_CASE("ingest: issue events open and close issues, a replayed open does not reopen") {
   Rig rig;
   const auto topic = wire::telemetryTopic("eu", "n1");
   rig.ingestor.onMessage(topic, issueEvent("n1", 1, 1, wire::IssueState::Opened));

@@ -52,7 +52,7 @@ TEST_CASE("sqlite: a database newer than the binary is refused") {
                        doctest::Contains("newer than this binary"), sqlite::SqliteError);
 }
 
-TEST_CASE("sqlite: a transaction rolls back unless committed; a failed migration leaves the version") {
+TEST_CASE("sqlite: a transaction rolls back unless committed, a failed migration leaves the version") {
   test::TempDir dir;
   sqlite::Database db(dir.file("x.db"));
   db.exec("CREATE TABLE t(v INTEGER)");

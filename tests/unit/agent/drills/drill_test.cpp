@@ -129,7 +129,7 @@ fail_after = 1
   CHECK_FALSE(executed);
 }
 
-TEST_CASE("drill: disk filled past crit is healed by clean; the fill file never stays") {
+TEST_CASE("drill: disk filled past crit is healed by clean, the fill file never stays") {
   DrillFixture f;
   const std::string sandbox = f.dir.file("sandbox");
   fs::create_directory(sandbox);
@@ -299,7 +299,7 @@ fail_after = 1
   CHECK(r.detect_ms);
 }
 
-TEST_CASE("drill --all runs every check and summarises; --json for machines") {
+TEST_CASE("drill --all runs every check and summarises, --json for machines") {
   DrillFixture f;
   f.write(R"(
 [[check]]

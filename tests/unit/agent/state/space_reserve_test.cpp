@@ -42,7 +42,7 @@ TEST_CASE("space_reserve: taken only with room for twice its size, with real blo
   CHECK(allocatedBytes(dir.file("space-reserve")) >= 256 * 1024);  // not a sparse file
 }
 
-TEST_CASE("space_reserve: release gives the space back once; a restart finds a whole reserve") {
+TEST_CASE("space_reserve: release gives the space back once, a restart finds a whole reserve") {
   test::TempDir dir;
   FakeFs fs;
   fs.available = 10 << 20;

@@ -80,7 +80,7 @@ TEST_CASE("state_recovery: healthy state is opened as it is") {
   CHECK(store.outboxDepth() == 300);
 }
 
-TEST_CASE("state_recovery: a full disk gets the reserve; audit entries wait in order until they can be written") {
+TEST_CASE("state_recovery: a full disk gets the reserve, audit entries wait in order until they can be written") {
   test::TempDir dir;
   state::StateStore store(dir.path(), 100'000, {.reserve_bytes = 64 * 1024, .deep_check = false});
   state::AuditLog audit(store.db());
