@@ -25,7 +25,7 @@ std::unique_ptr<RE2::Set> compileInline(const config::Fields& f, std::vector<std
 }
 }  // namespace
 
-LogMatcher::LogMatcher(const config::Fields& f) : inline_(compileInline(f, inline_ids_)) {
+LogMatcher::LogMatcher(const config::Fields& f) : inline_ids_(), inline_(compileInline(f, inline_ids_)) {
   std::vector<std::string> sources;
   for (const char* key : {"patterns_file", "patterns_dir"}) {
     if (!f.has(key)) continue;

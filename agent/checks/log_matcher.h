@@ -34,8 +34,8 @@ class LogMatcher {
   size_t size() const;
 
  private:
+  std::vector<std::string> inline_ids_;  // before inline_: compiling it fills them
   std::unique_ptr<RE2::Set> inline_;
-  std::vector<std::string> inline_ids_;
   std::unique_ptr<ci::KnowledgeBase> kb_;
   std::vector<bool> counted_;  // per knowledge-base entry
   mutable std::vector<int> hits_;

@@ -1,0 +1,227 @@
+// The file follower against real files in a temporary directory: rotation by
+// rename, truncation, copytruncate, restarts, unfinished and over-long lines.
+#include "agent/platform/file_follower.h"
+#include "tests/support/harness.h"
+
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+using namespace hale;
+using hale::agent::platform::FileFollower;
+using hale::agent::platform::LineSplitter;
+
+namespace {
+
+struct Collected {
+  std::vector<std::string> lines;
+  int truncated = 0;
+  LineSplitter::LineFn fn() {
+    return [this](std::string_view line, bool cut) {
+      lines.emplace_back(line);
+      truncated += cut ? 1 : 0;
+    };
+  }
+};
+
+void append(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary | std::ios::app) << text;
+}
+
+std::vector<std::string> poll(FileFollower& f, size_t max_bytes = 1 << 20) {
+  Collected c;
+  auto stats = f.poll(max_bytes, c.fn());
+  REQUIRE(stats);
+  return c.lines;
+}
+
+using Lines = std::vector<std::string>;
+
+}  // namespace
+
+TEST_CASE("file_follower: starts at the end like tail -F -n0, or at the start when asked") {
+  test::TempDir dir;
+  const auto path = dir.file("app.log");
+  test::writeFile(path, "old 1\nold 2\n");
+  FileFollower tail(path, 1024, false);
+  CHECK(poll(tail).empty());
+  append(path, "new 1\n");
+  CHECK(poll(tail) == Lines{"new 1"});
+  FileFollower whole(path, 1024, true);
+  CHECK(poll(whole) == Lines{"old 1", "old 2", "new 1"});
+}
+
+TEST_CASE("file_follower: rotation by rename drains the old file, then reads the new one from its start") {
+  test::TempDir dir;
+  const auto path = dir.file("app.log");
+  test::writeFile(path, "");
+  FileFollower f(path, 1024, false);
+  CHECK(poll(f).empty());
+  append(path, "a\nb\nunfinished");
+  REQUIRE(std::rename(path.c_str(), dir.file("app.log.1").c_str()) == 0);
+  append(dir.file("app.log.1"), " tail\n");  // the writer still had the old file open
+  SUBCASE("new file already there") {
+    test::writeFile(path, "c\n");
+    CHECK(poll(f) == Lines{"a", "b", "unfinished tail", "c"});
+  }
+  SUBCASE("new file created after a poll") {
+    CHECK(poll(f) == Lines{"a", "b", "unfinished tail"});
+    test::writeFile(path, "c\nd\n");
+    CHECK(poll(f) == Lines{"c", "d"});
+  }
+  CHECK(poll(f).empty());  // never read twice
+}
+
+TEST_CASE("file_follower: a file cut short (truncate, copytruncate) is read again from 0") {
+  test::TempDir dir;
+  const auto path = dir.file("app.log");
+  test::writeFile(path, "");
+  FileFollower f(path, 1024, false);
+  CHECK(poll(f).empty());
+  append(path, "one\ntwo\nthree\n");
+  CHECK(poll(f).size() == 3);
+  SUBCASE("truncation by > file, then new lines") {
+    test::writeFile(path, "");
+    append(path, "four\n");
+    CHECK(poll(f) == Lines{"four"});
+  }
+  SUBCASE("copytruncate: copied away, truncated in place, the writer goes on") {
+    test::writeFile(dir.file("app.log.1"), test::readFile(path));
+    test::writeFile(path, "");
+    CHECK(poll(f).empty());
+    append(path, "after copy\n");
+    CHECK(poll(f) == Lines{"after copy"});
+  }
+  CHECK(poll(f).empty());
+}
+
+TEST_CASE("file_follower: a restart resumes at the kept position: nothing read twice, nothing lost") {
+  test::TempDir dir;
+  const auto path = dir.file("app.log");
+  test::writeFile(path, "");
+  std::optional<agent::platform::FollowPosition> kept;
+  {
+    FileFollower first(path, 1024, false);
+    CHECK(poll(first).empty());
+    append(path, "seen 1\nseen 2\nhalf");
+    CHECK(poll(first) == Lines{"seen 1", "seen 2"});
+    kept = first.position();
+  }
+  REQUIRE(kept);
+  CHECK(kept->offset == 14);  // before the unfinished "half"
+  append(path, " done\nwhile down\n");
+  FileFollower second(path, 1024, false);
+  second.restore(*kept);
+  CHECK(poll(second) == Lines{"half done", "while down"});
+  CHECK(poll(second).empty());
+
+  SUBCASE("rotated while down: the new file is read whole") {
+    const auto at = second.position();
+    REQUIRE(std::rename(path.c_str(), dir.file("app.log.1").c_str()) == 0);
+    test::writeFile(path, "fresh\n");
+    FileFollower third(path, 1024, false);
+    third.restore(*at);
+    CHECK(poll(third) == Lines{"fresh"});
+  }
+  SUBCASE("truncated while down: read from 0") {
+    const auto at = second.position();
+    test::writeFile(path, "short\n");
+    FileFollower third(path, 1024, false);
+    third.restore(*at);
+    CHECK(poll(third) == Lines{"short"});
+  }
+}
+
+TEST_CASE("file_follower: an unfinished last line is handed out once it is completed") {
+  test::TempDir dir;
+  const auto path = dir.file("app.log");
+  test::writeFile(path, "");
+  FileFollower f(path, 1024, false);
+  CHECK(poll(f).empty());
+  append(path, "par");
+  CHECK(poll(f).empty());
+  append(path, "tial\r\nnext");
+  CHECK(poll(f) == Lines{"partial"});  // CRLF loses its CR
+  append(path, "\n");
+  CHECK(poll(f) == Lines{"next"});
+}
+
+TEST_CASE("file_follower: a 10 MB line without newline costs max_line_bytes, is cut once and skipped") {
+  test::TempDir dir;
+  const auto path = dir.file("app.log");
+  test::writeFile(path, "");
+  FileFollower f(path, 4096, false);
+  CHECK(poll(f).empty());
+  append(path, std::string(10 << 20, 'x'));
+  Collected c;
+  size_t reads = 0;
+  uint64_t left = 1;
+  while (left > 0 && reads < 100) {  // 1 MiB per poll: the backlog is carried over
+    auto stats = f.poll(1 << 20, c.fn());
+    REQUIRE(stats);
+    left = stats->backlog;
+    ++reads;
+  }
+  CHECK(reads == 10);
+  REQUIRE(c.lines.size() == 1);
+  CHECK(c.lines[0].size() == 4096);
+  CHECK(c.truncated == 1);
+  append(path, "rest of it\nnormal\n");
+  c.lines.clear();
+  REQUIRE(f.poll(1 << 20, c.fn()));
+  CHECK(c.lines == Lines{"normal"});
+
+  SUBCASE("a restart while skipping keeps skipping") {
+    append(path, std::string(8000, 'y'));
+    REQUIRE(f.poll(1 << 20, c.fn()));
+    const auto at = f.position();
+    REQUIRE(at);
+    CHECK(at->skipping);
+    append(path, "yyy\nafter\n");
+    FileFollower again(path, 4096, false);
+    again.restore(*at);
+    CHECK(poll(again) == Lines{"after"});
+  }
+}
+
+TEST_CASE("file_follower: binary garbage is split on newlines like anything else") {
+  test::TempDir dir;
+  const auto path = dir.file("app.log");
+  test::writeFile(path, "");
+  FileFollower f(path, 64, false);
+  CHECK(poll(f).empty());
+  std::string garbage;
+  for (int i = 0; i < 4096; ++i) garbage += static_cast<char>((i * 7919) % 256);
+  append(path, garbage + "\nok\n");
+  const auto lines = poll(f);
+  REQUIRE(!lines.empty());
+  CHECK(lines.back() == "ok");
+  for (const auto& l : lines) CHECK(l.size() <= 64);
+}
+
+TEST_CASE("file_follower: a missing file is reported, and read whole once it appears") {
+  test::TempDir dir;
+  const auto path = dir.file("later.log");
+  FileFollower f(path, 1024, false);
+  Collected c;
+  auto stats = f.poll(1024, c.fn());
+  REQUIRE(stats);
+  CHECK(stats->missing);
+  CHECK_FALSE(f.position());
+  test::writeFile(path, "first\n");
+  CHECK(poll(f) == Lines{"first"});
+}
+
+TEST_CASE("line_splitter: lines of exactly the limit are whole; one byte more is cut") {
+  LineSplitter s(4);
+  Collected c;
+  s.feed("abcd\nabcde\nab", c.fn());
+  CHECK(c.lines == Lines{"abcd", "abcd"});
+  CHECK(c.truncated == 1);
+  CHECK(s.pending() == 2);
+  s.flush(c.fn());
+  CHECK(c.lines.back() == "ab");
+}
