@@ -16,7 +16,6 @@
 #include "agent/checks/check.h"
 #include "agent/checks/deadline.h"
 #include "agent/checks/smart_json.h"
-#include "agent/platform/command_capture.h"
 
 #include <fmt/format.h>
 
@@ -39,6 +38,10 @@ constexpr config::FieldSpec kFields[] = {
     {"media_errors_crit", config::FieldType::Float, "", "NVMe media errors that are critical (default: none)"},
 };
 
+Result<platform::CapturedRun> runSmartctl(const std::vector<std::string>& argv, platform::Deadline deadline) {
+  return platform::runCaptured(argv, deadline, 1 << 20);  // -A of an ATA disk is ~20 KiB of JSON
+}
+
 struct Threshold {
   const char* what;
   std::optional<double> warn, crit;
@@ -46,8 +49,8 @@ struct Threshold {
 
 class SmartCheck final : public Check {
  public:
-  SmartCheck(CommonSettings common, const config::Fields& f)
-      : Check(std::move(common)), device_(f.str("device")), smartctl_(f.str("smartctl")),
+  SmartCheck(CommonSettings common, const config::Fields& f, SmartRunner runner)
+      : Check(std::move(common)), runner_(std::move(runner)), device_(f.str("device")), smartctl_(f.str("smartctl")),
         reallocated_(threshold(f, "reallocated", "reallocated sectors")),
         pending_(threshold(f, "pending", "pending sectors")),
         temperature_(threshold(f, "temperature", "temperature °C")), wear_(threshold(f, "percentage_used", "wear %")),
@@ -61,7 +64,7 @@ class SmartCheck final : public Check {
   bool blocking() const override { return true; }  // waits for smartctl, which may wake a sleeping disk
 
   Outcome run() override {
-    auto ran = platform::runCaptured(argv_, ownDeadline(common(), std::chrono::steady_clock::now()), 1 << 20);
+    auto ran = runner_(argv_, ownDeadline(common(), std::chrono::steady_clock::now()));
     if (!ran)
       return Outcome{
           CheckStatus::Unknown,
@@ -136,16 +139,22 @@ class SmartCheck final : public Check {
     if (s != CheckStatus::Ok) bad(s, fmt::format("{} {:g}", t.what, *value));
   }
 
+  SmartRunner runner_;
   std::string device_, smartctl_;
   std::vector<std::string> argv_;
   Threshold reallocated_, pending_, temperature_, wear_, media_;
 };
 
 CheckPtr make(CommonSettings common, const config::Fields& fields, const CheckEnv&) {
-  return std::make_unique<SmartCheck>(std::move(common), fields);
+  return std::make_unique<SmartCheck>(std::move(common), fields, &runSmartctl);
 }
 
 }  // namespace
+
+/// For tests: a smart check whose smartctl runs are answered by `runner`.
+CheckPtr makeSmartCheckForTest(CommonSettings common, const config::Fields& fields, SmartRunner runner) {
+  return std::make_unique<SmartCheck>(std::move(common), fields, std::move(runner));
+}
 
 extern const CheckKind kSmartCheck;
 const CheckKind kSmartCheck{"smart", "a disk's SMART health, sectors, temperature and wear (smartctl --json)", kFields,

@@ -4,9 +4,11 @@
 // SCSI disks report different ones, and old or odd firmware leaves some out.
 // Parsed with nlohmann-json without exceptions; a value of the wrong type is
 // treated as absent.
+#include "agent/platform/command_capture.h"
 #include "shared/util/result.h"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,6 +38,10 @@ inline constexpr int kSmartDeviceOpenFailed = 1 << 1;
 /// Parses smartctl's JSON output; text before the first '{' is skipped.
 /// Errors only for what is not a JSON object at all.
 Result<SmartReport> parseSmartctlJson(std::string_view text);
+
+/// Runs smartctl (argv, deadline); tests answer with a fixture instead.
+using SmartRunner =
+    std::function<Result<platform::CapturedRun>(const std::vector<std::string>& argv, platform::Deadline deadline)>;
 
 /// The NVMe critical_warning bits in words ("spare below threshold, read-only").
 std::string describeCriticalWarning(int64_t bits);
