@@ -166,8 +166,7 @@ TEST_CASE("certificate_check: host name mismatch is critical") {
   CHECK(metric(out, "hostname_ok") == 0);
   CHECK(out.message.find("does not cover host name 'localhost'") != std::string::npos);
   SUBCASE("wildcards cover one label") {
-    CHECK(runToml(fileCheck(certs().path("valid.pem"), "expect_hostname = \"api.hale.test\"\n")).status ==
-          CheckStatus::Ok);
+    CHECK(runToml(fileCheck(certs().path("valid.pem"), "expect_hostname = \"api.hale.test\"\n")).status == CheckStatus::Ok);
     CHECK(runToml(fileCheck(certs().path("valid.pem"), "expect_hostname = \"a.b.hale.test\"\n")).status ==
           CheckStatus::Crit);
   }

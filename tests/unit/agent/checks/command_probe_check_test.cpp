@@ -55,8 +55,7 @@ TEST_CASE("command_probe_check: exit codes") {
 }
 
 TEST_CASE("command_probe_check: output match") {
-  CHECK(runToml(commandToml("[\"echo\", \"status: ready\"]", "output_contains = \"ready\"\n")).status ==
-        CheckStatus::Ok);
+  CHECK(runToml(commandToml("[\"echo\", \"status: ready\"]", "output_contains = \"ready\"\n")).status == CheckStatus::Ok);
   const auto out = runToml(commandToml("[\"echo\", \"status: starting\"]", "output_contains = \"ready\"\n"));
   CHECK(out.status == CheckStatus::Crit);
   CHECK(out.message.find("output lacks \"ready\"") != std::string::npos);
