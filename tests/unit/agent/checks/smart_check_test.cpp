@@ -28,20 +28,12 @@ struct SmartFixture {
   Result<platform::CapturedRun> answer = platform::CapturedRun{};
 
   checks::CheckPtr check(const std::string& extra = "") {
-    auto root =
-        config::parseText("[[check]]\nname = \"d\"\nkind = \"smart\"\ndevice = \"/dev/sda\"\n" + extra, "checks.toml");
-    const auto& table = *root["check"].as_array()->front().as_table();
-    std::vector<config::FieldSpec> spec(checks::commonFields().begin(), checks::commonFields().end());
-    const auto* kind = checks::findKind("smart");
-    spec.insert(spec.end(), kind->fields.begin(), kind->fields.end());
-    const auto fields = config::readFields(table, spec, "checks.toml", "check 'd'");
-    checks::CommonSettings common;
-    common.name = "d";
-    common.kind = "smart";
-    return checks::makeSmartCheckForTest(common, fields, [this](const std::vector<std::string>& argv, auto) {
-      argv_seen = argv;
-      return answer;
-    });
+    auto parts = test::checkPartsFromToml("[[check]]\nname = \"d\"\nkind = \"smart\"\ndevice = \"/dev/sda\"\n" + extra);
+    return checks::makeSmartCheckForTest(parts.common, parts.fields,
+                                         [this](const std::vector<std::string>& argv, auto) {
+                                           argv_seen = argv;
+                                           return answer;
+                                         });
   }
   checks::Outcome runOn(const std::string& name, int exit_code, const std::string& extra = "") {
     answer = platform::CapturedRun{exit_code, 0, false, fixture(name)};

@@ -25,16 +25,8 @@ class FakeKernelClock final : public platform::KernelClock {
 };
 
 checks::CheckPtr timeSync(const FakeKernelClock& kernel, const std::string& extra = "") {
-  auto root = config::parseText("[[check]]\nname = \"t\"\nkind = \"time_sync\"\n" + extra, "checks.toml");
-  const auto& table = *root["check"].as_array()->front().as_table();
-  std::vector<config::FieldSpec> spec(checks::commonFields().begin(), checks::commonFields().end());
-  const auto* kind = checks::findKind("time_sync");
-  spec.insert(spec.end(), kind->fields.begin(), kind->fields.end());
-  const auto fields = config::readFields(table, spec, "checks.toml", "check 't'");
-  checks::CommonSettings common;
-  common.name = "t";
-  common.kind = "time_sync";
-  return checks::makeTimeSyncCheckForTest(common, fields, kernel);
+  auto parts = test::checkPartsFromToml("[[check]]\nname = \"t\"\nkind = \"time_sync\"\n" + extra);
+  return checks::makeTimeSyncCheckForTest(parts.common, parts.fields, kernel);
 }
 
 platform::KernelClockState synced(double offset_s, double est_error_s = 0.0001) {

@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,26 @@ std::vector<std::string> poll(FileFollower& f, size_t max_bytes = 1 << 20) {
 
 using Lines = std::vector<std::string>;
 
+/// An empty log file in a temporary directory, and followers of it.
+struct LogFile {
+  test::TempDir dir;
+  std::string path = dir.file("app.log");
+  LogFile() { test::writeFile(path, ""); }
+
+  /// A follower that has opened the file at its end, like an agent's first run.
+  std::unique_ptr<FileFollower> follower(size_t max_line = 1024) {
+    auto f = std::make_unique<FileFollower>(path, max_line, false);
+    CHECK(poll(*f).empty());
+    return f;
+  }
+  /// A follower restored at `at`, as after an agent restart.
+  std::unique_ptr<FileFollower> restarted(const agent::platform::FollowPosition& at, size_t max_line = 1024) {
+    auto f = std::make_unique<FileFollower>(path, max_line, false);
+    f->restore(at);
+    return f;
+  }
+};
+
 }  // namespace
 
 TEST_CASE("file_follower: starts at the end like tail -F -n0, or at the start when asked") {
@@ -55,112 +76,92 @@ TEST_CASE("file_follower: starts at the end like tail -F -n0, or at the start wh
 }
 
 TEST_CASE("file_follower: rotation by rename drains the old file, then reads the new one from its start") {
-  test::TempDir dir;
-  const auto path = dir.file("app.log");
-  test::writeFile(path, "");
-  FileFollower f(path, 1024, false);
-  CHECK(poll(f).empty());
-  append(path, "a\nb\nunfinished");
-  REQUIRE(std::rename(path.c_str(), dir.file("app.log.1").c_str()) == 0);
-  append(dir.file("app.log.1"), " tail\n");  // the writer still had the old file open
+  LogFile log;
+  auto f = log.follower();
+  append(log.path, "a\nb\nunfinished");
+  REQUIRE(std::rename(log.path.c_str(), log.dir.file("app.log.1").c_str()) == 0);
+  append(log.dir.file("app.log.1"), " tail\n");  // the writer still had the old file open
   SUBCASE("new file already there") {
-    test::writeFile(path, "c\n");
-    CHECK(poll(f) == Lines{"a", "b", "unfinished tail", "c"});
+    test::writeFile(log.path, "c\n");
+    CHECK(poll(*f) == Lines{"a", "b", "unfinished tail", "c"});
   }
   SUBCASE("new file created after a poll") {
-    CHECK(poll(f) == Lines{"a", "b", "unfinished tail"});
-    test::writeFile(path, "c\nd\n");
-    CHECK(poll(f) == Lines{"c", "d"});
+    CHECK(poll(*f) == Lines{"a", "b", "unfinished tail"});
+    test::writeFile(log.path, "c\nd\n");
+    CHECK(poll(*f) == Lines{"c", "d"});
   }
-  CHECK(poll(f).empty());  // never read twice
+  CHECK(poll(*f).empty());  // never read twice
 }
 
 TEST_CASE("file_follower: a file cut short (truncate, copytruncate) is read again from 0") {
-  test::TempDir dir;
-  const auto path = dir.file("app.log");
-  test::writeFile(path, "");
-  FileFollower f(path, 1024, false);
-  CHECK(poll(f).empty());
-  append(path, "one\ntwo\nthree\n");
-  CHECK(poll(f).size() == 3);
+  LogFile log;
+  auto f = log.follower();
+  append(log.path, "one\ntwo\nthree\n");
+  CHECK(poll(*f).size() == 3);
   SUBCASE("truncation by > file, then new lines") {
-    test::writeFile(path, "");
-    append(path, "four\n");
-    CHECK(poll(f) == Lines{"four"});
+    test::writeFile(log.path, "");
+    append(log.path, "four\n");
+    CHECK(poll(*f) == Lines{"four"});
   }
   SUBCASE("copytruncate: copied away, truncated in place, the writer goes on") {
-    test::writeFile(dir.file("app.log.1"), test::readFile(path));
-    test::writeFile(path, "");
-    CHECK(poll(f).empty());
-    append(path, "after copy\n");
-    CHECK(poll(f) == Lines{"after copy"});
+    test::writeFile(log.dir.file("app.log.1"), test::readFile(log.path));
+    test::writeFile(log.path, "");
+    CHECK(poll(*f).empty());
+    append(log.path, "after copy\n");
+    CHECK(poll(*f) == Lines{"after copy"});
   }
-  CHECK(poll(f).empty());
+  CHECK(poll(*f).empty());
 }
 
 TEST_CASE("file_follower: a restart resumes at the kept position: nothing read twice, nothing lost") {
-  test::TempDir dir;
-  const auto path = dir.file("app.log");
-  test::writeFile(path, "");
+  LogFile log;
   std::optional<agent::platform::FollowPosition> kept;
   {
-    FileFollower first(path, 1024, false);
-    CHECK(poll(first).empty());
-    append(path, "seen 1\nseen 2\nhalf");
-    CHECK(poll(first) == Lines{"seen 1", "seen 2"});
-    kept = first.position();
+    auto first = log.follower();
+    append(log.path, "seen 1\nseen 2\nhalf");
+    CHECK(poll(*first) == Lines{"seen 1", "seen 2"});
+    kept = first->position();
   }
   REQUIRE(kept);
   CHECK(kept->offset == 14);  // before the unfinished "half"
-  append(path, " done\nwhile down\n");
-  FileFollower second(path, 1024, false);
-  second.restore(*kept);
-  CHECK(poll(second) == Lines{"half done", "while down"});
-  CHECK(poll(second).empty());
+  append(log.path, " done\nwhile down\n");
+  auto second = log.restarted(*kept);
+  CHECK(poll(*second) == Lines{"half done", "while down"});
+  CHECK(poll(*second).empty());
+  const auto at = second->position();
+  REQUIRE(at);
 
   SUBCASE("rotated while down: the new file is read whole") {
-    const auto at = second.position();
-    REQUIRE(std::rename(path.c_str(), dir.file("app.log.1").c_str()) == 0);
-    test::writeFile(path, "fresh\n");
-    FileFollower third(path, 1024, false);
-    third.restore(*at);
-    CHECK(poll(third) == Lines{"fresh"});
+    REQUIRE(std::rename(log.path.c_str(), log.dir.file("app.log.1").c_str()) == 0);
+    test::writeFile(log.path, "fresh\n");
+    CHECK(poll(*log.restarted(*at)) == Lines{"fresh"});
   }
   SUBCASE("truncated while down: read from 0") {
-    const auto at = second.position();
-    test::writeFile(path, "short\n");
-    FileFollower third(path, 1024, false);
-    third.restore(*at);
-    CHECK(poll(third) == Lines{"short"});
+    test::writeFile(log.path, "short\n");
+    CHECK(poll(*log.restarted(*at)) == Lines{"short"});
   }
 }
 
 TEST_CASE("file_follower: an unfinished last line is handed out once it is completed") {
-  test::TempDir dir;
-  const auto path = dir.file("app.log");
-  test::writeFile(path, "");
-  FileFollower f(path, 1024, false);
-  CHECK(poll(f).empty());
-  append(path, "par");
-  CHECK(poll(f).empty());
-  append(path, "tial\r\nnext");
-  CHECK(poll(f) == Lines{"partial"});  // CRLF loses its CR
-  append(path, "\n");
-  CHECK(poll(f) == Lines{"next"});
+  LogFile log;
+  auto f = log.follower();
+  append(log.path, "par");
+  CHECK(poll(*f).empty());
+  append(log.path, "tial\r\nnext");
+  CHECK(poll(*f) == Lines{"partial"});  // CRLF loses its CR
+  append(log.path, "\n");
+  CHECK(poll(*f) == Lines{"next"});
 }
 
 TEST_CASE("file_follower: a 10 MB line without newline costs max_line_bytes, is cut once and skipped") {
-  test::TempDir dir;
-  const auto path = dir.file("app.log");
-  test::writeFile(path, "");
-  FileFollower f(path, 4096, false);
-  CHECK(poll(f).empty());
-  append(path, std::string(10 << 20, 'x'));
+  LogFile log;
+  auto f = log.follower(4096);
+  append(log.path, std::string(10 << 20, 'x'));
   Collected c;
   size_t reads = 0;
   uint64_t left = 1;
   while (left > 0 && reads < 100) {  // 1 MiB per poll: the backlog is carried over
-    auto stats = f.poll(1 << 20, c.fn());
+    auto stats = f->poll(1 << 20, c.fn());
     REQUIRE(stats);
     left = stats->backlog;
     ++reads;
@@ -169,34 +170,27 @@ TEST_CASE("file_follower: a 10 MB line without newline costs max_line_bytes, is 
   REQUIRE(c.lines.size() == 1);
   CHECK(c.lines[0].size() == 4096);
   CHECK(c.truncated == 1);
-  append(path, "rest of it\nnormal\n");
-  c.lines.clear();
-  REQUIRE(f.poll(1 << 20, c.fn()));
-  CHECK(c.lines == Lines{"normal"});
+  append(log.path, "rest of it\nnormal\n");
+  CHECK(poll(*f) == Lines{"normal"});
 
   SUBCASE("a restart while skipping keeps skipping") {
-    append(path, std::string(8000, 'y'));
-    REQUIRE(f.poll(1 << 20, c.fn()));
-    const auto at = f.position();
+    append(log.path, std::string(8000, 'y'));
+    CHECK(poll(*f).size() == 1);
+    const auto at = f->position();
     REQUIRE(at);
     CHECK(at->skipping);
-    append(path, "yyy\nafter\n");
-    FileFollower again(path, 4096, false);
-    again.restore(*at);
-    CHECK(poll(again) == Lines{"after"});
+    append(log.path, "yyy\nafter\n");
+    CHECK(poll(*log.restarted(*at, 4096)) == Lines{"after"});
   }
 }
 
 TEST_CASE("file_follower: binary garbage is split on newlines like anything else") {
-  test::TempDir dir;
-  const auto path = dir.file("app.log");
-  test::writeFile(path, "");
-  FileFollower f(path, 64, false);
-  CHECK(poll(f).empty());
+  LogFile log;
+  auto f = log.follower(64);
   std::string garbage;
   for (int i = 0; i < 4096; ++i) garbage += static_cast<char>((i * 7919) % 256);
-  append(path, garbage + "\nok\n");
-  const auto lines = poll(f);
+  append(log.path, garbage + "\nok\n");
+  const auto lines = poll(*f);
   REQUIRE(!lines.empty());
   CHECK(lines.back() == "ok");
   for (const auto& l : lines) CHECK(l.size() <= 64);
