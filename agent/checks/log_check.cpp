@@ -33,6 +33,7 @@
 #include <fmt/format.h>
 
 #include <deque>
+#include <filesystem>
 
 namespace hale::agent::checks {
 namespace {
@@ -106,6 +107,13 @@ class JournalSource final : public LogSource {
  public:
   explicit JournalSource(platform::JournalOptions options) : unit_(options.unit), options_(std::move(options)) {}
   void poll(size_t max_bytes, const platform::LineSplitter::LineFn& on_line, RunCounts& c) override {
+    if (!follower_ && !journalPresent()) {
+      // journalctl -f would wait silently for files that never come.
+      c.problem = options_.directory.empty()
+                      ? "no systemd journal on this machine (neither /run/log/journal nor /var/log/journal)"
+                      : fmt::format("journal directory {} does not exist", options_.directory);
+      return;
+    }
     if (!follower_) follower_ = std::make_unique<platform::JournalFollower>(options_);
     auto stats = follower_->poll(max_bytes, on_line);
     if (!stats) {
@@ -132,6 +140,13 @@ class JournalSource final : public LogSource {
   std::string describe() const override { return "journal of " + unit_; }
 
  private:
+  bool journalPresent() const {
+    std::error_code ec;
+    if (!options_.directory.empty()) return std::filesystem::is_directory(options_.directory, ec);
+    return std::filesystem::is_directory("/run/log/journal", ec) ||
+           std::filesystem::is_directory("/var/log/journal", ec);
+  }
+
   std::string unit_;
   platform::JournalOptions options_;
   std::unique_ptr<platform::JournalFollower> follower_;

@@ -168,7 +168,8 @@ Result<JournalStats> JournalFollower::poll(size_t max_bytes, const EntryFn& on_e
 }
 
 void JournalFollower::stop() {
-  if (pid_ > 0) ::kill(-pid_, SIGTERM);
+  // journalctl keeps no state worth a graceful exit: the cursor is ours.
+  if (pid_ > 0) ::kill(-pid_, SIGKILL);
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
   JournalStats ignored;

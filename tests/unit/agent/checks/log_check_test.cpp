@@ -238,3 +238,16 @@ TEST_CASE("log_position: round trip, and anything malformed is ignored") {
   CHECK(checks::loadLogPosition(path) == file);
   CHECK_FALSE(std::ifstream(path + ".tmp").good());
 }
+
+TEST_CASE("log_check: a unit's journal where there is none is unknown, and no journalctl is started") {
+  test::TempDir dir;
+  const auto root = config::parseText(fmt::format("[[check]]\nname = \"j\"\nkind = \"log\"\nunit = \"demo.service\"\n"
+                                                  "journal_dir = \"{}\"\npatterns = ['x']\n",
+                                                  dir.file("no-journal")),
+                                      "checks.toml");
+  const checks::CheckEnv env{RealClock::instance(), dir.path()};
+  auto check = checks::makeCheck(*root["check"].as_array()->front().as_table(), "checks.toml", env);
+  const auto out = check->run();
+  CHECK(out.status == CheckStatus::Unknown);
+  CHECK(out.message.find("journal directory " + dir.file("no-journal") + " does not exist") != std::string::npos);
+}
