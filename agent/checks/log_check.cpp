@@ -194,18 +194,13 @@ class LogCheck final : public Check {
         position_file_(env.state_dir.empty() ? "" : logPositionFile(env.state_dir, name())) {
     if (window_.count() <= 0) f.fail("window", "must be positive");
     if (warn_ > crit_) f.fail("warn_matches", fmt::format("must not exceed crit_matches ({})", crit_));
-    if (!position_file_.empty()) {
-      if (auto saved = loadLogPosition(position_file_)) {
-        source_->restore(*saved);
-        saved_ = *saved;
-      }
-    }
   }
 
   bool blocking() const override { return true; }  // a log on a slow mount; matching a backlog takes time
 
   Outcome run() override {
     const MonoTime now = clock_.monoNow();
+    if (!restored_) restorePosition();
     RunCounts c;
     source_->poll(
         max_read_, [&](std::string_view line, bool) { onLine(now, line, c); }, c);
@@ -255,6 +250,17 @@ class LogCheck final : public Check {
     if (evidence_.size() > evidence_max_) evidence_.pop_front();
   }
 
+  // At the first run, not at construction: after a reload the previous
+  // instance of this check may still have run once and saved a later position.
+  void restorePosition() {
+    restored_ = true;
+    if (position_file_.empty()) return;
+    if (auto saved = loadLogPosition(position_file_)) {
+      source_->restore(*saved);
+      saved_ = std::move(saved);
+    }
+  }
+
   void keepPosition() {
     auto position = source_->position();
     if (position_file_.empty() || !position || (saved_ && *saved_ == *position)) return;
@@ -274,7 +280,7 @@ class LogCheck final : public Check {
   std::unique_ptr<LogSource> source_;
   std::string position_file_;
   std::optional<LogPosition> saved_;
-  bool save_warned_ = false;
+  bool restored_ = false, save_warned_ = false;
   std::deque<RunMatches> runs_;
   std::deque<Evidence> evidence_;
 };
