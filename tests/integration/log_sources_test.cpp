@@ -66,7 +66,7 @@ Totals runUntil(checks::Check& check, const std::function<bool(const Totals&)>& 
 
 }  // namespace
 
-TEST_CASE("log_check: a unit's journal through journalctl; a restart resumes after the kept cursor") {
+TEST_CASE("log_check: a unit's journal through journalctl, and a restart resumes after the kept cursor") {
   if (!test::requireTool("journalctl", "systemd")) return;
   if (!test::requireTool(kJournalRemote, "systemd-journal-remote")) return;
   test::TempDir tmp;

@@ -187,7 +187,7 @@ TEST_CASE("log_check: a restarted agent resumes where it stopped: no line read t
   }
 }
 
-TEST_CASE("log_check: reads are bounded per run and carried on; long lines are cut and counted") {
+TEST_CASE("log_check: reads are bounded per run and carried on, long lines are cut and counted") {
   LogFixture f;
   auto check = f.check("patterns = ['needle']\nmax_read_bytes = 4096\nmax_line_bytes = 256\ncrit_matches = 1000\n");
   (void)check->run();

@@ -89,7 +89,7 @@ TEST_CASE("smart_json: ATA, NVMe and SCSI fixtures give the fields the check jud
   CHECK(denied->errors[0].find("Permission denied") != std::string::npos);
 }
 
-TEST_CASE("smart_json: wrong types count as absent; what is not JSON is an error") {
+TEST_CASE("smart_json: wrong types count as absent, what is not JSON is an error") {
   CHECK_FALSE(checks::parseSmartctlJson(""));
   CHECK_FALSE(checks::parseSmartctlJson("smartctl: command not found"));
   CHECK_FALSE(checks::parseSmartctlJson("{\"smart_status\": "));
@@ -103,7 +103,7 @@ TEST_CASE("smart_json: wrong types count as absent; what is not JSON is an error
   CHECK(odd->exit_status == -1);
 }
 
-TEST_CASE("smart_check: a healthy disk is ok, with its metrics; argv is smartctl's, never a shell") {
+TEST_CASE("smart_check: a healthy disk is ok, with its metrics, and argv is smartctl's, never a shell") {
   SmartFixture f;
   const auto out = f.runOn("ata_healthy.json", 0, "device_type = \"sat\"\n");
   CHECK(f.argv_seen == std::vector<std::string>{"smartctl", "--json", "-H", "-A", "-d", "sat", "/dev/sda"});

@@ -60,7 +60,7 @@ std::string sandboxOf(const std::string& fault) {
 }
 }  // namespace
 
-TEST_CASE("drill: a log check detects the error lines appended to a sandbox copy; the real log is untouched") {
+TEST_CASE("drill: a log check detects the error lines appended to a sandbox copy, the real log is untouched") {
   LogDrillFixture f;
   test::writeFile(f.log, "ERROR already here\nquiet line\n");
   f.write(

@@ -209,7 +209,7 @@ TEST_CASE("file_follower: a missing file is reported, and read whole once it app
   CHECK(poll(f) == Lines{"first"});
 }
 
-TEST_CASE("line_splitter: lines of exactly the limit are whole; one byte more is cut") {
+TEST_CASE("line_splitter: lines of exactly the limit are whole, one byte more is cut") {
   LineSplitter s(4);
   Collected c;
   s.feed("abcd\nabcde\nab", c.fn());
