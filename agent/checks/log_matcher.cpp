@@ -23,9 +23,26 @@ std::unique_ptr<RE2::Set> compileInline(const config::Fields& f, std::vector<std
   if (!set->Compile()) f.fail("patterns", "the patterns need more memory than RE2 allows; use fewer or simpler ones");
   return set;
 }
+
+// One regular expression for all inline patterns, searched over many lines at
+// once: multi-line, and never_nl keeps each match inside one line, as the
+// per-line set sees them (the knowledge base builds its union the same way).
+std::unique_ptr<RE2> compileUnion(const config::Fields& f) {
+  std::string text;
+  for (const auto& p : f.strings("patterns")) text += (text.empty() ? "(?m:" : "|(?m:") + p + ")";
+  if (text.empty()) return nullptr;
+  RE2::Options options;
+  options.set_log_errors(false);
+  options.set_never_nl(true);
+  options.set_max_mem(32 << 20);
+  auto re = std::make_unique<RE2>(text, options);
+  if (!re->ok()) f.fail("patterns", "the patterns do not compile together: " + re->error());
+  return re;
+}
 }  // namespace
 
-LogMatcher::LogMatcher(const config::Fields& f) : inline_ids_(), inline_(compileInline(f, inline_ids_)) {
+LogMatcher::LogMatcher(const config::Fields& f)
+    : inline_ids_(), inline_(compileInline(f, inline_ids_)), inline_union_(compileUnion(f)) {
   std::vector<std::string> sources;
   for (const char* key : {"patterns_file", "patterns_dir"}) {
     if (!f.has(key)) continue;
@@ -58,6 +75,17 @@ size_t LogMatcher::size() const {
   size_t n = inline_ids_.size();
   for (bool c : counted_) n += c ? 1 : 0;
   return n;
+}
+
+size_t LogMatcher::findFirst(std::string_view text, size_t from) const {
+  size_t first = std::string_view::npos;
+  if (inline_union_ && from < text.size()) {
+    re2::StringPiece hit;
+    if (inline_union_->Match(re2::StringPiece(text.data(), text.size()), from, text.size(), RE2::UNANCHORED, &hit, 1))
+      first = static_cast<size_t>(hit.data() - text.data());
+  }
+  if (kb_) first = std::min(first, kb_->findFirst(text, from));
+  return first;
 }
 
 std::optional<std::string_view> LogMatcher::match(std::string_view line) const {

@@ -28,9 +28,14 @@ namespace hale::agent::platform {
 class LineSplitter {
  public:
   using LineFn = std::function<void(std::string_view line, bool truncated)>;
+  /// A run of `count` whole lines, each ended by '\n' (none cut, none with '\r').
+  using BlockFn = std::function<void(std::string_view lines, size_t count)>;
   explicit LineSplitter(size_t max_line_bytes) : max_(max_line_bytes == 0 ? 1 : max_line_bytes) {}
 
   void feed(std::string_view bytes, const LineFn& on_line);
+  /// The same lines, but runs of ordinary lines go to `on_block` in one call,
+  /// so a caller can search many lines at once (the rest still go to `on_line`).
+  void feed(std::string_view bytes, const LineFn& on_line, const BlockFn& on_block);
   /// Hands out the unfinished line, if any (its writer went away).
   void flush(const LineFn& on_line);
   /// Forgets the unfinished line and any line being skipped.
@@ -43,6 +48,8 @@ class LineSplitter {
 
  private:
   void emit(std::string_view line, bool truncated, const LineFn& on_line);
+  /// The length of the leading run of whole, ordinary lines of `bytes` (0: none).
+  size_t blockPrefix(std::string_view bytes) const;
   size_t max_;
   std::string partial_;
   bool skipping_ = false;
@@ -77,9 +84,11 @@ class FileFollower {
   /// rotated while nobody followed it).
   void restore(const FollowPosition& position);
 
-  /// Reads at most `max_bytes` new bytes, calling `on_line` for each line.
+  /// Reads at most `max_bytes` new bytes, calling `on_line` for each line
+  /// (and `on_block`, when given, for runs of ordinary lines: LineSplitter).
   /// Errors are for an existing file that cannot be read.
-  Result<FollowStats> poll(size_t max_bytes, const LineSplitter::LineFn& on_line);
+  Result<FollowStats> poll(size_t max_bytes, const LineSplitter::LineFn& on_line,
+                           const LineSplitter::BlockFn& on_block = nullptr);
 
   /// Where a restarted follower should continue; nullopt before any file was opened.
   std::optional<FollowPosition> position() const;

@@ -51,6 +51,42 @@ void LineSplitter::feed(std::string_view bytes, const LineFn& on_line) {
   }
 }
 
+size_t LineSplitter::blockPrefix(std::string_view bytes) const {
+  if (skipping_ || !partial_.empty()) return 0;
+  size_t end = bytes.rfind('\n');
+  if (end == std::string_view::npos) return 0;
+  ++end;
+  // Up to the line holding a CR (per line, the CR before '\n' is dropped).
+  if (const size_t cr = bytes.substr(0, end).find('\r'); cr != std::string_view::npos) {
+    const size_t before = cr == 0 ? std::string_view::npos : bytes.rfind('\n', cr - 1);
+    end = before == std::string_view::npos ? 0 : before + 1;
+  }
+  if (end <= max_ + 1) return end;        // no line in it can be longer than max_
+  for (size_t start = 0; start < end;) {  // up to the first line that must be cut
+    const size_t nl = bytes.find('\n', start);
+    if (nl - start > max_) return start;
+    start = nl + 1;
+  }
+  return end;
+}
+
+void LineSplitter::feed(std::string_view bytes, const LineFn& on_line, const BlockFn& on_block) {
+  if (!on_block) return feed(bytes, on_line);
+  while (!bytes.empty()) {
+    if (const size_t n = blockPrefix(bytes)) {
+      const std::string_view block = bytes.substr(0, n);
+      on_block(block, static_cast<size_t>(std::count(block.begin(), block.end(), '\n')));
+      bytes.remove_prefix(n);
+      continue;
+    }
+    // An unfinished, over-long or CRLF line first, one line at a time.
+    const size_t nl = bytes.find('\n');
+    const size_t take = nl == std::string_view::npos ? bytes.size() : nl + 1;
+    feed(bytes.substr(0, take), on_line);
+    bytes.remove_prefix(take);
+  }
+}
+
 void LineSplitter::flush(const LineFn& on_line) {
   if (!partial_.empty()) emit(partial_, false, on_line);
   reset();
@@ -110,13 +146,20 @@ bool FileFollower::replacedOnDisk() const {
   return static_cast<uint64_t>(st.st_ino) != inode_ || static_cast<uint64_t>(st.st_dev) != device_;
 }
 
-Result<FollowStats> FileFollower::poll(size_t max_bytes, const LineSplitter::LineFn& on_line) {
+Result<FollowStats> FileFollower::poll(size_t max_bytes, const LineSplitter::LineFn& on_line,
+                                       const LineSplitter::BlockFn& on_block) {
   FollowStats stats;
   const LineSplitter::LineFn counted = [&](std::string_view line, bool truncated) {
     ++stats.lines;
     if (truncated) ++stats.truncated_lines;
     on_line(line, truncated);
   };
+  LineSplitter::BlockFn counted_block;
+  if (on_block)
+    counted_block = [&](std::string_view lines, size_t count) {
+      stats.lines += count;
+      on_block(lines, count);
+    };
   if (fd_ < 0) {
     const Start start = saved_ ? Start::Saved : (opened_once_ || from_start_) ? Start::Beginning : Start::End;
     opened_once_ = true;  // a file that appears later is new: read it whole
@@ -146,7 +189,7 @@ Result<FollowStats> FileFollower::poll(size_t max_bytes, const LineSplitter::Lin
       offset_ += static_cast<uint64_t>(n);
       budget -= static_cast<size_t>(n);
       stats.bytes += static_cast<uint64_t>(n);
-      splitter_.feed(std::string_view(buf.data(), static_cast<size_t>(n)), counted);
+      splitter_.feed(std::string_view(buf.data(), static_cast<size_t>(n)), counted, counted_block);
     }
     if (budget == 0 || !replacedOnDisk()) {
       if (::fstat(fd_, &st) == 0 && static_cast<uint64_t>(st.st_size) > offset_)

@@ -2,13 +2,16 @@
 // window, evidence, the shipped knowledge base, positions kept across restarts.
 #include "agent/checks/log_check.h"
 #include "agent/checks/check.h"
+#include "agent/checks/log_matcher.h"
 #include "agent/checks/log_position.h"
+#include "tests/support/check_harness.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/harness.h"
 
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 
 using namespace hale;
@@ -250,4 +253,48 @@ TEST_CASE("log_check: a unit's journal where there is none is unknown, and no jo
   const auto out = check->run();
   CHECK(out.status == CheckStatus::Unknown);
   CHECK(out.message.find("journal directory " + dir.file("no-journal") + " does not exist") != std::string::npos);
+}
+
+TEST_CASE("log_check: searching many lines at once counts exactly the lines matched one at a time") {
+  const std::string keys = fmt::format(
+      "patterns = ['^ERROR', 'timeout$', 'a[^x]b', '(?i)fatal']\npatterns_dir = \"{}\"\n"
+      "crit_matches = 100000\nevidence_lines = 3\n",
+      kPatternsDir);
+  LogFixture f;
+  auto check = f.check(keys);
+  const auto parts =
+      test::checkPartsFromToml(fmt::format("[[check]]\nname = \"l\"\nkind = \"log\"\npath = \"/a.log\"\n{}", keys));
+  const checks::LogMatcher matcher(parts.fields);
+  const std::vector<std::string> samples = {"ERROR at start",
+                                            "not ERROR at start",
+                                            "read timeout",
+                                            "timeout not at end",
+                                            "a",
+                                            "b",
+                                            "acb",
+                                            "a\tb",
+                                            "FaTaL",
+                                            "",
+                                            "BUILD SUCCESS",
+                                            "Out of memory: Killed process 7 (x)",
+                                            "connect: connection refused",
+                                            "ok"};
+  std::string text;
+  std::vector<std::string> matched;
+  uint32_t seed = 99;
+  for (int i = 0; i < 20000; ++i) {
+    seed = seed * 1103515245u + 12345u;
+    const auto& line = samples[(seed >> 8) % samples.size()];
+    text += line + "\n";
+    if (matcher.match(line)) matched.push_back(line);
+  }
+  (void)check->run();
+  f.append(text);
+  const auto out = check->run();
+  CHECK(matched.size() > 5000);
+  CHECK(metric(out, "lines_read") == 20000);
+  CHECK(metric(out, "matches_in_window") == static_cast<double>(matched.size()));
+  std::string last = matched.back();
+  std::replace(last.begin(), last.end(), '\t', ' ');  // evidence blanks control bytes
+  CHECK(out.message.find("] " + last) != std::string::npos);
 }

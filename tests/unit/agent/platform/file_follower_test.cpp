@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -218,4 +219,43 @@ TEST_CASE("line_splitter: lines of exactly the limit are whole, one byte more is
   CHECK(s.pending() == 2);
   s.flush(c.fn());
   CHECK(c.lines.back() == "ab");
+}
+
+TEST_CASE("line_splitter: runs of lines handed out as blocks are the same lines, in the same order") {
+  // Lines of every kind (empty, CRLF, exactly at the limit, too long), fed in chunks of odd sizes.
+  std::string text;
+  uint32_t seed = 12345;
+  const auto next = [&seed] { return seed = seed * 1103515245u + 12345u, (seed >> 8) & 0xffff; };
+  for (int i = 0; i < 3000; ++i) {
+    const uint32_t kind = next() % 10;
+    const size_t len = kind == 0 ? 0 : kind == 1 ? 32 : kind == 2 ? 33 + next() % 100 : next() % 32;
+    for (size_t k = 0; k < len; ++k) text += static_cast<char>('a' + next() % 26);
+    text += kind == 3 ? "\r\n" : "\n";
+  }
+  text += "unfinished";
+  for (size_t chunk : {size_t{1}, size_t{7}, size_t{64}, size_t{4096}, text.size()}) {
+    CAPTURE(chunk);
+    LineSplitter one(32), blocks(32);
+    Collected a, b;
+    size_t block_calls = 0;
+    const LineSplitter::BlockFn split = [&](std::string_view lines, size_t count) {
+      ++block_calls;
+      CHECK(std::count(lines.begin(), lines.end(), '\n') == static_cast<std::ptrdiff_t>(count));
+      CHECK(lines.back() == '\n');
+      for (size_t start = 0; start < lines.size();) {
+        const size_t nl = lines.find('\n', start);
+        b.lines.emplace_back(lines.substr(start, nl - start));
+        start = nl + 1;
+      }
+    };
+    for (size_t at = 0; at < text.size(); at += chunk) {
+      const auto piece = std::string_view(text).substr(at, chunk);
+      one.feed(piece, a.fn());
+      blocks.feed(piece, b.fn(), split);
+    }
+    CHECK(a.lines == b.lines);
+    CHECK(a.truncated == b.truncated);
+    CHECK(one.pending() == blocks.pending());
+    if (chunk >= 64) CHECK(block_calls > 0);
+  }
 }
