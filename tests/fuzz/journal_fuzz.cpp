@@ -1,6 +1,7 @@
 // Fuzz target: what journalctl writes into the log check's pipe (JSON lines
 // mixed with its complaints), split as the follower splits it, and the kept
 // read position the check loads at start.
+// (The splitter also serves the file follower, which hands out blocks of lines.)
 #include "agent/checks/log_position.h"
 #include "agent/platform/file_follower.h"
 #include "agent/platform/journal_follower.h"
@@ -16,6 +17,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   };
   splitter.feed(text, each);
   splitter.flush(each);
+  // The file follower's path: runs of whole lines as blocks, the rest a line at a time.
+  hale::agent::platform::LineSplitter blocks(64);
+  size_t lines = 0;
+  const hale::agent::platform::LineSplitter::BlockFn block = [&](std::string_view run, size_t count) {
+    if (run.empty() || run.back() != '\n') __builtin_trap();
+    lines += count;
+  };
+  for (size_t at = 0; at < text.size(); at += 97) blocks.feed(text.substr(at, 97), each, block);
   if (auto p = hale::agent::checks::parseLogPosition(text)) {
     // What parses must survive a round trip unchanged.
     auto again = hale::agent::checks::parseLogPosition(hale::agent::checks::formatLogPosition(*p));
