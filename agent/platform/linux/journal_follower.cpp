@@ -17,18 +17,19 @@ namespace hale::agent::platform {
 namespace {
 
 // A field's value as journalctl writes it: a string, bytes as an array of
-// numbers, or (a field given more than once) an array of those.
-void appendField(const nlohmann::json& value, std::string& out) {
+// numbers, or (a field given more than once) an array of those. Deeper
+// nesting is not journalctl's and is ignored, so hostile input cannot recurse.
+void appendField(const nlohmann::json& value, std::string& out, int depth = 0) {
   if (value.is_string()) {
     out += value.get_ref<const std::string&>();
-  } else if (value.is_array()) {
+  } else if (value.is_array() && depth < 2) {
     const bool bytes = !value.empty() && value.front().is_number();
     for (const auto& item : value) {
       if (bytes) {
         if (item.is_number_unsigned() && item.get<uint64_t>() < 256) out += static_cast<char>(item.get<uint64_t>());
       } else {
         if (!out.empty()) out += ' ';
-        appendField(item, out);
+        appendField(item, out, depth + 1);
       }
     }
   }
@@ -48,14 +49,7 @@ Result<JournalEntry> parseJournalLine(std::string_view line) {
   const auto doc = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (!doc.is_object()) return makeError("not a JSON object");
   JournalEntry entry;
-  if (auto it = doc.find("MESSAGE"); it != doc.end() && it->is_array() && !it->empty() && it->front().is_array()) {
-    for (const auto& part : *it) {  // MESSAGE given twice, both as bytes
-      if (!entry.message.empty()) entry.message += ' ';
-      appendField(part, entry.message);
-    }
-  } else if (it != doc.end()) {
-    appendField(*it, entry.message);
-  }
+  if (auto it = doc.find("MESSAGE"); it != doc.end()) appendField(*it, entry.message);
   if (auto it = doc.find("__CURSOR"); it != doc.end() && it->is_string()) entry.cursor = it->get<std::string>();
   if (auto it = doc.find("PRIORITY"); it != doc.end() && it->is_string()) {
     const auto& p = it->get_ref<const std::string&>();
