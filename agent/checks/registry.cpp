@@ -14,11 +14,14 @@ extern const CheckKind kTcpProbeCheck;
 extern const CheckKind kHttpProbeCheck;
 extern const CheckKind kCommandProbeCheck;
 extern const CheckKind kFileCheck;
+extern const CheckKind kLogCheck;
+extern const CheckKind kTimeSyncCheck;
+extern const CheckKind kSmartCheck;
 
 namespace {
 const CheckKind* const kKinds[] = {
-    &kDiskCheck,     &kProcessCheck,   &kCertificateCheck,  &kSystemCheck,
-    &kTcpProbeCheck, &kHttpProbeCheck, &kCommandProbeCheck, &kFileCheck,
+    &kDiskCheck,         &kProcessCheck, &kCertificateCheck, &kSystemCheck,   &kTcpProbeCheck, &kHttpProbeCheck,
+    &kCommandProbeCheck, &kFileCheck,    &kLogCheck,         &kTimeSyncCheck, &kSmartCheck,
 };
 
 std::vector<CheckKind> materialize() {
