@@ -90,7 +90,7 @@ const std::vector<Command>& commands() {
        "hale-aggregator command [--config FILE] --region R [--node N] [--ttl DUR] ACTION [ARGS]", cmdCommand},
       {"backup", "copy the database while the aggregator runs (SQLite online backup, integrity-checked)",
        "hale-aggregator backup [--config FILE] BACKUP.db", cmdBackup},
-      {"restore", "replace the database with a backup (aggregator stopped)",
+      {"restore", "replace the database with a backup (aggregator stopped; a damaged one is moved aside)",
        "hale-aggregator restore [--config FILE] BACKUP.db", cmdRestore},
       {"help", "describe the configuration keys, or print this manual page as roff", "hale-aggregator help config|man",
        cmdHelpConfig},
