@@ -71,6 +71,9 @@ class Statement {
   std::string text(int col) const;
   std::vector<uint8_t> blob(int col) const;
   bool isNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  /// Index of a named parameter ("$1", ":name"); 0 when the statement has none of that name.
+  int parameterIndex(const char* name) const { return sqlite3_bind_parameter_index(stmt_, name); }
+  int parameterCount() const { return sqlite3_bind_parameter_count(stmt_); }
 
  private:
   Database* db_;
