@@ -19,12 +19,15 @@ PACKAGES=(
   nlohmann-json3-dev
   mosquitto mosquitto-clients
   openssl curl dpkg-dev
+  libpq-dev
 )
 # Tests only: promtool checks a live /metrics scrape, headless Chromium loads
 # the dashboard (big, ~300 MB, but CI must run them), python3 and openssl serve
 # the HTTPS receiver of the notifier test, man-db renders the man pages; clang for the
-# sanitizer-friendly fuzz builds.
-TEST_PACKAGES=(prometheus chromium python3 man-db)
+# sanitizer-friendly fuzz builds. smartctl (smartmontools) and journalctl with
+# systemd-journal-remote (writes the journal files the log check follows) serve
+# tests/integration/log_sources_test.cpp.
+TEST_PACKAGES=(prometheus chromium python3 man-db smartmontools systemd-journal-remote postgresql-15)
 
 want=("${PACKAGES[@]}")
 [[ "${1:-}" == "--build" ]] || want+=("${TEST_PACKAGES[@]}")

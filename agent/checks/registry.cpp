@@ -14,11 +14,15 @@ extern const CheckKind kTcpProbeCheck;
 extern const CheckKind kHttpProbeCheck;
 extern const CheckKind kCommandProbeCheck;
 extern const CheckKind kFileCheck;
+extern const CheckKind kLogCheck;
+extern const CheckKind kTimeSyncCheck;
+extern const CheckKind kSmartCheck;
+extern const CheckKind kAgentStateCheck;
 
 namespace {
 const CheckKind* const kKinds[] = {
-    &kDiskCheck,     &kProcessCheck,   &kCertificateCheck,  &kSystemCheck,
-    &kTcpProbeCheck, &kHttpProbeCheck, &kCommandProbeCheck, &kFileCheck,
+    &kDiskCheck,         &kProcessCheck, &kCertificateCheck, &kSystemCheck,   &kTcpProbeCheck, &kHttpProbeCheck,
+    &kCommandProbeCheck, &kFileCheck,    &kLogCheck,         &kTimeSyncCheck, &kSmartCheck, &kAgentStateCheck,
 };
 
 std::vector<CheckKind> materialize() {

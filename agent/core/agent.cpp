@@ -24,8 +24,9 @@ TelemetrySettings telemetrySettings(const AgentConfig& cfg) {
 }  // namespace
 
 Agent::Agent(AgentConfig config)
-    : cfg_(std::move(config)), store_(cfg_.state_dir, cfg_.outbox_max_messages), audit_(store_.db()),
-      signals_(io_, SIGINT, SIGTERM, SIGHUP), shutdown_timer_(io_) {
+    : cfg_(std::move(config)),
+      store_(cfg_.state_dir, cfg_.outbox_max_messages, state::StateOptions{cfg_.state_reserve_bytes, true}),
+      audit_(store_.db()), signals_(io_, SIGINT, SIGTERM, SIGHUP), shutdown_timer_(io_) {
   if (cfg_.mqtt_enabled) {
     mqtt::Options opts = cfg_.mqtt;
     opts.client_id = cfg_.node;
@@ -40,8 +41,10 @@ Agent::Agent(AgentConfig config)
     mqtt_->onMessage([this](const std::string& topic, const std::string& payload) { onMessage(topic, payload); });
     mqtt_->onDisconnected([this] { telemetry_->onDisconnected(); });
   }
+  watchDamagedState(cfg_);  // after the store: opening it may have set a damaged file aside
   telemetry_ = std::make_unique<TelemetryPublisher>(io_, store_, mqtt_.get(), telemetrySettings(cfg_),
                                                     [this] { return static_cast<uint32_t>(cfg_.checks.size()); });
+  telemetry_->onHeartbeat([this] { keepStateWritable(); });
   engine_ = std::make_unique<remedies::Engine>(io_, store_, audit_, RealClock::instance(), *this,
                                                [this](const wire::RemediationRecord& r) { emitRemediation(r); });
   engine_->configure(cfg_.remediation, std::move(cfg_.plans));
@@ -115,7 +118,7 @@ void Agent::emitRemediation(const wire::RemediationRecord& record) {
   try {
     telemetry_->enqueue([&](const wire::EnvelopeHeader& h) { return wire::buildRemediationEvent(h, record); });
   } catch (const std::exception& e) {
-    log::error("agent", "cannot queue remediation event", {{"check", record.check}, {"error", e.what()}});
+    log::errorRepeated("agent", "cannot queue remediation event", {{"check", record.check}, {"error", e.what()}});
   }
 }
 
@@ -168,6 +171,7 @@ void Agent::applyReload(AgentConfig next) {
   }
   // Runs in progress keep their (old) checks alive; their results are dropped. Verifications
   // still waiting are answered by the new check of the same name.
+  watchDamagedState(next);
   auto requests = scheduler_->takeRequests();
   scheduler_.reset();
   cfg_.checks = std::move(next.checks);
@@ -212,7 +216,17 @@ void Agent::onResult(const wire::ResultRecord& record) {
   const auto* settings = settingsOf(record.check);
   if (!settings) return;  // every scheduler is built from cfg_.checks: not expected
   if (auto fed = pipeline_->feed(*settings, record); !fed)
-    log::error("agent", "cannot track issue", {{"check", record.check}, {"error", fed.error().message}});
+    log::errorRepeated("agent", "cannot track issue", {{"check", record.check}, {"error", fed.error().message}});
+}
+
+// After a full disk: write what waited in memory, then take the space reserve back.
+void Agent::keepStateWritable() {
+  if (!store_.spaceLow() && audit_.pendingCount() == 0) return;
+  try {
+    if (audit_.flushPending()) store_.maintainSpace();
+  } catch (const std::exception& e) {
+    log::errorRepeated("agent", "cannot write held audit entries", {{"error", e.what()}});
+  }
 }
 
 void Agent::onRecord(const wire::ResultRecord& record) { telemetry_->addResult(record); }

@@ -46,6 +46,7 @@ class Agent final : public remedies::CheckRunner, public ResultSink {
   void applyReload(AgentConfig next);
   void shutdown();
   void onResult(const wire::ResultRecord& record);
+  void keepStateWritable();
   void onRecord(const wire::ResultRecord& record) override;
   void onIssueEvent(const wire::IssueRecord& event) override;
   void onConnected();

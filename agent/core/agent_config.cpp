@@ -1,4 +1,5 @@
 #include "agent/core/agent_config.h"
+#include "agent/state/state_open.h"
 
 #include "agent/drills/drill.h"
 #include "shared/app/mqtt_settings.h"
@@ -20,6 +21,8 @@ constexpr config::FieldSpec kAgentFields[] = {
     {"batch_interval", config::FieldType::Duration, "1s", "longest a check result waits before it is sent"},
     {"batch_max_results", config::FieldType::Integer, "200", "results per telemetry message at most"},
     {"outbox_max_messages", config::FieldType::Integer, "100000", "unsent messages kept; the oldest go first"},
+    {"state_reserve_kb", config::FieldType::Integer, "512",
+     "disk kept free next to the state and given back to it when its file system is full (0: none)"},
     {"replay_rate", config::FieldType::Integer, "500",
      "telemetry messages per second at most (bursts of as many): a reconnecting fleet replays without a flood"},
     {"ack_timeout", config::FieldType::Duration, "10s",
@@ -71,6 +74,9 @@ AgentConfig loadAgentConfig(const toml::table& root, const std::string& path) {
   const auto outbox_max = a.integer("outbox_max_messages");
   if (outbox_max < 10) a.fail("outbox_max_messages", "must be at least 10");
   cfg.outbox_max_messages = static_cast<size_t>(outbox_max);
+  const auto reserve_kb = a.integer("state_reserve_kb");
+  if (reserve_kb < 0 || reserve_kb > 1024 * 1024) a.fail("state_reserve_kb", "expected 0..1048576");
+  cfg.state_reserve_bytes = static_cast<uint64_t>(reserve_kb) * 1024;
   cfg.ack_timeout = a.duration("ack_timeout");
   cfg.replay_rate = a.integer("replay_rate");
   if (cfg.replay_rate < 1 || cfg.replay_rate > 1'000'000) a.fail("replay_rate", "expected 1..1000000");
@@ -123,6 +129,16 @@ AgentConfig loadAgentConfig(const toml::table& root, const std::string& path) {
     }
   }
   return cfg;
+}
+
+void watchDamagedState(AgentConfig& cfg) {
+  if (state::damagedStateFiles(cfg.state_dir).empty()) return;
+  for (const auto& check : cfg.checks)
+    if (check->common().kind == "agent_state") return;
+  const toml::table table{{"name", "agent-state"}, {"kind", "agent_state"}, {"interval", "30s"},
+                          {"severity", "warn"},    {"fail_after", 1},       {"pass_after", 1}};
+  const checks::CheckEnv env{RealClock::instance(), cfg.state_dir};
+  cfg.checks.push_back(checks::makeCheck(table, cfg.file, env));
 }
 
 }  // namespace hale::agent

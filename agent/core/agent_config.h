@@ -25,6 +25,7 @@ struct AgentConfig {
   std::chrono::milliseconds batch_interval{1'000};
   size_t batch_max_results = 200;
   size_t outbox_max_messages = 100'000;
+  uint64_t state_reserve_bytes = 512 * 1024;
   std::chrono::milliseconds ack_timeout{10'000};
   int64_t replay_rate = 500;  ///< telemetry messages per second at most
   bool mqtt_enabled = false;
@@ -43,6 +44,12 @@ struct AgentConfig {
 AgentConfig loadAgentConfig(const std::string& path);
 /// The same from parsed TOML; `path` names the file in errors.
 AgentConfig loadAgentConfig(const toml::table& root, const std::string& path);
+
+/// While a damaged agent.db set aside at start is kept in the state directory,
+/// adds a check that reports it (kind agent_state, named "agent-state", unless
+/// the configuration has one of that kind): the reset reaches the aggregator as
+/// an issue, which closes once someone removed the damaged copy.
+void watchDamagedState(AgentConfig& cfg);
 
 /// The keys of [agent], for `hale-agent help config`.
 std::span<const config::FieldSpec> agentFields();

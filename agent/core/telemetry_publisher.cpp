@@ -64,13 +64,14 @@ void TelemetryPublisher::flushBatch() {
   try {
     enqueue([&](const wire::EnvelopeHeader& h) { return wire::buildCheckBatch(h, pending_); });
   } catch (const std::exception& e) {
-    log::error("agent", "cannot queue telemetry", {{"error", e.what()}});
+    log::errorRepeated("agent", "cannot queue telemetry", {{"error", e.what()}});
   }
   pending_.clear();
 }
 
 void TelemetryPublisher::sendHeartbeat() {
   if (stopping_) return;
+  if (upkeep_) upkeep_();
   wire::HeartbeatRecord hb;
   hb.uptime_s = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_).count());
@@ -83,7 +84,7 @@ void TelemetryPublisher::sendHeartbeat() {
     hb.outbox_first_seq = store_.outboxFirstSeq();
     enqueue([&](const wire::EnvelopeHeader& h) { return wire::buildHeartbeat(h, hb); });
   } catch (const std::exception& e) {
-    log::error("agent", "cannot queue heartbeat", {{"error", e.what()}});
+    log::errorRepeated("agent", "cannot queue heartbeat", {{"error", e.what()}});
   }
   heartbeat_timer_.expires_after(settings_.heartbeat_interval);
   heartbeat_timer_.async_wait([this](std::error_code ec) {
@@ -149,7 +150,7 @@ void TelemetryPublisher::onAck(const std::string& payload) {
   try {
     store_.outboxAckThrough(seq);
   } catch (const std::exception& e) {
-    log::error("agent", "cannot trim outbox", {{"error", e.what()}});
+    log::errorRepeated("agent", "cannot trim outbox", {{"error", e.what()}});
   }
   if (sent_through_ < acked_) sent_through_ = acked_;
   pump();

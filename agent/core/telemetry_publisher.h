@@ -60,6 +60,9 @@ class TelemetryPublisher {
   /// Appends a message for the next sequence number to the outbox and pumps. Throws when the outbox refuses it.
   void enqueue(const Build& build);
 
+  /// Runs first at every heartbeat (the agent's upkeep of its own state).
+  void onHeartbeat(std::function<void()> upkeep) { upkeep_ = std::move(upkeep); }
+
   /// From the MQTT client, on the loop.
   void onConnected();
   void onDisconnected() { in_flight_.clear(); }
@@ -76,6 +79,7 @@ class TelemetryPublisher {
   mqtt::Client* mqtt_;
   TelemetrySettings settings_;
   std::function<uint32_t()> checks_total_;
+  std::function<void()> upkeep_;
   std::string topic_;
   Pacer pacer_;
   asio::steady_timer batch_timer_, heartbeat_timer_, ack_timer_, pace_timer_;

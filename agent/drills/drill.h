@@ -26,6 +26,7 @@ struct DrillSettings {
   std::string dir;                  ///< disk: sandbox directory for the fill file
   uint64_t max_bytes = 1ull << 30;  ///< disk: refuse to write more than this
   std::optional<Millis> delay;      ///< http_probe: how long the slow listener waits
+  std::string line;                 ///< log: the line appended (default: a known error line the patterns match)
 };
 
 std::span<const config::FieldSpec> drillFields();

@@ -11,10 +11,11 @@ extern const DrillKind kDiskDrill;
 extern const DrillKind kCertificateDrill;
 extern const DrillKind kTcpProbeDrill;
 extern const DrillKind kHttpProbeDrill;
+extern const DrillKind kLogDrill;
 
 namespace {
 const DrillKind* const kDrills[] = {
-    &kProcessDrill, &kDiskDrill, &kCertificateDrill, &kTcpProbeDrill, &kHttpProbeDrill,
+    &kProcessDrill, &kDiskDrill, &kCertificateDrill, &kTcpProbeDrill, &kHttpProbeDrill, &kLogDrill,
 };
 
 constexpr config::FieldSpec kFields[] = {
@@ -24,6 +25,8 @@ constexpr config::FieldSpec kFields[] = {
     {"max_bytes", config::FieldType::Integer, "1073741824", "disk: refuse a drill that would write more than this"},
     {"delay", config::FieldType::Duration, "",
      "http_probe: how long the drill's slow listener waits (default: 2 x timeout)"},
+    {"line", config::FieldType::String, "",
+     "log: the line appended to the sandbox copy (default: the first of a few common error lines the patterns match)"},
 };
 }  // namespace
 
@@ -57,6 +60,8 @@ DrillSettings parseDrillSettings(const toml::node& node, const std::string& file
   if (max < 1) f.fail("max_bytes", "must be positive");
   s.max_bytes = static_cast<uint64_t>(max);
   s.delay = f.optDuration("delay");
+  s.line = f.optStr("line").value_or("");
+  if (s.line.find_first_of("\r\n") != std::string::npos) f.fail("line", "must be one line");
   return s;
 }
 

@@ -47,28 +47,71 @@ std::string AuditLog::hashOf(const AuditEntry& e) {
 
 AuditEntry AuditLog::append(int64_t at_ms, std::string actor, std::string action, std::string subject,
                             std::string outcome, std::string detail) {
-  sqlite::Transaction tx(db_);
   AuditEntry e;
-  head_.reset();
-  if (head_.step()) {
-    e.seq = static_cast<uint64_t>(head_.int64(0)) + 1;
-    e.prev_hash = head_.text(1);
-  } else {
-    e.seq = 1;
-    e.prev_hash = kGenesis;
-  }
-  head_.reset();
   e.at_ms = at_ms;
   e.actor = std::move(actor);
   e.action = std::move(action);
   e.subject = std::move(subject);
   e.outcome = std::move(outcome);
   e.detail = std::move(detail);
-  e.hash = hashOf(e);
-  insert_.with(e.seq, e.at_ms, e.actor, e.action, e.subject, e.outcome, e.detail, e.prev_hash, e.hash).run();
-  set_head_.with(e.seq, e.hash).run();
-  tx.commit();
-  return e;
+  // Entries that could not be written wait in order, ahead of this one.
+  if (!flushPending()) {
+    hold(std::move(e));
+    return {};
+  }
+  try {
+    return write(e);
+  } catch (const sqlite::SqliteError& err) {
+    if (!sqlite::isFull(err.code())) throw;
+    hold(std::move(e));
+    return {};
+  }
+}
+
+AuditEntry AuditLog::write(const AuditEntry& entry) {
+  return sqlite::transact(db_, [&] {
+    AuditEntry e = entry;
+    head_.reset();
+    if (head_.step()) {
+      e.seq = static_cast<uint64_t>(head_.int64(0)) + 1;
+      e.prev_hash = head_.text(1);
+    } else {
+      e.seq = 1;
+      e.prev_hash = kGenesis;
+    }
+    head_.reset();
+    e.hash = hashOf(e);
+    insert_.with(e.seq, e.at_ms, e.actor, e.action, e.subject, e.outcome, e.detail, e.prev_hash, e.hash).run();
+    set_head_.with(e.seq, e.hash).run();
+    return e;
+  });
+}
+
+void AuditLog::hold(AuditEntry e) {
+  if (pending_.size() >= kMaxPending) {
+    ++lost_;
+    return;
+  }
+  pending_.push_back(std::move(e));
+}
+
+bool AuditLog::flushPending() {
+  try {
+    if (lost_ > 0 && pending_.size() < kMaxPending) {
+      pending_.push_back(AuditEntry{0, pending_.empty() ? 0 : pending_.back().at_ms, "agent", "audit", "-", "lost",
+                                    std::to_string(lost_) + " entries could not be kept while the disk was full", "",
+                                    ""});
+      lost_ = 0;
+    }
+    while (!pending_.empty()) {
+      write(pending_.front());
+      pending_.pop_front();
+    }
+    return true;
+  } catch (const sqlite::SqliteError& err) {
+    if (!sqlite::isFull(err.code())) throw;
+    return false;
+  }
 }
 
 std::vector<AuditEntry> AuditLog::tail(size_t n) {

@@ -8,6 +8,7 @@
 #include "shared/sqlite/database.h"
 
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,14 +38,26 @@ class AuditLog {
   /// Uses tables created by the agent's migrations.
   explicit AuditLog(sqlite::Database& db);
 
+  /// Appends an entry to the chain. When the disk is full the entry is held
+  /// in memory, in order, and written (chained) by the next append or
+  /// flushPending(); the returned entry then has seq 0.
   AuditEntry append(int64_t at_ms, std::string actor, std::string action, std::string subject, std::string outcome,
                     std::string detail);
+  /// Writes held entries; false while the disk is still full.
+  bool flushPending();
+  size_t pendingCount() const { return pending_.size(); }
   std::vector<AuditEntry> tail(size_t n);
   AuditVerdict verify();
 
   static std::string hashOf(const AuditEntry& e);
 
  private:
+  static constexpr size_t kMaxPending = 100'000;
+  AuditEntry write(const AuditEntry& entry);
+  void hold(AuditEntry e);
+
+  std::deque<AuditEntry> pending_;
+  uint64_t lost_ = 0;  ///< entries beyond kMaxPending; recorded as one "lost" entry
   sqlite::Database& db_;
   sqlite::Statement insert_, head_, set_head_, tail_;
 };

@@ -20,11 +20,11 @@ Status CommandGuard::admit(const wire::CommandSpec& spec, int64_t now_ms) {
   const bool replayed = seen_.step();
   seen_.reset();
   if (replayed) return Error{"replayed command (nonce already used)"};
-  sqlite::Transaction tx(store_.db());
-  prune_.with(now_ms).run();
-  remember_.with(nonce, spec.expires_at_ms).run();
-  if (spec.epoch > current) store_.setMetaInt("command_epoch", static_cast<int64_t>(spec.epoch));
-  tx.commit();
+  sqlite::transact(store_.db(), [&] {
+    prune_.with(now_ms).run();
+    remember_.with(nonce, spec.expires_at_ms).run();
+    if (spec.epoch > current) store_.setMetaInt("command_epoch", static_cast<int64_t>(spec.epoch));
+  });
   return {};
 }
 

@@ -1,6 +1,8 @@
 #include "agent/state/state_store.h"
 
+#include "agent/state/audit_log.h"
 #include "shared/util/clock.h"
+#include "shared/util/log.h"
 
 #include <nlohmann/json.hpp>
 
@@ -122,16 +124,15 @@ sqlite::Database& migrated(sqlite::Database& db) {
 
 std::span<const std::string_view> migrations() { return kMigrations; }
 
-namespace {
-std::string prepareDir(const std::string& dir) {
-  std::filesystem::create_directories(dir);
-  return dir + "/agent.db";
+std::string StateStore::prepare(const std::string& state_dir, bool deep_check) {
+  auto [path, reset] = prepareStateFile(state_dir, reserve_, deep_check);
+  reset_ = std::move(reset);
+  return path;
 }
-}  // namespace
 
-StateStore::StateStore(const std::string& state_dir, size_t outbox_max_messages)
-    : db_(prepareDir(state_dir)), outbox_max_(outbox_max_messages),
-      get_meta_(migrated(db_), "SELECT value FROM meta WHERE key = ?"),
+StateStore::StateStore(const std::string& state_dir, size_t outbox_max_messages, StateOptions options)
+    : reserve_(state_dir + "/space-reserve", options.reserve_bytes), db_(prepare(state_dir, options.deep_check)),
+      outbox_max_(outbox_max_messages), get_meta_(migrated(db_), "SELECT value FROM meta WHERE key = ?"),
       set_meta_(db_, "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
       outbox_insert_(db_, "INSERT OR REPLACE INTO outbox(seq, payload, created_ms) VALUES(?, ?, ?)"),
       outbox_delete_(db_, "DELETE FROM outbox WHERE seq = ?"), outbox_ack_(db_, "DELETE FROM outbox WHERE seq <= ?"),
@@ -148,7 +149,29 @@ StateStore::StateStore(const std::string& state_dir, size_t outbox_max_messages)
       issue_update_(db_, "UPDATE issues SET status = ?2, message = ?3, closed_at_ms = ?4 WHERE id = ?1"),
       issues_open_(db_,
                    "SELECT id, check_name, status, severity, component, message, opened_at_ms FROM issues "
-                   "WHERE closed_at_ms = 0 ORDER BY id") {}
+                   "WHERE closed_at_ms = 0 ORDER BY id") {
+  db_.onFull([this] { return makeRoom(); });
+  // The reset is the first entry of the new audit chain.
+  if (reset_)
+    AuditLog(db_).append(unixMillisNow(), "agent", "state-reset", reset_->damaged_path, "executed",
+                         "agent.db was damaged (" + reset_->reason + "); set aside, fresh state started");
+  if (!reserve_.held()) reserve_.take();
+}
+
+bool StateStore::makeRoom() {
+  space_low_ = true;
+  if (!reserve_.release()) return false;
+  log::warn("state", "file system of the state directory is full: space reserve given back to SQLite",
+            {{"reserve_bytes", std::to_string(reserve_.bytes())}});
+  return true;
+}
+
+bool StateStore::maintainSpace() {
+  if (!space_low_ || !reserve_.take()) return false;
+  space_low_ = false;
+  log::info("state", "room again on the state's file system: space reserve taken back");
+  return true;
+}
 
 uint64_t StateStore::openIssue(const wire::IssueRecord& issue) {
   issue_open_
@@ -194,11 +217,11 @@ uint64_t StateStore::nextSeq() { return increment("seq"); }
 // `hale-agent exec` runs in its own process next to the daemon, on the same
 // file: read and write in one immediate transaction so no number is handed out twice.
 uint64_t StateStore::increment(std::string_view key) {
-  sqlite::Transaction tx(db_);
-  const int64_t next = metaInt(key) + 1;
-  setMetaInt(key, next);
-  tx.commit();
-  return static_cast<uint64_t>(next);
+  return sqlite::transact(db_, [&] {
+    const int64_t next = metaInt(key) + 1;
+    setMetaInt(key, next);
+    return static_cast<uint64_t>(next);
+  });
 }
 
 void StateStore::recordBuild(const wire::BuildRecord& b) {
@@ -212,19 +235,16 @@ void StateStore::recordBuild(const wire::BuildRecord& b) {
 }
 
 void StateStore::outboxPut(uint64_t seq, std::span<const uint8_t> payload) {
-  sqlite::Transaction tx(db_);
-  outboxInsert(seq, payload);
-  tx.commit();
+  sqlite::transact(db_, [&] { outboxInsert(seq, payload); });
 }
 
 uint64_t StateStore::outboxAppend(const std::function<std::vector<uint8_t>(uint64_t seq)>& build) {
-  sqlite::Transaction tx(db_);
-  const auto seq = static_cast<uint64_t>(metaInt("seq") + 1);
-  setMetaInt("seq", static_cast<int64_t>(seq));
-  const auto payload = build(seq);
-  outboxInsert(seq, payload);
-  tx.commit();
-  return seq;
+  return sqlite::transact(db_, [&] {
+    const auto seq = static_cast<uint64_t>(metaInt("seq") + 1);
+    setMetaInt("seq", static_cast<int64_t>(seq));
+    outboxInsert(seq, build(seq));
+    return seq;
+  });
 }
 
 void StateStore::outboxInsert(uint64_t seq, std::span<const uint8_t> payload) {

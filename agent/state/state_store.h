@@ -2,6 +2,8 @@
 // The agent's durable state in one SQLite file (WAL): check history, the
 // per-node sequence counter and the telemetry outbox. Everything the agent
 // must not forget across a crash or restart lives here.
+#include "agent/state/space_reserve.h"
+#include "agent/state/state_open.h"
 #include "shared/sqlite/database.h"
 #include "shared/wire/envelope.h"
 
@@ -22,10 +24,25 @@ struct OutboxEntry {
   std::vector<uint8_t> payload;
 };
 
+struct StateOptions {
+  /// Disk kept free for the state (<state_dir>/space-reserve); 0: none.
+  uint64_t reserve_bytes = 512 * 1024;
+  /// Read every page at open (PRAGMA quick_check): the daemon does, short commands do not.
+  bool deep_check = false;
+};
+
 class StateStore {
  public:
-  /// Opens <state_dir>/agent.db, creating the directory and migrating the schema.
-  explicit StateStore(const std::string& state_dir, size_t outbox_max_messages = 100'000);
+  /// Opens <state_dir>/agent.db, creating the directory and migrating the
+  /// schema. A damaged file is set aside first (see resetAtOpen()).
+  explicit StateStore(const std::string& state_dir, size_t outbox_max_messages = 100'000, StateOptions options = {});
+
+  /// Set when agent.db was damaged and replaced by a fresh one at open.
+  const std::optional<StateReset>& resetAtOpen() const { return reset_; }
+  /// True from a write that failed for lack of space until the reserve is held again.
+  bool spaceLow() const { return space_low_; }
+  /// Takes the reserve back when the file system has room again; true when it did.
+  bool maintainSpace();
 
   /// The next per-node sequence number (starts at 1, never reused, safe across processes).
   uint64_t nextSeq();
@@ -63,7 +80,12 @@ class StateStore {
 
  private:
   void outboxInsert(uint64_t seq, std::span<const uint8_t> payload);  // inside a transaction
+  std::string prepare(const std::string& state_dir, bool deep_check);
+  bool makeRoom();
 
+  SpaceReserve reserve_;
+  std::optional<StateReset> reset_;
+  bool space_low_ = false;
   sqlite::Database db_;
   size_t outbox_max_;
   sqlite::Statement get_meta_, set_meta_, outbox_insert_, outbox_delete_, outbox_ack_, outbox_after_, outbox_count_,

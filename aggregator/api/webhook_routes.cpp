@@ -1,33 +1,25 @@
-// Incoming CI webhooks: POST /api/v1/webhooks/{github,gitlab,jenkins} record
-// build outcomes in ci_runs; GET /api/v1/ci-runs lists them.
+// Incoming CI webhooks: POST /api/v1/webhooks/{source} (github, gitlab,
+// jenkins) records build outcomes in ci_runs; GET /api/v1/ci-runs lists them.
 //   github:  X-Hub-Signature-256 = sha256=HMAC(secret, raw body); X-GitHub-Event
 //            workflow_run and check_run are recorded, other events (ping) answer 202.
 //   gitlab:  X-Gitlab-Token equal to the configured token; Pipeline Hook.
 //   jenkins: Notification plugin JSON; "Authorization: Bearer <token>" (the
 //            plugin's URL can't carry headers, so a proxy or curl adds it; a
 //            query-string token would end up in access logs).
-#include "aggregator/api/api.h"
+// The webhook route is public to the read token: each source authenticates itself.
 #include "aggregator/api/auth.h"
-#include "shared/util/clock.h"
+#include "aggregator/api/context.h"
+#include "aggregator/api/params.h"
+#include "aggregator/api/routes.h"
+#include "shared/crypto/crypto.h"
 #include "shared/util/log.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include <charconv>
-
 namespace hale::aggregator::api {
 namespace {
 using nlohmann::json;
-
-std::optional<size_t> pageValue(const Query& q, const std::string& key) {
-  auto it = q.params.find(key);
-  if (it == q.params.end()) return std::nullopt;
-  size_t v = 0;
-  auto [p, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
-  if (ec != std::errc() || p != it->second.data() + it->second.size()) return SIZE_MAX;
-  return v;
-}
 
 // Free text (repository names have slashes), bounded and printable.
 bool validFilter(const std::string& s) {
@@ -51,52 +43,54 @@ json ciRunJson(const webhooks::CiRun& r) {
               {"finished_at_ms", r.finished_at_ms},
               {"received_at_ms", r.received_at_ms}};
 }
-}  // namespace
 
-std::optional<Response> Api::routeWebhooks(const Query& q, const Request& request) {
-  if (q.path == "/api/v1/ci-runs") {
-    if (request.method != "GET" && request.method != "HEAD") return errorResponse(405, "use GET");
-    return ciRuns(q);
-  }
-  constexpr std::string_view kPrefix = "/api/v1/webhooks/";
-  if (!q.path.starts_with(kPrefix)) return std::nullopt;
-  const std::string source = q.path.substr(kPrefix.size());
-  const std::optional<std::string>* secret = source == "github"    ? &options_.webhooks.github
-                                             : source == "gitlab"  ? &options_.webhooks.gitlab
-                                             : source == "jenkins" ? &options_.webhooks.jenkins
-                                                                   : nullptr;
+const std::optional<std::string>* secretOf(const webhooks::Secrets& secrets, const std::string& source) {
+  return source == "github"    ? &secrets.github
+         : source == "gitlab"  ? &secrets.gitlab
+         : source == "jenkins" ? &secrets.jenkins
+                               : nullptr;
+}
+
+// Authenticate before parsing: unauthenticated bytes never reach the parser.
+bool authentic(const std::string& source, const std::string& secret, const Request& request) {
+  if (source == "github")
+    return webhooks::githubSignatureValid(secret, request.body, request.header("x-hub-signature-256"));
+  if (source == "gitlab")
+    return !request.header("x-gitlab-token").empty() &&
+           crypto::constantTimeEqual(request.header("x-gitlab-token"), secret);
+  return bearerMatches(request.authorization, secret);
+}
+
+Result<std::optional<webhooks::CiRun>> parse(const std::string& source, const Request& request) {
+  if (source == "github") return webhooks::parseGithub(request.header("x-github-event"), request.body);
+  if (source == "gitlab") return webhooks::parseGitlab(request.header("x-gitlab-event"), request.body);
+  return webhooks::parseJenkins(request.body);
+}
+
+Response refuseUnauthentic(const std::string& source, WebhookCounters& counters) {
+  ++counters.rejected;
+  log::warn("webhooks", "refused a webhook with a bad signature or token", {{"source", source}});
+  return errorResponse(401, source == "github"   ? "bad or missing X-Hub-Signature-256"
+                            : source == "gitlab" ? "bad or missing X-Gitlab-Token"
+                                                 : "bad or missing bearer token");
+}
+
+Response receive(ApiContext& ctx, const Call& call) {
+  const std::string& source = call.path["source"];
+  const auto* secret = secretOf(ctx.options.webhooks, source);
   if (!secret)
     return errorResponse(404,
                          fmt::format("no webhook '{}'; there are github, gitlab and jenkins", source.substr(0, 64)));
   if (!*secret)
     return errorResponse(404, fmt::format("the {} webhook is not configured ([webhooks] {}_*_file or _env)", source,
                                           source == "github" ? "github_secret" : source + "_token"));
-  if (request.method != "POST") return errorResponse(405, "use POST");
-  auto& counters = webhook_counters_[source];
-  if (request.body.size() > webhooks::kMaxPayloadBytes) {
+  auto& counters = ctx.webhook_counters[source];
+  if (call.request.body.size() > webhooks::kMaxPayloadBytes) {
     ++counters.too_large;
     return errorResponse(413, fmt::format("payloads are limited to {} bytes", webhooks::kMaxPayloadBytes));
   }
-  // Authenticate before parsing: unauthenticated bytes never reach the parser.
-  bool authentic = false;
-  if (source == "github")
-    authentic = webhooks::githubSignatureValid(**secret, request.body, request.header("x-hub-signature-256"));
-  else if (source == "gitlab")
-    authentic =
-        !request.header("x-gitlab-token").empty() && constantTimeEquals(request.header("x-gitlab-token"), **secret);
-  else
-    authentic = bearerMatches(request.authorization, **secret);
-  if (!authentic) {
-    ++counters.rejected;
-    log::warn("webhooks", "refused a webhook with a bad signature or token", {{"source", source}});
-    return errorResponse(401, source == "github"   ? "bad or missing X-Hub-Signature-256"
-                              : source == "gitlab" ? "bad or missing X-Gitlab-Token"
-                                                   : "bad or missing bearer token");
-  }
-  Result<std::optional<webhooks::CiRun>> run =
-      source == "github"   ? webhooks::parseGithub(request.header("x-github-event"), request.body)
-      : source == "gitlab" ? webhooks::parseGitlab(request.header("x-gitlab-event"), request.body)
-                           : webhooks::parseJenkins(request.body);
+  if (!authentic(source, **secret, call.request)) return refuseUnauthentic(source, counters);
+  auto run = parse(source, call.request);
   if (!run) {
     ++counters.malformed;
     return errorResponse(400, run.error().message);
@@ -105,63 +99,37 @@ std::optional<Response> Api::routeWebhooks(const Query& q, const Request& reques
     ++counters.ignored;
     return jsonResponse(202, json{{"status", "ignored"}});
   }
-  (*run)->received_at_ms = unixMillisNow();
-  const bool stored = webhooks::insertCiRun(store_.db(), **run);
+  (*run)->received_at_ms = ctx.nowMs();
+  const bool stored = ctx.store.ciRuns().insert(**run);
   ++(stored ? counters.accepted : counters.duplicate);
   return jsonResponse(stored ? 201 : 200,
                       json{{"status", stored ? "recorded" : "duplicate"}, {"run", ciRunJson(**run)}});
 }
 
-Response Api::ciRuns(const Query& q) {
-  webhooks::CiRunFilter f;
+Response listRuns(ApiContext& ctx, const Call& call) {
+  storage::CiRunFilter f;
   for (auto [key, field] : {std::pair<const char*, std::string*>{"repository", &f.repository},
                             {"status", &f.status},
                             {"source", &f.source}}) {
-    if (auto it = q.params.find(key); it != q.params.end()) {
+    if (auto it = call.query.params.find(key); it != call.query.params.end()) {
       if (!validFilter(it->second))
         return errorResponse(400, fmt::format("{} must be at most 256 printable characters", key));
       *field = it->second;
     }
   }
-  if (auto v = pageValue(q, "limit")) {
-    if (*v < 1 || *v > 1000) return errorResponse(400, "limit must be 1..1000");
-    f.limit = *v;
-  }
-  if (auto v = pageValue(q, "offset")) {
-    if (*v == SIZE_MAX) return errorResponse(400, "offset must be a non-negative integer");
-    f.offset = *v;
-  }
+  if (auto err = readPage(call.query, f.limit, f.offset)) return errorResponse(400, *err);
   json items = json::array();
-  for (const auto& r : webhooks::ciRuns(store_.db(), f)) items.push_back(ciRunJson(r));
-  return jsonResponse(200, json{{"ci_runs", items},
-                                {"total", webhooks::countCiRuns(store_.db(), f)},
-                                {"limit", f.limit},
-                                {"offset", f.offset}});
+  for (const auto& r : ctx.store.ciRuns().list(f)) items.push_back(ciRunJson(r));
+  return jsonResponse(
+      200, json{{"ci_runs", items}, {"total", ctx.store.ciRuns().count(f)}, {"limit", f.limit}, {"offset", f.offset}});
 }
 
-void Api::appendWebhookMetrics(std::string& out) {
-  static constexpr const char* kSources[] = {"github", "gitlab", "jenkins"};
-  out +=
-      "# HELP hale_webhook_rejected_total Incoming CI webhooks refused for a bad signature or token.\n"
-      "# TYPE hale_webhook_rejected_total counter\n";
-  for (const char* s : kSources) {
-    auto it = webhook_counters_.find(s);
-    out += fmt::format("hale_webhook_rejected_total{{source=\"{}\"}} {}\n", s,
-                       it == webhook_counters_.end() ? 0 : it->second.rejected);
-  }
-  out +=
-      "# HELP hale_webhook_received_total Authenticated or oversized CI webhooks, by outcome.\n"
-      "# TYPE hale_webhook_received_total counter\n";
-  for (const char* s : kSources) {
-    auto it = webhook_counters_.find(s);
-    const WebhookCounters c = it == webhook_counters_.end() ? WebhookCounters{} : it->second;
-    for (auto [outcome, v] : {std::pair<const char*, uint64_t>{"recorded", c.accepted},
-                              {"duplicate", c.duplicate},
-                              {"ignored", c.ignored},
-                              {"malformed", c.malformed},
-                              {"too_large", c.too_large}})
-      out += fmt::format("hale_webhook_received_total{{source=\"{}\",outcome=\"{}\"}} {}\n", s, outcome, v);
-  }
-}
+constexpr Route kRoutes[] = {
+    {kPost, "/api/v1/webhooks/{source}", receive, Access::Public},
+    {kGet, "/api/v1/ci-runs", listRuns},
+};
+}  // namespace
+
+std::span<const Route> webhookRoutes() { return kRoutes; }
 
 }  // namespace hale::aggregator::api

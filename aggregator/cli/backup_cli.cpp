@@ -4,8 +4,7 @@
 // port is in use.
 #include "aggregator/cli/cli.h"
 #include "aggregator/core/aggregator_config.h"
-#include "aggregator/storage/schema.h"
-#include "shared/sqlite/database.h"
+#include "aggregator/storage/sqlite/backup.h"
 
 #include <arpa/inet.h>
 #include <fmt/format.h>
@@ -49,6 +48,21 @@ bool portInUse(const std::string& address, uint16_t port) {
 }
 }  // namespace
 
+std::string damagedDatabaseMessage(const std::string& database, const std::string& detail, const std::string& config) {
+  return fmt::format(
+      "hale-aggregator: the database {0} is damaged: {1}\n"
+      "It holds the fleet's history, so the aggregator does not start on it. To restore the last\n"
+      "backup made by `hale-aggregator backup`:\n"
+      "  1. keep the aggregator stopped (systemd: systemctl stop hale-aggregator)\n"
+      "  2. hale-aggregator restore --config {2} BACKUP.db\n"
+      "     (this moves {0} aside to {0}.damaged-<time>, kept for inspection,\n"
+      "     and copies the backup, integrity-checked, in its place)\n"
+      "  3. start the aggregator again (systemd: systemctl start hale-aggregator)\n"
+      "With no backup, moving {0} and its -wal and -shm files aside starts an empty database:\n"
+      "the history is lost, agents report their current state again.\n",
+      database, detail, config);
+}
+
 int cmdBackup(const std::vector<std::string>& args) {
   const auto p = parse(args);
   if (!p) {
@@ -62,8 +76,7 @@ int cmdBackup(const std::vector<std::string>& args) {
       return kExitFailure;
     }
     const auto start = std::chrono::steady_clock::now();
-    sqlite::Database db(cfg.database);
-    sqlite::backup(db, p->file);
+    storage::sqlite::backupTo(cfg.database, p->file);
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
     fmt::print("backed up {} to {} ({} bytes, {} ms, integrity ok)\n", cfg.database, p->file,
                std::filesystem::file_size(p->file), ms.count());
@@ -94,17 +107,9 @@ int cmdRestore(const std::vector<std::string>& args) {
                  cfg.http_address, cfg.http_port);
       return kExitFailure;
     }
-    {
-      // A backup from a newer aggregator would be refused at start; say so now.
-      sqlite::Database check(p->file);
-      if (check.userVersion() > static_cast<int64_t>(storage::migrations().size())) {
-        fmt::print(stderr, "{} has schema version {}, newer than this aggregator's {}\n", p->file, check.userVersion(),
-                   storage::migrations().size());
-        return kExitFailure;
-      }
-    }
-    sqlite::Database db(cfg.database);
-    sqlite::restore(p->file, db);
+    const auto restored = storage::sqlite::restoreFrom(p->file, cfg.database);
+    if (!restored.set_aside.empty())
+      fmt::print("the damaged database was moved to {} (kept for inspection)\n", restored.set_aside);
     fmt::print("restored {} from {}\n", cfg.database, p->file);
     return kExitOk;
   } catch (const config::ConfigError& e) {

@@ -3,6 +3,7 @@
 #include "aggregator/core/aggregator.h"
 #include "aggregator/core/aggregator_config.h"
 #include "aggregator/failover/failover_config.h"
+#include "aggregator/storage/sql/connection.h"
 #include "shared/app/mqtt_settings.h"
 #include "shared/util/log.h"
 #include "shared/util/manpage.h"
@@ -34,12 +35,18 @@ std::string configArg(const std::vector<std::string>& args, bool positional_ok) 
 }
 
 int cmdRun(const std::vector<std::string>& args) {
+  const std::string config = configArg(args, false);
   try {
-    Aggregator aggregator(loadAggregatorConfig(configArg(args, false)));
+    Aggregator aggregator(loadAggregatorConfig(config));
     return aggregator.run();
   } catch (const config::ConfigError& e) {
     fmt::print(stderr, "{}\n", e.what());
     return kExitConfig;
+  } catch (const storage::StorageError& e) {
+    if (e.kind() != storage::StorageError::Kind::Damaged) throw;
+    fmt::print(stderr, "{}", damagedDatabaseMessage(e.location(), e.what(), config));
+    log::error("aggregator", "database damaged; not starting", {{"database", e.location()}, {"error", e.what()}});
+    return kExitDamaged;
   } catch (const std::exception& e) {
     log::error("aggregator", "cannot start", {{"error", e.what()}});
     return kExitFailure;
@@ -83,7 +90,7 @@ const std::vector<Command>& commands() {
        "hale-aggregator command [--config FILE] --region R [--node N] [--ttl DUR] ACTION [ARGS]", cmdCommand},
       {"backup", "copy the database while the aggregator runs (SQLite online backup, integrity-checked)",
        "hale-aggregator backup [--config FILE] BACKUP.db", cmdBackup},
-      {"restore", "replace the database with a backup (aggregator stopped)",
+      {"restore", "replace the database with a backup (aggregator stopped; a damaged one is moved aside)",
        "hale-aggregator restore [--config FILE] BACKUP.db", cmdRestore},
       {"help", "describe the configuration keys, or print this manual page as roff", "hale-aggregator help config|man",
        cmdHelpConfig},
@@ -99,7 +106,7 @@ void printOverview() {
   for (const auto& c : commands()) fmt::print("  {:<13} {}\n", c.name, c.summary);
   fmt::print(
       "\noptions: --help (any command), --version\ndefault configuration: {}\n"
-      "exit codes: 0 ok, 1 runtime failure, 2 invalid configuration, 64 usage\n",
+      "exit codes: 0 ok, 1 runtime failure, 2 invalid configuration, 3 damaged database, 64 usage\n",
       kDefaultConfig);
 }
 }  // namespace
@@ -124,7 +131,10 @@ std::string manPage() {
                             {"--version", "", "print the version"},
                             {"--config FILE", "", fmt::format("the configuration (default {})", kDefaultConfig)}}});
   page.sections.push_back(
-      {"EXIT STATUS", {"0 ok, 1 runtime failure, 2 invalid configuration, 64 bad command line."}, {}});
+      {"EXIT STATUS",
+       {"0 ok, 1 runtime failure, 2 invalid configuration, 3 damaged database (restore a backup), 64 bad command "
+        "line."},
+       {}});
   page.sections.push_back(
       {"FILES",
        {},

@@ -74,57 +74,68 @@ int cmdKeygen(const std::vector<std::string>& args) {
   return kExitOk;
 }
 
-int cmdCommand(const std::vector<std::string>& args) {
+namespace {
+struct CommandArgs {
   std::string config_path = "/etc/hale/aggregator.toml";
   wire::CommandSpec spec;
   std::chrono::milliseconds ttl = std::chrono::minutes(5);
+};
+
+// The command line of `command`; nullopt after printing the usage error.
+std::optional<CommandArgs> parseCommandArgs(const std::vector<std::string>& args) {
+  CommandArgs out;
   std::vector<std::string> words;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto value = [&]() -> std::string { return i + 1 < args.size() ? args[++i] : std::string(); };
-    if (a == "--config" || a == "-c")
-      config_path = value();
-    else if (a == "--region")
-      spec.target_region = value();
-    else if (a == "--node")
-      spec.target_node = value();
-    else if (a == "--ttl") {
+    if (a == "--config" || a == "-c") {
+      out.config_path = value();
+    } else if (a == "--region") {
+      out.spec.target_region = value();
+    } else if (a == "--node") {
+      out.spec.target_node = value();
+    } else if (a == "--ttl") {
       auto d = config::parseDuration(value());
-      if (!d || d->count() <= 0) return usage("--ttl needs a duration such as 5m", kCommandUsage);
-      ttl = *d;
-    } else
+      if (!d || d->count() <= 0) return (usage("--ttl needs a duration such as 5m", kCommandUsage), std::nullopt);
+      out.ttl = *d;
+    } else {
       words.push_back(a);
+    }
   }
-  if (!wire::isValidId(spec.target_region)) return usage("--region is required", kCommandUsage);
-  if (!spec.target_node.empty() && !wire::isValidId(spec.target_node)) return usage("bad --node", kCommandUsage);
+  if (!wire::isValidId(out.spec.target_region)) return (usage("--region is required", kCommandUsage), std::nullopt);
+  if (!out.spec.target_node.empty() && !wire::isValidId(out.spec.target_node))
+    return (usage("bad --node", kCommandUsage), std::nullopt);
   std::string error;
   auto action = parseAction(words, error);
-  if (!action) return usage(error, kCommandUsage);
-  spec.action = *action;
+  if (!action) return (usage(error, kCommandUsage), std::nullopt);
+  out.spec.action = *action;
+  return out;
+}
 
+// The configuration and signing key `command` needs; nullopt after printing why not.
+std::optional<std::pair<AggregatorConfig, crypto::Key>> loadSigning(const std::string& config_path) {
   AggregatorConfig cfg;
   try {
     cfg = loadAggregatorConfig(config_path);
   } catch (const std::exception& e) {
     fmt::print(stderr, "{}\n", e.what());
-    return kExitConfig;
+    return std::nullopt;
   }
   if (cfg.signing_key_file.empty() || !cfg.mqtt_enabled) {
     fmt::print(stderr, "{}: [commands] signing_key_file and [mqtt] are needed to send commands\n", config_path);
-    return kExitConfig;
+    return std::nullopt;
   }
   auto key = crypto::Key::fromFile(cfg.signing_key_file, true);
   if (!key) {
     fmt::print(stderr, "{}\n", key.error().message);
-    return kExitConfig;
+    return std::nullopt;
   }
-  spec.epoch = cfg.epoch;
-  spec.issued_at_ms = unixMillisNow();
-  spec.expires_at_ms = spec.issued_at_ms + ttl.count();
-  const auto bytes = wire::buildSignedCommand(spec, *key);
-  const std::string topic = spec.target_node.empty() ? wire::regionCommandTopic(spec.target_region)
-                                                     : wire::nodeCommandTopic(spec.target_region, spec.target_node);
+  return std::make_pair(std::move(cfg), std::move(*key));
+}
 
+// Connects with a throwaway session, publishes once (QoS 1) and waits for the broker's answer.
+int publishOnce(const AggregatorConfig& cfg, const std::string& topic, const std::vector<uint8_t>& bytes,
+                const std::string& done) {
   asio::io_context io;
   mqtt::Options opts = cfg.mqtt;
   opts.client_id = fmt::format("{}-cli-{}", cfg.mqtt.client_id, ::getpid());
@@ -143,8 +154,7 @@ int cmdCommand(const std::vector<std::string>& args) {
   client.onConnected([&] {
     client.publish(topic, std::string(bytes.begin(), bytes.end()), 1, false, [&](const Status& result) {
       if (result.ok()) {
-        fmt::print("sent {} to {} (epoch {}, expires in {})\n", wire::actionName(spec.action), topic, spec.epoch,
-                   config::formatDuration(ttl));
+        fmt::print("{}\n", done);
         rc = kExitOk;
       } else {
         fmt::print(stderr, "broker refused the command: {}\n", result.error().message);
@@ -156,6 +166,25 @@ int cmdCommand(const std::vector<std::string>& args) {
   client.start();
   io.run();
   return rc;
+}
+}  // namespace
+
+int cmdCommand(const std::vector<std::string>& args) {
+  auto parsed = parseCommandArgs(args);
+  if (!parsed) return kExitUsage;
+  auto signing = loadSigning(parsed->config_path);
+  if (!signing) return kExitConfig;
+  const auto& [cfg, key] = *signing;
+  wire::CommandSpec& spec = parsed->spec;
+  spec.epoch = cfg.epoch;
+  spec.issued_at_ms = unixMillisNow();
+  spec.expires_at_ms = spec.issued_at_ms + parsed->ttl.count();
+  const auto bytes = wire::buildSignedCommand(spec, key);
+  const std::string topic = spec.target_node.empty() ? wire::regionCommandTopic(spec.target_region)
+                                                     : wire::nodeCommandTopic(spec.target_region, spec.target_node);
+  return publishOnce(cfg, topic, bytes,
+                     fmt::format("sent {} to {} (epoch {}, expires in {})", wire::actionName(spec.action), topic,
+                                 spec.epoch, config::formatDuration(parsed->ttl)));
 }
 
 }  // namespace hale::aggregator::cli

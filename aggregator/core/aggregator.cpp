@@ -22,60 +22,36 @@ std::string prepareDatabasePath(const std::string& path) {
 // scoring, and what it shows is at most about a second old.
 constexpr std::chrono::milliseconds kScoreRefresh{1000};
 
-std::unique_ptr<health::ScoreCache> makeScoreCache(const AggregatorConfig& cfg) {
+std::unique_ptr<health::ScoreCache> makeScoreCache(const AggregatorConfig& cfg, const Clock& clock) {
   // The worker's own connection, opened on first use on the worker thread.
   auto reader = std::make_shared<std::unique_ptr<storage::Store>>();
   return std::make_unique<health::ScoreCache>(
       [reader, path = cfg.database, params = cfg.health](int64_t now_ms) {
         if (!*reader) *reader = std::make_unique<storage::Store>(path);
-        const auto inputs = (*reader)->healthInputs(now_ms - params.result_stale_after_ms);
+        const auto inputs = (*reader)->healthInputs().read(now_ms - params.result_stale_after_ms);
         return health::computeHealth(inputs, now_ms, params);
       },
-      kScoreRefresh);
+      kScoreRefresh, clock);
+}
+
+std::optional<crypto::Key> loadSigningKey(const std::string& path) {
+  if (path.empty()) return std::nullopt;
+  auto key = crypto::Key::fromFile(path, true);
+  if (!key) throw std::runtime_error(key.error().message);
+  return std::move(*key);
 }
 }  // namespace
 
 Aggregator::Aggregator(AggregatorConfig config)
-    : cfg_(std::move(config)), store_(prepareDatabasePath(cfg_.database)), ingestor_(io_, store_, cfg_.ingest),
-      score_cache_(makeScoreCache(cfg_)),
+    : cfg_(std::move(config)),
+      store_(storage::openDatabase(prepareDatabasePath(cfg_.database), storage::Verify::QuickCheck)),
+      ingestor_(io_, store_, cfg_.ingest, clock_), score_cache_(makeScoreCache(cfg_, clock_)),
       notifier_(cfg_.database,
-                notify::Settings{cfg_.notify, fmt::format("http://{}:{}", cfg_.http_address, cfg_.http_port)}),
+                notify::Settings{cfg_.notify, fmt::format("http://{}:{}", cfg_.http_address, cfg_.http_port)}, clock_),
+      signing_key_(loadSigningKey(cfg_.signing_key_file)), failover_(makeFailover()),
       api_(
-          store_, ingestor_.counters(), [this] { return !mqtt_ || mqtt_->ready(); },
-          api::ApiOptions{cfg_.health,
-                          cfg_.read_token,
-                          &snapshot_counters_,
-                          cfg_.write_token,
-                          [this](const wire::CommandSpec& spec) { return publishCommand(spec); },
-                          cfg_.epoch,
-                          std::chrono::minutes(5),
-                          score_cache_.get(),
-                          std::chrono::seconds(5),
-                          cfg_.webhooks,
-                          [this](std::string& out) { notifier_.appendMetrics(out); },
-                          {failoverRoutes()}}),
+          store_, ingestor_.counters(), [this] { return !mqtt_ || mqtt_->ready(); }, apiOptions()),
       signals_(io_, SIGINT, SIGTERM), snapshot_timer_(io_) {
-  if (!cfg_.signing_key_file.empty()) {
-    auto key = crypto::Key::fromFile(cfg_.signing_key_file, true);
-    if (!key) throw std::runtime_error(key.error().message);
-    signing_key_ = std::move(*key);
-  }
-  if (!cfg_.regions.empty()) {
-    failover_ = std::make_unique<failover::Service>(
-        io_, store_, cfg_.regions, *signing_key_, [this](int64_t now_ms) { return failoverSample(now_ms); },
-        [this](const std::string& payload) {
-          if (!mqtt_ || !mqtt_->connected()) return false;
-          // Retained: an agent that connects later learns the active region at once.
-          mqtt_->publish(std::string(wire::kFailoverTopic), payload, 1, true, [this](const Status& done) {
-            if (!done && failover_) failover_->republish();
-          });
-          return true;
-        });
-    failover_->onDecision([this](const failover::Decision& d) {
-      notifier_.regionFailover(d.from, d.to, d.epoch, d.reason);
-      if (on_region_failover) on_region_failover(d);
-    });
-  }
   http_ = std::make_unique<api::HttpServer>(io_, cfg_.http_address, cfg_.http_port, api_);
   if (cfg_.mqtt_enabled) {
     mqtt_ = std::make_unique<mqtt::Client>(io_, cfg_.mqtt);
@@ -90,24 +66,49 @@ Aggregator::Aggregator(AggregatorConfig config)
 
 Aggregator::~Aggregator() = default;
 
-api::ExtraRoutes Aggregator::failoverRoutes() {
-  return api::ExtraRoutes{"/api/v1/failover",
-                          [this](const api::Query& q, const api::Request& r) {
-                            if (!failover_) return api::errorResponse(404, "failover is not configured ([[region]])");
-                            return failover_->routes().handle(q, r);
-                          },
-                          [this](std::string& out) {
-                            if (failover_) failover_->routes().metrics(out);
-                          }};
+api::ApiOptions Aggregator::apiOptions() {
+  api::ApiOptions o;
+  o.health = cfg_.health;
+  o.read_token = cfg_.read_token;
+  o.snapshot_counters = &snapshot_counters_;
+  o.write_token = cfg_.write_token;
+  o.send_command = [this](const wire::CommandSpec& spec) { return publishCommand(spec); };
+  o.command_epoch = cfg_.epoch;
+  o.score_cache = score_cache_.get();
+  o.webhooks = cfg_.webhooks;
+  o.extra_metrics = [this](std::string& out) { notifier_.appendMetrics(out); };
+  o.failover = failover_.get();
+  o.clock = &clock_;
+  return o;
+}
+
+std::unique_ptr<failover::Service> Aggregator::makeFailover() {
+  if (cfg_.regions.empty()) return nullptr;
+  auto svc = std::make_unique<failover::Service>(
+      io_, store_, cfg_.regions, *signing_key_, [this](int64_t now_ms) { return failoverSample(now_ms); },
+      [this](const std::string& payload) {
+        if (!mqtt_ || !mqtt_->connected()) return false;
+        // Retained: an agent that connects later learns the active region at once.
+        mqtt_->publish(std::string(wire::kFailoverTopic), payload, 1, true, [this](const Status& done) {
+          if (!done && failover_) failover_->republish();
+        });
+        return true;
+      },
+      clock_);
+  svc->onDecision([this](const failover::Decision& d) {
+    notifier_.regionFailover(d.from, d.to, d.epoch, d.reason);
+    if (on_region_failover) on_region_failover(d);
+  });
+  return svc;
 }
 
 std::vector<failover::Observation> Aggregator::failoverSample(int64_t now_ms) {
   ingestor_.flush();  // what has arrived counts
   auto scored = score_cache_->latest(now_ms, std::chrono::seconds(5));
   const health::FleetHealth fleet =
-      scored
-          ? scored->health
-          : health::computeHealth(store_.healthInputs(now_ms - cfg_.health.result_stale_after_ms), now_ms, cfg_.health);
+      scored ? scored->health
+             : health::computeHealth(store_.healthInputs().read(now_ms - cfg_.health.result_stale_after_ms), now_ms,
+                                     cfg_.health);
   const auto remediating = failover::Service::remediatingRegions(store_, now_ms);
   std::vector<failover::Observation> out;
   for (const auto& r : fleet.regions)
@@ -147,6 +148,7 @@ int Aggregator::run() {
   if (mqtt_) mqtt_->start();
   if (failover_) failover_->start();
   notifier_.start();
+  score_cache_->start();
   scheduleSnapshot();
   io_.run();
   ingestor_.flush();
@@ -162,7 +164,7 @@ void Aggregator::scheduleSnapshot() {
     // Pending telemetry first, so the snapshot sees what has arrived.
     ingestor_.flush();
     try {
-      health::takeSnapshot(store_, cfg_.health, cfg_.snapshots, unixMillisNow(), snapshot_counters_);
+      health::takeSnapshot(store_, cfg_.health, cfg_.snapshots, toUnixMillis(clock_.wallNow()), snapshot_counters_);
     } catch (const std::exception& e) {
       // A busy or full disk skips one snapshot; the next tick tries again.
       ++snapshot_counters_.errors;

@@ -87,12 +87,10 @@ std::span<const config::FieldSpec> aggregatorFields() { return kAggregatorFields
 std::span<const config::FieldSpec> httpFields() { return kHttpFields; }
 std::span<const config::FieldSpec> commandFields() { return kCommandFields; }
 
-AggregatorConfig loadAggregatorConfig(const std::string& path) {
-  const toml::table root = config::parseFile(path);
-  config::rejectUnknownKeys(root, kTopLevel, path, "the top level");
-  AggregatorConfig cfg;
-  cfg.file = path;
-  const auto a = config::readFields(app::sectionOf(root, "aggregator", path), kAggregatorFields, path, "[aggregator]");
+namespace {
+// [aggregator]: storage, ingest batching, snapshots and retention.
+config::Fields readAggregatorSection(const toml::table& root, const std::string& path, AggregatorConfig& cfg) {
+  auto a = config::readFields(app::sectionOf(root, "aggregator", path), kAggregatorFields, path, "[aggregator]");
   cfg.database = a.str("database");
   cfg.ingest.batch_interval = a.duration("batch_interval");
   const auto batch_max = a.integer("batch_max");
@@ -104,7 +102,11 @@ AggregatorConfig loadAggregatorConfig(const std::string& path) {
   if (cfg.snapshots.retention_snapshots < cfg.snapshots.retention_raw)
     a.fail("retention_snapshots", "expected at least retention_raw: trends outlive raw results");
   cfg.health.result_stale_after_ms = positive(a, "result_stale_after").count();
+  return a;
+}
 
+// [http]: where to listen and the API tokens.
+void readHttpSection(const toml::table& root, const std::string& path, AggregatorConfig& cfg) {
   const auto h = config::readFields(app::sectionOf(root, "http", path), kHttpFields, path, "[http]");
   const std::string listen = h.str("listen");
   const size_t colon = listen.rfind(':');
@@ -116,7 +118,10 @@ AggregatorConfig loadAggregatorConfig(const std::string& path) {
   cfg.http_port = static_cast<uint16_t>(port);
   cfg.read_token = readToken(h, "read");
   cfg.write_token = readToken(h, "write");
+}
 
+// [commands]: the signing key and the epoch of signed commands.
+void readCommandsSection(const toml::table& root, const std::string& path, AggregatorConfig& cfg) {
   const auto c = config::readFields(app::sectionOf(root, "commands", path), kCommandFields, path, "[commands]");
   if (c.has("signing_key_file")) {
     config::requireReadableFile(c, "signing_key_file");
@@ -126,23 +131,35 @@ AggregatorConfig loadAggregatorConfig(const std::string& path) {
   }
   if (c.integer("epoch") < 1) c.fail("epoch", "must be at least 1");
   cfg.epoch = static_cast<uint64_t>(c.integer("epoch"));
+}
 
+// [mqtt], with the client id and session from [aggregator].
+void readMqttSection(const toml::table& root, const std::string& path, const config::Fields& a, AggregatorConfig& cfg) {
+  if (!root.get("mqtt")) return;
+  cfg.mqtt = app::readMqttOptions(app::sectionOf(root, "mqtt", path), path);
+  cfg.mqtt.client_id = a.str("client_id");
+  // A persistent session: the broker keeps our QoS 1 messages while we restart.
+  cfg.mqtt.clean_start = false;
+  cfg.mqtt.session_expiry_s =
+      static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(a.duration("session_expiry")).count());
+  cfg.mqtt.subscriptions = {{"hale/v1/+/+/telemetry", 1}, {"hale/v1/+/+/status", 1}};
+  cfg.mqtt.log_component = "mqtt";
+  cfg.mqtt_enabled = true;
+}
+}  // namespace
+
+AggregatorConfig loadAggregatorConfig(const std::string& path) {
+  const toml::table root = config::parseFile(path);
+  config::rejectUnknownKeys(root, kTopLevel, path, "the top level");
+  AggregatorConfig cfg;
+  cfg.file = path;
+  const auto a = readAggregatorSection(root, path, cfg);
+  readHttpSection(root, path, cfg);
+  readCommandsSection(root, path, cfg);
   cfg.webhooks = webhooks::readSecrets(root, path);
   cfg.notify = notify::readTargets(root, path);
-
   app::applyLogSettings(config::readFields(app::sectionOf(root, "log", path), app::logFields(), path, "[log]"));
-
-  if (root.get("mqtt")) {
-    cfg.mqtt = app::readMqttOptions(app::sectionOf(root, "mqtt", path), path);
-    cfg.mqtt.client_id = a.str("client_id");
-    // A persistent session: the broker keeps our QoS 1 messages while we restart.
-    cfg.mqtt.clean_start = false;
-    cfg.mqtt.session_expiry_s =
-        static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(a.duration("session_expiry")).count());
-    cfg.mqtt.subscriptions = {{"hale/v1/+/+/telemetry", 1}, {"hale/v1/+/+/status", 1}};
-    cfg.mqtt.log_component = "mqtt";
-    cfg.mqtt_enabled = true;
-  }
+  readMqttSection(root, path, a, cfg);
   cfg.regions = failover::readRegions(root, path);
   if (!cfg.regions.empty() && (cfg.signing_key_file.empty() || !cfg.mqtt_enabled))
     throw config::ConfigError(config::positionOf(*root.get("region"), path),

@@ -3,7 +3,7 @@
 #include "aggregator/health/health.h"
 #include "aggregator/health/snapshots.h"
 #include "aggregator/ingest/ingestor.h"
-#include "aggregator/notify/notifier.h"
+#include "aggregator/notify/notify_config.h"
 #include "aggregator/webhooks/ci_webhooks.h"
 #include "shared/config/config.h"
 #include "shared/mqtt/client.h"

@@ -2,13 +2,13 @@
 // Runs the failover Controller inside the aggregator: samples region scores
 // on a timer, persists every decision (failover_decisions: the epoch survives
 // a restart), publishes the active region as a signed, retained SetRegionRole
-// command on hale/v1/global/failover, and serves GET /api/v1/failover,
-// POST /api/v1/failover/promote and the hale_region_active / hale_failover_total series.
-#include "aggregator/api/api.h"
+// command on hale/v1/global/failover, and appends the hale_region_active /
+// hale_failover_total series to /metrics. The API shows it and lets an
+// operator promote a region (api/failover_routes.cpp).
 #include "aggregator/failover/controller.h"
 #include "aggregator/storage/store.h"
 #include "shared/crypto/crypto.h"
-#include "shared/sqlite/database.h"
+#include "shared/util/clock.h"
 
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
@@ -32,7 +32,7 @@ class Service {
   using Listener = std::function<void(const Decision&)>;
 
   Service(asio::io_context& io, storage::Store& store, std::vector<RegionPolicy> regions, const crypto::Key& key,
-          Sampler sampler, Publisher publisher);
+          Sampler sampler, Publisher publisher, const Clock& clock = RealClock::instance());
 
   void start();
   void stop();
@@ -44,10 +44,26 @@ class Service {
   void republish() { published_epoch_ = 0; }
   /// Runs one evaluation (the timer calls it; tests may too).
   void tick(int64_t now_ms);
-  /// The API routes and metrics, to register with api::ApiOptions::extra.
-  api::ExtraRoutes routes();
+
+  struct Promotion {
+    enum class Outcome { Promoted, UnknownRegion, AlreadyActive } outcome;
+    Decision decision;  ///< when promoted
+  };
+  /// An operator makes `region` active now; the decision is stored and published.
+  Promotion promote(const std::string& region);
 
   const State& state() const { return controller_->state(); }
+  const std::vector<RegionPolicy>& regions() const { return controller_->regions(); }
+  int badStreak(const std::string& region) const { return controller_->badStreak(region); }
+  /// Epoch of the last publication the broker took; 0 before the first.
+  uint64_t publishedEpoch() const { return published_epoch_; }
+  /// Changes of the active region so far (failovers, failbacks, promotions).
+  int64_t failovers() const { return failovers_; }
+  /// The newest `limit` decisions, newest first.
+  std::vector<storage::FailoverDecisionRow> history(size_t limit) { return store_.failoverDecisions().history(limit); }
+  /// Prometheus text for /metrics.
+  void appendMetrics(std::string& out) const;
+
   /// Regions with a remediation in progress (latest event of an attempt is Fired,
   /// Approved or Executed, within the last 10 minutes).
   static std::vector<std::string> remediatingRegions(storage::Store& store, int64_t now_ms);
@@ -56,14 +72,14 @@ class Service {
   void apply(const Decision& d);
   void publish(int64_t now_ms);
   void schedule();
-  api::Response handle(const api::Query& q, const api::Request& request);
-  void appendMetrics(std::string& out);
+  int64_t nowMs() const { return toUnixMillis(clock_.wallNow()); }
 
   asio::io_context& io_;
   storage::Store& store_;
   const crypto::Key& key_;
   Sampler sampler_;
   Publisher publisher_;
+  const Clock& clock_;
   Listener listener_;
   std::unique_ptr<Controller> controller_;
   asio::steady_timer timer_;

@@ -31,6 +31,8 @@
 // it yellow (85), three warns make it red (55); a dead node counts as a whole
 // node of lost capacity, and the mean makes a region's score read as "share of
 // healthy capacity", which is what failover needs.
+#include "aggregator/storage/health_inputs.h"
+
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -41,7 +43,7 @@
 
 namespace hale::aggregator::health {
 
-inline constexpr size_t kComponents = 5;  ///< compute, storage, network, security, builds (wire order)
+using storage::kComponents;  ///< compute, storage, network, security, builds (wire order)
 inline constexpr int kCritPenalty = 40;
 inline constexpr int kWarnPenalty = 15;
 inline constexpr int kStaleResultPenalty = 10;
@@ -61,16 +63,7 @@ std::string_view livenessName(Liveness liveness);
 double round1(double value);
 
 /// What the store knows about one node, already counted per component.
-struct NodeInput {
-  std::string node;
-  std::string region;
-  bool online = false;  ///< from its retained status message
-  int64_t last_seen_ms = 0;
-  int64_t heartbeat_interval_ms = 0;  ///< 0 before the first heartbeat
-  std::array<int, kComponents> open_crit{};
-  std::array<int, kComponents> open_warn{};
-  std::array<int, kComponents> stale_results{};  ///< latest results older than result_stale_after
-};
+using NodeInput = storage::NodeHealthInput;
 
 struct Params {
   int64_t result_stale_after_ms = 10 * 60 * 1000;

@@ -6,6 +6,7 @@
 // rescores every `refresh` and publishes an immutable snapshot; readers take
 // the latest with one lock and a shared_ptr copy.
 #include "aggregator/health/health.h"
+#include "shared/util/clock.h"
 
 #include <chrono>
 #include <condition_variable>
@@ -37,10 +38,15 @@ class ScoreCache {
   /// `score(now_ms)` runs on the worker thread only, so it may own a database connection.
   using Scorer = std::function<FleetHealth(int64_t now_ms)>;
 
-  ScoreCache(Scorer score, std::chrono::milliseconds refresh);
+  ScoreCache(Scorer score, std::chrono::milliseconds refresh, const Clock& clock = RealClock::instance());
   ~ScoreCache();
   ScoreCache(const ScoreCache&) = delete;
   ScoreCache& operator=(const ScoreCache&) = delete;
+
+  /// Starts the worker thread, which rescores every `refresh`.
+  void start();
+  /// One scoring on the calling thread (the worker's step; tests call it directly).
+  void refreshNow();
 
   /// The latest scoring, or null before the first one finished or when it is
   /// older than `max_age` (the worker is stuck): callers then score inline.
@@ -54,11 +60,12 @@ class ScoreCache {
 
   Scorer score_;
   std::chrono::milliseconds refresh_;
+  const Clock& clock_;
   mutable std::mutex mutex_;
   std::condition_variable_any wake_;
   std::shared_ptr<const ScoredFleet> latest_;
   uint64_t refreshes_ = 0, failures_ = 0;
-  std::jthread worker_;  // last: starts after everything it uses exists
+  std::jthread worker_;
 };
 
 }  // namespace hale::aggregator::health

@@ -26,14 +26,14 @@ std::vector<storage::SnapshotRow> snapshotRows(const FleetHealth& health) {
 
 void takeSnapshot(storage::Store& store, const Params& params, const SnapshotSettings& settings, int64_t now_ms,
                   SnapshotCounters& counters) {
-  const auto inputs = store.healthInputs(now_ms - params.result_stale_after_ms);
+  const auto inputs = store.healthInputs().read(now_ms - params.result_stale_after_ms);
   const auto rows = snapshotRows(computeHealth(inputs, now_ms, params));
   if (!rows.empty()) {
-    store.insertSnapshots(now_ms, rows);
+    store.snapshots().insert(now_ms, rows);
     ++counters.snapshots;
   }
-  counters.pruned_results += store.pruneResults(now_ms - settings.retention_raw.count());
-  counters.pruned_snapshots += store.pruneSnapshots(now_ms - settings.retention_snapshots.count());
+  counters.pruned_results += store.results().prune(now_ms - settings.retention_raw.count());
+  counters.pruned_snapshots += store.snapshots().prune(now_ms - settings.retention_snapshots.count());
 }
 
 }  // namespace hale::aggregator::health

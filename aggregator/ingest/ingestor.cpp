@@ -13,8 +13,8 @@
 
 namespace hale::aggregator::ingest {
 
-Ingestor::Ingestor(asio::io_context& io, storage::Store& store, Settings settings)
-    : store_(store), settings_(settings), timer_(io), regions_(store.nodeRegions()) {}
+Ingestor::Ingestor(asio::io_context& io, storage::Store& store, Settings settings, const Clock& clock)
+    : store_(store), settings_(settings), clock_(clock), timer_(io), regions_(store.nodes().regions()) {}
 
 void Ingestor::onMessage(const std::string& topic, const std::string& payload) {
   ++counters_.received;
@@ -27,7 +27,7 @@ void Ingestor::onMessage(const std::string& topic, const std::string& payload) {
 
 void Ingestor::reject(const std::string& sender, const std::string& why) {
   ++counters_.invalid;
-  const long suppressed = reject_log_.allow(sender, std::chrono::steady_clock::now());
+  const long suppressed = reject_log_.allow(sender, clock_.monoNow());
   if (suppressed < 0) return;
   log::Fields fields{{"sender", sender}, {"reason", why}};
   if (suppressed > 0) fields.emplace_back("suppressed_since_last", std::to_string(suppressed));
@@ -47,7 +47,7 @@ void Ingestor::handleTelemetry(const std::string& region, const std::string& nod
   item.region = region;
   item.seq = env.seq();
   item.sent_at_ms = env.sent_at_ms();
-  item.received_ms = unixMillisNow();
+  item.received_ms = nowMs();
   switch (env.payload_type()) {
     case wire::Payload::CheckBatch:
       item.results = wire::readCheckBatch(*env.payload_as_CheckBatch());
@@ -87,7 +87,7 @@ void Ingestor::handleStatus(const std::string& region, const std::string& node, 
   // Keep ordering with telemetry: write pending data first.
   flush();
   try {
-    store_.setOnline(node, region, state == "online", unixMillisNow());
+    store_.nodes().setOnline(node, region, state == "online", nowMs());
     regions_.emplace(node, region);
     ++counters_.status_updates;
   } catch (const std::exception& e) {
@@ -129,7 +129,7 @@ void Ingestor::flush() {
 // From the agent's clock to our commit: across hosts it includes clock skew,
 // so a negative value (agent clock ahead) counts as 0.
 void Ingestor::recordLatency(const std::vector<storage::IngestItem>& committed) {
-  const int64_t now = unixMillisNow();
+  const int64_t now = nowMs();
   for (const auto& item : committed) {
     const int64_t ms = std::max<int64_t>(0, now - item.sent_at_ms);
     size_t bucket = 0;
@@ -151,12 +151,12 @@ void Ingestor::advanceAcks(const std::vector<storage::IngestItem>& committed) {
     auto& state = acks_[item.node];
     const uint64_t first = item.heartbeat->outbox_first_seq;
     const uint64_t floor = first ? first - 1 : item.seq - 1;
-    if (!state.loaded) state = AckState{true, store_.contiguousFrom(item.node, 0), 0};
+    if (!state.loaded) state = AckState{true, store_.nodes().contiguousFrom(item.node, 0), 0};
     state.acked = std::max(state.acked, floor);
   }
   for (const auto& [node, region] : touched) {
     auto& state = acks_[node];
-    state.acked = store_.contiguousFrom(node, state.loaded ? state.acked : 0);
+    state.acked = store_.nodes().contiguousFrom(node, state.loaded ? state.acked : 0);
     state.loaded = true;
     if (state.acked != state.published && state.acked > 0 && on_ack_) {
       state.published = state.acked;

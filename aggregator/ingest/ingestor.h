@@ -4,6 +4,7 @@
 // Nothing a sender puts on the wire can crash the aggregator; bad messages are
 // counted and logged at most once per sender per minute.
 #include "aggregator/storage/store.h"
+#include "shared/util/clock.h"
 #include "shared/util/log.h"
 
 #include <asio/io_context.hpp>
@@ -43,7 +44,8 @@ struct Settings {
 
 class Ingestor {
  public:
-  Ingestor(asio::io_context& io, storage::Store& store, Settings settings);
+  /// `clock` stamps receipt and commit times (the batch timer runs on `io`).
+  Ingestor(asio::io_context& io, storage::Store& store, Settings settings, const Clock& clock = RealClock::instance());
 
   /// Called after a commit with the highest contiguous seq stored for a node.
   using AckFn = std::function<void(const std::string& region, const std::string& node, uint64_t seq)>;
@@ -73,8 +75,11 @@ class Ingestor {
   std::unordered_map<std::string, AckState> acks_;
   AckFn on_ack_;
 
+  int64_t nowMs() const { return toUnixMillis(clock_.wallNow()); }
+
   storage::Store& store_;
   Settings settings_;
+  const Clock& clock_;
   asio::steady_timer timer_;
   bool timer_armed_ = false;
   std::vector<storage::IngestItem> pending_;

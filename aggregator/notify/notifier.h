@@ -7,74 +7,25 @@
 //   remediation_failed  a RemediationEvent with outcome Failed
 //   breaker_open        a remediation stopped by an open circuit breaker
 //   region_failover     regionFailover(), called by the failover logic
-// A worker thread (never the io thread) scans the store, queues notifications
-// in SQLite (table notifications: they survive restarts, one per (target,
-// event, node, check, issue)) and delivers them with exponential backoff and
-// jitter, giving up after max_attempts.
-#include "shared/config/config.h"
-#include "shared/net/http_client.h"
+// A worker thread (never the io thread) runs passes: scan the store for events
+// (events.h), queue them in the database (queue.h: they survive restarts, one
+// per (target, event, node, check, issue)), deliver what is due (delivery.h)
+// and reschedule failures (retry_policy.h) until max_attempts.
+#include "aggregator/notify/message.h"
+#include "aggregator/notify/notify_config.h"
+#include "aggregator/notify/retry_policy.h"
+#include "aggregator/storage/notifications.h"
+#include "shared/util/clock.h"
 
 #include <atomic>
-#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
-#include <string_view>
 #include <thread>
 #include <vector>
 
 namespace hale::aggregator::notify {
-
-enum class Event { UnfixedCritical, RemediationFailed, BreakerOpen, RegionFailover };
-std::string_view eventName(Event e);
-std::optional<Event> eventFromName(std::string_view name);
-
-struct Target {
-  std::string kind;  ///< "slack" or "webhook"
-  std::string url_text;
-  net::Url url;
-  std::optional<std::string> secret;  ///< HMAC key; unset: unsigned
-  std::vector<Event> events;          ///< the events sent to this target
-  std::chrono::milliseconds unfixed_after{std::chrono::minutes(10)};
-  int max_attempts = 8;
-  std::chrono::milliseconds retry_initial{std::chrono::seconds(2)};
-  std::chrono::milliseconds retry_cap{std::chrono::minutes(5)};
-  std::chrono::milliseconds timeout{std::chrono::seconds(5)};
-  std::string ca_file = net::TlsTrust::kSystemBundle;  ///< trust for https:// URLs
-
-  std::string key() const { return kind + " " + url_text; }
-  bool wants(Event e) const;
-};
-
-struct Settings {
-  std::vector<Target> targets;
-  std::string link_base;  ///< e.g. "http://127.0.0.1:8080": links point at the API below it
-  std::chrono::milliseconds poll_interval{std::chrono::seconds(1)};
-};
-
-/// A secret from `file_key` (a file) or `env_key` (an environment variable),
-/// never inline; surrounding whitespace trimmed; at least 16 characters.
-std::optional<std::string> readSecret(const config::Fields& f, const std::string& file_key, const std::string& env_key);
-
-/// [[notify]] tables; throws config::ConfigError with file:line:col.
-std::vector<Target> readTargets(const toml::table& root, const std::string& path);
-std::span<const config::FieldSpec> notifyFields();
-
-/// What one notification says; bodies are rendered from it when queued.
-struct Message {
-  Event event = Event::UnfixedCritical;
-  std::string node, region, check;
-  uint64_t issue = 0;    ///< the issue id, or the failover epoch
-  std::string severity;  ///< critical, error
-  std::string message;
-  int64_t time_ms = 0;
-  std::string link;
-};
-
-/// The request body for `kind` ("slack": {"text"}, "webhook": the fields).
-std::string renderBody(const std::string& kind, const Message& m);
 
 struct Counters {
   std::atomic<uint64_t> sent{0};
@@ -86,8 +37,10 @@ struct Counters {
 
 class Notifier {
  public:
-  /// `database` is the aggregator's SQLite file (migrated already); the worker opens its own connection.
-  Notifier(std::string database, Settings settings);
+  /// `database` is the aggregator's database; passes use their own connection to it.
+  /// `clock` decides what is due (tests move a FakeClock past a retry delay).
+  Notifier(std::string database, Settings settings, const Clock& clock = RealClock::instance(),
+           RetryPolicy retry = RetryPolicy());
   ~Notifier();
   Notifier(const Notifier&) = delete;
   Notifier& operator=(const Notifier&) = delete;
@@ -105,14 +58,19 @@ class Notifier {
   void runOnce();
 
  private:
+  struct Db;
   void loop();
   void scan(int64_t now_ms);
   void deliver(int64_t now_ms);
-  void enqueue(const Target& t, const Message& m, int64_t now_ms);
+  void deliverOne(const storage::DueNotification& due, int64_t now_ms);
+  void queue(const Target& t, const Message& m, int64_t now_ms);
+  const Target* targetOf(const std::string& key) const;
+  bool stopping();
 
-  struct Db;
   std::string database_;
   Settings settings_;
+  const Clock& clock_;
+  RetryPolicy retry_;
   Counters counters_;
   std::unique_ptr<Db> db_;  ///< opened on first use by whichever thread runs passes
   std::mutex mu_;

@@ -1,6 +1,5 @@
 #include "aggregator/webhooks/ci_webhooks.h"
 
-#include "aggregator/api/auth.h"
 #include "shared/crypto/crypto.h"
 
 #include <fmt/format.h>
@@ -77,15 +76,13 @@ CiRun finish(CiRun run) {
 }  // namespace
 
 std::string hmacSignatureHeader(std::string_view secret, std::string_view body) {
-  const auto mac = crypto::hmacSha256({reinterpret_cast<const uint8_t*>(secret.data()), secret.size()},
-                                      {reinterpret_cast<const uint8_t*>(body.data()), body.size()});
-  return "sha256=" + crypto::toHex(mac);
+  return "sha256=" + crypto::hmacSha256Hex(secret, body);
 }
 
 bool githubSignatureValid(std::string_view secret, std::string_view body, std::string_view header) {
-  // Compared as text over the whole header: api::constantTimeEquals does not
-  // leak where or whether the lengths differ.
-  return !header.empty() && api::constantTimeEquals(lower(std::string(header)), hmacSignatureHeader(secret, body));
+  // Compared as text over the whole header: crypto::constantTimeEqual on text
+  // does not leak where or whether the lengths differ.
+  return !header.empty() && crypto::constantTimeEqual(lower(std::string(header)), hmacSignatureHeader(secret, body));
 }
 
 int64_t parseTimeMs(std::string_view t) {
@@ -211,63 +208,6 @@ Result<std::optional<CiRun>> parseJenkins(std::string_view body) {
       dur && dur->is_number_integer() && run.started_at_ms && !run.conclusion.empty())
     run.finished_at_ms = run.started_at_ms + dur->get<int64_t>();
   return std::optional<CiRun>{finish(std::move(run))};
-}
-
-bool insertCiRun(sqlite::Database& db, const CiRun& r) {
-  sqlite::Statement s(
-      db,
-      "INSERT OR IGNORE INTO ci_runs(source, run_id, status, repository, pipeline, conclusion, branch, "
-      "commit_sha, url, started_at_ms, finished_at_ms, received_at_ms) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
-  return s.with(r.source, r.run_id, r.status, r.repository, r.pipeline, r.conclusion, r.branch, r.commit, r.url,
-                r.started_at_ms, r.finished_at_ms, r.received_at_ms)
-             .run() > 0;
-}
-
-namespace {
-constexpr std::string_view kWhere =
-    " WHERE (?1 = '' OR repository = ?1) AND (?2 = '' OR status = ?2 OR conclusion = ?2) AND (?3 = '' OR source = ?3)";
-}
-
-std::vector<CiRun> ciRuns(sqlite::Database& db, const CiRunFilter& f) {
-  sqlite::Statement s(db, fmt::format("SELECT source, run_id, status, repository, pipeline, conclusion, branch, "
-                                      "commit_sha, url, started_at_ms, finished_at_ms, received_at_ms FROM ci_runs{} "
-                                      "ORDER BY received_at_ms DESC, run_id DESC LIMIT ?4 OFFSET ?5",
-                                      kWhere));
-  s.with(f.repository, f.status, f.source, static_cast<int64_t>(f.limit), static_cast<int64_t>(f.offset));
-  std::vector<CiRun> out;
-  while (s.step()) {
-    CiRun r;
-    r.source = s.text(0);
-    r.run_id = s.text(1);
-    r.status = s.text(2);
-    r.repository = s.text(3);
-    r.pipeline = s.text(4);
-    r.conclusion = s.text(5);
-    r.branch = s.text(6);
-    r.commit = s.text(7);
-    r.url = s.text(8);
-    r.started_at_ms = s.int64(9);
-    r.finished_at_ms = s.int64(10);
-    r.received_at_ms = s.int64(11);
-    out.push_back(std::move(r));
-  }
-  return out;
-}
-
-size_t countCiRuns(sqlite::Database& db, const CiRunFilter& f) {
-  sqlite::Statement s(db, fmt::format("SELECT count(*) FROM ci_runs{}", kWhere));
-  s.with(f.repository, f.status, f.source);
-  return s.step() ? static_cast<size_t>(s.int64(0)) : 0;
-}
-
-std::vector<std::pair<std::string, uint64_t>> ciRunOutcomes(sqlite::Database& db, int64_t since_ms) {
-  sqlite::Statement s(db,
-                      "SELECT CASE WHEN conclusion = '' THEN status ELSE conclusion END AS o, count(*) FROM ci_runs "
-                      "WHERE received_at_ms >= ? GROUP BY o ORDER BY o");
-  s.with(since_ms);
-  std::vector<std::pair<std::string, uint64_t>> out;
-  while (s.step()) out.emplace_back(s.text(0), static_cast<uint64_t>(s.int64(1)));
-  return out;
 }
 
 }  // namespace hale::aggregator::webhooks

@@ -1,6 +1,6 @@
 // [webhooks]: secrets of the incoming CI webhooks, from files or environment
 // variables only (never inline).
-#include "aggregator/notify/notifier.h"
+#include "aggregator/notify/notify_config.h"
 #include "aggregator/webhooks/ci_webhooks.h"
 #include "shared/app/mqtt_settings.h"
 

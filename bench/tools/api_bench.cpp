@@ -76,7 +76,7 @@ int seed(const std::string& path, int nodes, int regions) {
   }
   store.ingest(batch);
   for (int n = 0; n < nodes; ++n)
-    store.setOnline("node" + std::to_string(n), "region" + std::to_string(n % regions), n % 10 != 0, now);
+    store.nodes().setOnline("node" + std::to_string(n), "region" + std::to_string(n % regions), n % 10 != 0, now);
   std::printf("seeded %d nodes in %d regions\n", nodes, regions);
   return 0;
 }

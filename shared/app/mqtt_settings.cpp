@@ -7,7 +7,9 @@
 namespace hale::app {
 namespace {
 constexpr config::FieldSpec kMqttFields[] = {
-    {"url", config::FieldType::String, "", "broker address: mqtts://host:port (TLS) or mqtt://host:port", true},
+    {"url", config::FieldType::String, "", "broker address: mqtts://host:port (TLS) or mqtt://host:port"},
+    {"urls", config::FieldType::StringArray, "",
+     "several brokers instead of url: an agent tries them in order and moves to the next when its broker is gone"},
     {"ca_file", config::FieldType::String, "", "CA certificate that signed the broker's certificate (PEM)"},
     {"cert_file", config::FieldType::String, "", "this client's certificate (PEM)"},
     {"key_file", config::FieldType::String, "", "this client's private key (PEM)"},
@@ -36,10 +38,18 @@ const toml::table& sectionOf(const toml::table& root, std::string_view key, cons
 mqtt::Options readMqttOptions(const toml::table& section, const std::string& file) {
   const auto f = config::readFields(section, kMqttFields, file, "[mqtt]");
   mqtt::Options o;
-  o.url = f.str("url");
-  const bool tls = o.url.rfind("mqtts://", 0) == 0 || o.url.rfind("ssl://", 0) == 0;
-  if (!tls && o.url.rfind("mqtt://", 0) != 0 && o.url.rfind("tcp://", 0) != 0)
-    f.fail("url", "expected mqtts://host:port or mqtt://host:port");
+  if (f.has("url") == f.has("urls")) f.fail(f.has("url") ? "urls" : "url", "give exactly one of url, urls");
+  o.urls = f.has("urls") ? f.strings("urls") : std::vector<std::string>{f.str("url")};
+  if (o.urls.empty()) f.fail("urls", "expected at least one broker");
+  o.url = o.urls.front();
+  const auto isTls = [](const std::string& u) { return u.rfind("mqtts://", 0) == 0 || u.rfind("ssl://", 0) == 0; };
+  const bool tls = isTls(o.url);
+  for (const auto& u : o.urls) {
+    const char* key = f.has("urls") ? "urls" : "url";
+    if (!isTls(u) && u.rfind("mqtt://", 0) != 0 && u.rfind("tcp://", 0) != 0)
+      f.fail(key, "expected mqtts://host:port or mqtt://host:port, got '" + u.substr(0, 100) + "'");
+    if (isTls(u) != tls) f.fail(key, "mix of mqtts:// and mqtt:// brokers");
+  }
   if (tls) {
     for (auto key : {"ca_file", "cert_file", "key_file"})
       if (!f.has(key)) f.fail(key, "required with an mqtts:// url (mutual TLS)");

@@ -101,6 +101,16 @@ bool constantTimeEqual(std::span<const uint8_t> a, std::span<const uint8_t> b) {
   return diff == 0;
 }
 
+std::string hmacSha256Hex(std::string_view key, std::string_view data) {
+  return toHex(hmacSha256({reinterpret_cast<const uint8_t*>(key.data()), key.size()},
+                          {reinterpret_cast<const uint8_t*>(data.data()), data.size()}));
+}
+
+bool constantTimeEqual(std::string_view a, std::string_view b) {
+  const Digest da = sha256(a), db = sha256(b);
+  return constantTimeEqual(std::span<const uint8_t>(da), std::span<const uint8_t>(db));
+}
+
 std::vector<uint8_t> randomBytes(size_t n) {
   std::vector<uint8_t> out(n);
   if (Drbg::random(&drbg(), out.data(), n) != 0) throw std::runtime_error("random generator failed");

@@ -20,9 +20,14 @@ Digest sha256(std::string_view data);
 /// SHA-256 of a file's content, read in 64 KiB pieces (bounded memory).
 Result<Digest> sha256File(const std::string& path);
 Digest hmacSha256(std::span<const uint8_t> key, std::span<const uint8_t> data);
+/// Lower-case hex of HMAC-SHA256(key, data), as webhook signature headers carry it.
+std::string hmacSha256Hex(std::string_view key, std::string_view data);
 std::string toHex(std::span<const uint8_t> bytes);
 /// Compares without an early exit, so timing does not reveal the first mismatch.
 bool constantTimeEqual(std::span<const uint8_t> a, std::span<const uint8_t> b);
+/// Compares the SHA-256 digests of both sides with the above: timing reveals
+/// neither where they differ nor their lengths (tokens, secrets).
+bool constantTimeEqual(std::string_view a, std::string_view b);
 /// Cryptographically random bytes (CTR-DRBG seeded from the system's entropy).
 std::vector<uint8_t> randomBytes(size_t n);
 

@@ -75,7 +75,7 @@ class Client::Listener final : public ::mqtt::iaction_listener {
 Client::Client(asio::io_context& io, Options options)
     : options_(std::move(options)), listener_(std::make_unique<Listener>()), line_(io), retry_timer_(io),
       backoff_(options_.backoff_initial, options_.backoff_max) {
-  client_ = std::make_unique<::mqtt::async_client>(pahoUri(options_.url), options_.client_id,
+  client_ = std::make_unique<::mqtt::async_client>(pahoUri(currentUrl()), options_.client_id,
                                                    ::mqtt::create_options(MQTTVERSION_5), nullptr);
   client_->set_connected_handler([this](const std::string&) {
     post([this] {
@@ -83,7 +83,6 @@ Client::Client(asio::io_context& io, Options options)
       connecting_ = false;
       if (backoff_.attempts() > 0) ++reconnects_;
       backoff_.reset();
-      log::info(options_.log_component, "connected", {{"broker", options_.url}, {"client_id", options_.client_id}});
       subscribeAll();
       if (on_connected_) on_connected_();
     });
@@ -140,6 +139,12 @@ void Client::connect() {
       .connect_timeout(std::chrono::seconds(10))
       .clean_start(options_.clean_start)
       .automatic_reconnect(false);
+  // One broker per attempt, ours to choose: a failed connect moves to the
+  // next broker of the list (the agent's outbox makes the move lossless).
+  const std::string url = currentUrl();
+  auto servers = std::make_shared<::mqtt::string_collection>();
+  servers->push_back(pahoUri(url));
+  builder.servers(servers);
   if (options_.session_expiry_s > 0)
     builder.properties({{::mqtt::property::SESSION_EXPIRY_INTERVAL, static_cast<int>(options_.session_expiry_s)}});
   if (!options_.tls.ca_file.empty()) {
@@ -155,8 +160,9 @@ void Client::connect() {
     builder.will(::mqtt::will_options(options_.will->topic, options_.will->payload, options_.will->qos,
                                       options_.will->retained));
   }
-  void* ctx = listener_->add([this](const Completion& c) {
-    if (!c.ok) post([this, why = describe(c)] { handleConnectFailure(why); });
+  void* ctx = listener_->add([this, url](const Completion& c) {
+    if (!c.ok) return post([this, why = describe(c)] { handleConnectFailure(why); });
+    post([this, url] { noteBroker(url); });
   });
   try {
     client_->connect(builder.finalize(), ctx, *listener_);
@@ -166,17 +172,32 @@ void Client::connect() {
   }
 }
 
-void Client::handleConnectFailure(const std::string& reason) {
-  connecting_ = false;
-  connected_ = false;
-  if (!stopping_) scheduleReconnect("connect failed: " + reason);
+std::string Client::currentUrl() const {
+  return options_.urls.empty() ? options_.url : options_.urls[url_index_ % options_.urls.size()];
 }
 
-void Client::scheduleReconnect(const std::string& reason) {
+// Runs once per successful connect, with the broker that took it.
+void Client::noteBroker(const std::string& url) {
+  if (url != broker_ && connects_ > 0)
+    log::warn(options_.log_component, "moved to another broker", {{"from", broker_}, {"to", url}});
+  ++connects_;
+  broker_ = url;
+  log::info(options_.log_component, "connected", {{"broker", broker_}, {"client_id", options_.client_id}});
+}
+
+void Client::handleConnectFailure(const std::string& reason) {
+  const std::string failed = currentUrl();
+  ++url_index_;  // try the next broker of the list (the same one when there is one)
+  connecting_ = false;
+  connected_ = false;
+  if (!stopping_) scheduleReconnect("connect failed: " + reason, failed);
+}
+
+void Client::scheduleReconnect(const std::string& reason, const std::string& broker) {
   if (stopping_ || connecting_) return;
   const auto delay = backoff_.next();
   log::warn(options_.log_component, reason,
-            {{"broker", options_.url},
+            {{"broker", broker.empty() ? broker_ : broker},
              {"retry_in_ms", std::to_string(delay.count())},
              {"attempt", std::to_string(backoff_.attempts())}});
   connecting_ = true;  // a timer is pending; a second loss must not start another

@@ -40,7 +40,10 @@ struct Will {
 };
 
 struct Options {
-  std::string url;  ///< mqtts://host:port (TLS) or mqtt://host:port
+  std::string url;  ///< mqtts://host:port (TLS) or mqtt://host:port; the first of `urls`
+  /// Every broker to try, in order, on each connect (an agent's failover list);
+  /// empty or one: just `url`.
+  std::vector<std::string> urls;
   std::string client_id;
   TlsFiles tls;
   std::chrono::seconds keepalive{30};
@@ -84,12 +87,17 @@ class Client {
   bool ready() const { return connected_.load() && pending_subscriptions_.load() == 0; }
   uint64_t reconnects() const { return reconnects_.load(); }
   const Options& options() const { return options_; }
+  /// The broker of the list the client connected to last ("" before the first connect).
+  const std::string& broker() const { return broker_; }
 
  private:
   class Listener;
   void connect();
   void handleConnectFailure(const std::string& reason);
-  void scheduleReconnect(const std::string& reason);
+  void noteBroker(const std::string& url);
+  std::string currentUrl() const;
+  /// `broker`: the one that failed, when not the one we were connected to.
+  void scheduleReconnect(const std::string& reason, const std::string& broker = {});
   void subscribeAll();
   template <class F>
   void post(F&& f);
@@ -105,6 +113,9 @@ class Client {
   std::atomic<int> pending_subscriptions_{0};
   bool stopping_ = false;
   bool connecting_ = false;
+  std::string broker_ = options_.url;
+  uint64_t connects_ = 0;
+  size_t url_index_ = 0;  ///< the broker of options_.urls the next connect goes to
   MessageHandler on_message_;
   std::function<void()> on_connected_;
   std::function<void()> on_disconnected_;

@@ -86,7 +86,14 @@ Statement& Statement::bindNull(int index) {
 }
 
 bool Statement::step() {
-  const int rc = sqlite3_step(stmt_);
+  int rc = sqlite3_step(stmt_);
+  // Outside a transaction SQLite rolled the statement's own implicit
+  // transaction back, so running it again after making room is safe (inside
+  // one, transact() runs the whole transaction again).
+  if (isFull(rc) && !db_->inTransaction() && db_->makeRoom()) {
+    sqlite3_reset(stmt_);  // keeps the bindings
+    rc = sqlite3_step(stmt_);
+  }
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
   sqlite3_reset(stmt_);
@@ -116,9 +123,13 @@ std::vector<uint8_t> Statement::blob(int col) const {
   return p ? std::vector<uint8_t>(p, p + n) : std::vector<uint8_t>();
 }
 
-Transaction::Transaction(Database& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
+Transaction::Transaction(Database& db) : db_(db) {
+  db_.exec("BEGIN IMMEDIATE");
+  ++db_.transaction_depth_;
+}
 
 Transaction::~Transaction() {
+  --db_.transaction_depth_;
   if (!done_) {
     try {
       db_.exec("ROLLBACK");

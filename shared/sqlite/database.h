@@ -5,11 +5,13 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace hale::sqlite {
@@ -69,6 +71,9 @@ class Statement {
   std::string text(int col) const;
   std::vector<uint8_t> blob(int col) const;
   bool isNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  /// Index of a named parameter ("$1", ":name"); 0 when the statement has none of that name.
+  int parameterIndex(const char* name) const { return sqlite3_bind_parameter_index(stmt_, name); }
+  int parameterCount() const { return sqlite3_bind_parameter_count(stmt_); }
 
  private:
   Database* db_;
@@ -91,10 +96,27 @@ class Database {
   const std::string& path() const { return path_; }
   [[noreturn]] void raise(std::string_view what, int code) const;
 
+  /// Called when a write fails for lack of space (SQLITE_FULL). It returns
+  /// true when it made room (the agent gives back its space reserve); the
+  /// failed write is then tried once more: a statement outside a transaction
+  /// at once, a transaction by transact(). Unset: the error is thrown.
+  void onFull(std::function<bool()> make_room) { make_room_ = std::move(make_room); }
+  bool makeRoom() const { return make_room_ && make_room_(); }
+  /// True between a Transaction's BEGIN and its end.
+  bool inTransaction() const { return transaction_depth_ > 0; }
+
  private:
+  friend class Transaction;
   sqlite3* db_ = nullptr;
   std::string path_;
+  std::function<bool()> make_room_;
+  int transaction_depth_ = 0;
 };
+
+/// True for SQLITE_FULL and its extended codes: the disk (or max_page_count) is full.
+inline bool isFull(int code) { return (code & 0xff) == SQLITE_FULL; }
+/// True for a damaged file: SQLITE_CORRUPT, SQLITE_NOTADB and their extended codes.
+inline bool isDamaged(int code) { return (code & 0xff) == SQLITE_CORRUPT || (code & 0xff) == SQLITE_NOTADB; }
 
 /// Commits only when commit() is called; otherwise rolls back on destruction.
 class Transaction {
@@ -109,6 +131,31 @@ class Transaction {
   Database& db_;
   bool done_ = false;
 };
+
+/// Runs `body` in one immediate transaction and commits it. When a write
+/// fails for lack of space, SQLite has rolled the whole transaction back; if
+/// the database's room maker freed space, `body` runs once more from the
+/// start, so nothing is applied twice. `body` must touch nothing outside the
+/// database before it returns.
+template <class Body>
+auto transact(Database& db, Body&& body) {
+  for (int attempt = 0;; ++attempt) {
+    try {
+      Transaction tx(db);
+      if constexpr (std::is_void_v<decltype(body())>) {
+        body();
+        tx.commit();
+        return;
+      } else {
+        auto result = body();
+        tx.commit();
+        return result;
+      }
+    } catch (const SqliteError& e) {
+      if (attempt > 0 || !isFull(e.code()) || !db.makeRoom()) throw;
+    }
+  }
+}
 
 /// Copies a live database into `dest_path` with SQLite's online backup API:
 /// consistent while writers keep writing (they are not blocked for the whole

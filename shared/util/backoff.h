@@ -29,9 +29,11 @@ class Backoff {
 
   /// The delay before the next attempt: base doubles per attempt up to the cap,
   /// then a random point in [base/2, base] is taken ("equal jitter").
-  std::chrono::milliseconds next() {
-    const double base = baseFor(attempt_);
-    ++attempt_;
+  std::chrono::milliseconds next() { return delayFor(attempt_++); }
+  /// The delay before retry number `attempt` + 1 (0: the first retry), without
+  /// counting it: for callers that keep the attempt count themselves (a queue row).
+  std::chrono::milliseconds delayFor(uint32_t attempt) const {
+    const double base = baseFor(attempt);
     const double jittered = base / 2.0 + random_() * base / 2.0;
     return std::chrono::milliseconds(static_cast<int64_t>(jittered));
   }

@@ -110,4 +110,25 @@ long RateLimiter::allow(const std::string& key, std::chrono::steady_clock::time_
   return -1;
 }
 
+bool limited(RateLimiter& limiter, std::chrono::steady_clock::time_point now, Level level, std::string_view component,
+             std::string_view message, const Fields& fields) {
+  std::string key = fmt::format("{}\x1f{}", component, message);
+  for (const auto& [name, value] : fields) key += fmt::format("\x1f{}={}", name, value);
+  const long held_back = limiter.allow(key, now);
+  if (held_back < 0) return false;
+  if (held_back == 0) {
+    write(level, component, message, fields);
+  } else {
+    Fields with_count = fields;
+    with_count.emplace_back("repeated", std::to_string(held_back));
+    write(level, component, message, with_count);
+  }
+  return true;
+}
+
+void errorRepeated(std::string_view component, std::string_view message, const Fields& fields) {
+  static RateLimiter limiter(std::chrono::minutes(5));
+  limited(limiter, std::chrono::steady_clock::now(), Level::Error, component, message, fields);
+}
+
 }  // namespace hale::log

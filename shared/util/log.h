@@ -49,4 +49,14 @@ class RateLimiter {
   std::unordered_map<std::string, Slot> slots_;
 };
 
+/// For a failure that recurs on every run (a full disk, a broken database):
+/// the first occurrence is written, identical ones (same component, message
+/// and field values) are then counted, and one line per `limiter` period
+/// says how many were held back (`repeated`). Returns whether it wrote.
+bool limited(RateLimiter& limiter, std::chrono::steady_clock::time_point now, Level level, std::string_view component,
+             std::string_view message, const Fields& fields = {});
+
+/// limited() at Error level with a process-wide limiter of five minutes.
+void errorRepeated(std::string_view component, std::string_view message, const Fields& fields = {});
+
 }  // namespace hale::log

@@ -184,7 +184,7 @@ TEST_CASE("chaos: >= 20,000 messages from 3 agents survive broker, aggregator an
                     << "; last seqs c1=" << last["c1"] << " c2=" << last["c2"] << " c3=" << last["c3"]);
 }
 
-TEST_CASE("backlog: 50 agents replaying 1,000 messages each at once; /health answers throughout, all are stored") {
+TEST_CASE("backlog: 50 agents replaying 1,000 messages each at once while /health answers throughout, all are stored") {
   constexpr int kAgents = 50, kBacklog = 1000;
   TempDir dir;
   std::vector<std::string> nodes;

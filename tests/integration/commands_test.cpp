@@ -88,7 +88,8 @@ wire::CommandSpec freshSpec(uint64_t epoch) {
 }  // namespace
 
 TEST_CASE(
-    "commands: a signed command is executed once; forged, replayed, expired and stale ones are refused and audited") {
+    "commands: a signed command is executed once, and forged, replayed, expired and stale ones are refused and "
+    "audited") {
   CommandRig rig;
   REQUIRE(runCommand({binaryDir() + "/hale-aggregator", "command", "--config", rig.dir.file("aggregator.toml"),
                       "--region", "eu", "--node", "n1", "auto-remediation", "off"},
@@ -203,7 +204,7 @@ TEST_CASE("commands: a POST to the API becomes a signed command the agent execut
   CHECK(audit.back()["detail"] == "auto-remediation off");
 }
 
-TEST_CASE("backup: hale-aggregator backup copies the live database; restore needs it stopped") {
+TEST_CASE("backup: hale-aggregator backup copies the live database and restore needs it stopped") {
   CommandRig rig;
   const std::string cfg = rig.dir.file("aggregator.toml");
   REQUIRE(waitFor(
@@ -223,7 +224,7 @@ TEST_CASE("backup: hale-aggregator backup copies the live database; restore need
   CHECK(runCommand({binaryDir() + "/hale-aggregator", "restore", "--config", cfg, rig.dir.file("backup.db")}) == 0);
 }
 
-TEST_CASE("commands: TriggerRemediation runs a check's plan now; an unknown check is refused and audited") {
+TEST_CASE("commands: TriggerRemediation runs a check's plan now and an unknown check is refused and audited") {
   TempDir files;
   const std::string flag = files.file("flag");
   // Automatic remediation is off: only the signed command makes the plan run.
@@ -257,7 +258,7 @@ TEST_CASE("commands: TriggerRemediation runs a check's plan now; an unknown chec
 }
 
 TEST_CASE(
-    "commands: a signed RunDrill kills the agent's supervised child; its plan restarts it; the verdict reaches the "
+    "commands: a signed RunDrill kills the agent's supervised child, its plan restarts it and the verdict reaches the "
     "aggregator") {
   CommandRig rig(
       "[remediation]\nbackoff_initial = \"50ms\"\n"

@@ -25,7 +25,7 @@ kind = "system"
   CHECK(f.cli({}) == 2);
 }
 
-TEST_CASE("drill --all runs every check and summarises; --json for machines") {
+TEST_CASE("drill --all runs every check and summarises, --json for machines") {
   DrillFixture f;
   f.write(R"(
 [[check]]

@@ -266,7 +266,8 @@ TEST_CASE("skeleton: SIGHUP re-reads the node certificate without restarting the
   std::filesystem::copy_file(other_pki + "/node-n1.key", fleet.pki + "/node-n1.key",
                              std::filesystem::copy_options::overwrite_existing);
   ::kill(agent.pid(), SIGHUP);
-  CHECK(waitFor([&] { return count("connect failed") >= 1; }, std::chrono::seconds(10)));
+  // Deadlines are generous: a loaded 2-core machine may take seconds per TLS handshake.
+  CHECK(waitFor([&] { return count("connect failed") >= 1; }, std::chrono::seconds(60)));
 
   // Now a fresh certificate from the right CA, same CN: the agent reconnects.
   std::filesystem::remove(fleet.pki + "/node-n1.crt");
@@ -274,7 +275,7 @@ TEST_CASE("skeleton: SIGHUP re-reads the node certificate without restarting the
   REQUIRE(runCommand({sourceDir() + "/scripts/dev-pki.sh", fleet.pki, "n1"}) == 0);
   const size_t connected_before = count("info  mqtt: connected");
   ::kill(agent.pid(), SIGHUP);
-  CHECK(waitFor([&] { return count("info  mqtt: connected") > connected_before; }, std::chrono::seconds(15)));
+  CHECK(waitFor([&] { return count("info  mqtt: connected") > connected_before; }, std::chrono::seconds(60)));
   CHECK(agent.running());
 }
 

@@ -10,6 +10,14 @@ namespace hale::test {
 /// Builds the first [[check]] of `toml_text` as if read from "checks.toml".
 agent::checks::CheckPtr checkFromToml(const std::string& toml_text, const Clock& clock = RealClock::instance());
 
+/// The validated keys and common settings (name, kind) of the first [[check]]
+/// of `toml_text`: what a kind's ...ForTest factory takes beside its fakes.
+struct CheckParts {
+  agent::checks::CommonSettings common;
+  config::Fields fields;
+};
+CheckParts checkPartsFromToml(const std::string& toml_text);
+
 /// The ConfigError text building the check throws, or "" when it does not throw.
 std::string configErrorOf(const std::string& toml_text);
 

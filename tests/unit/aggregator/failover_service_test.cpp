@@ -1,10 +1,12 @@
 // The aggregator's failover service: [[region]] config, decisions stored and
 // continued after a restart, the signed retained payload, API and metrics.
 #include "aggregator/failover/failover_service.h"
+#include "aggregator/api/api.h"
 #include "aggregator/core/aggregator_config.h"
 #include "aggregator/failover/failover_config.h"
 #include "shared/util/clock.h"
 #include "shared/wire/command.h"
+#include "tests/fakes/fake_clock.h"
 #include "tests/support/harness.h"
 
 #include <doctest/doctest.h>
@@ -79,11 +81,12 @@ TEST_CASE("failover service: decisions are stored and published signed and retai
     return true;
   };
   std::vector<failover::Decision> notified;
-  const int64_t t0 = unixMillisNow();
+  test::FakeClock clock;
+  const int64_t t0 = toUnixMillis(clock.wallNow());
   {
     asio::io_context io;
     storage::Store store(dir.file("agg.db"));
-    failover::Service svc(io, store, twoRegions(), key, sampler, publisher);
+    failover::Service svc(io, store, twoRegions(), key, sampler, publisher, clock);
     svc.onDecision([&](const failover::Decision& d) { notified.push_back(d); });
     svc.tick(t0);
     CHECK(svc.state().active == "a");
@@ -102,6 +105,7 @@ TEST_CASE("failover service: decisions are stored and published signed and retai
 
     scores["a"] = 40;
     for (int64_t t = t0 + 250; t <= t0 + 3'500; t += 250) svc.tick(t);
+    clock.advance(std::chrono::milliseconds(4'000));  // promotions below happen after these ticks
     CHECK(svc.state().active == "b");
     CHECK(svc.state().epoch == 2);
     REQUIRE(notified.size() == 1);
@@ -110,20 +114,11 @@ TEST_CASE("failover service: decisions are stored and published signed and retai
     CHECK(published.size() == 2);
 
     ingest::Counters counters;
+    api::ApiOptions options;
+    options.write_token = "write-token-0123456789";
+    options.failover = &svc;
     api::Api api(
-        store, counters, [] { return true; },
-        api::ApiOptions{{},
-                        std::nullopt,
-                        nullptr,
-                        std::string("write-token-0123456789"),
-                        {},
-                        1,
-                        std::chrono::minutes(5),
-                        nullptr,
-                        std::chrono::seconds(5),
-                        {},
-                        {},
-                        {svc.routes()}});
+        store, counters, [] { return true; }, std::move(options));
     auto get = api.handle({"GET", "/api/v1/failover", ""});
     REQUIRE(get.status == 200);
     const auto body = json::parse(get.body);
@@ -153,7 +148,7 @@ TEST_CASE("failover service: decisions are stored and published signed and retai
   // Restarted: same decision, same epoch, published again (re-signed), no new decision.
   asio::io_context io;
   storage::Store store(dir.file("agg.db"));
-  failover::Service svc(io, store, twoRegions(), key, sampler, publisher);
+  failover::Service svc(io, store, twoRegions(), key, sampler, publisher, clock);
   CHECK(svc.state().active == "a");
   CHECK(svc.state().epoch == 3);
   svc.tick(t0 + 10'000);
@@ -166,22 +161,21 @@ TEST_CASE("failover service: a region is remediating while an attempt's latest e
   test::TempDir dir;
   storage::Store store(dir.file("agg.db"));
   const int64_t now = unixMillisNow();
-  store.db().exec(
-      "INSERT INTO nodes(node, region, first_seen_ms, last_seen_ms) VALUES ('n1', 'a', 0, 0), ('n2', 'b', 0, 0)");
-  auto add = [&](const char* node, int seq, int attempt, const char* outcome, int64_t at) {
-    sqlite::Statement s(
-        store.db(),
-        "INSERT INTO remediations(node, seq, attempt_id, issue_id, check_name, action, outcome, reason, "
-        "exit_code, duration_ms, at_ms) VALUES (?1, ?2, ?3, 1, 'c', 'restart', ?4, '', 0, 0, ?5)");
-    s.with(std::string(node), seq, attempt, std::string(outcome), at).run();
+  auto add = [&](const char* node, uint64_t seq, uint64_t attempt, wire::RemediationOutcome outcome, int64_t at) {
+    storage::IngestItem item;
+    item.node = node;
+    item.region = std::string(node) == "n1" ? "a" : "b";
+    item.seq = seq;
+    item.remediation = wire::RemediationRecord{attempt, 1, "c", "restart", outcome, "", 0, 0, at};
+    store.ingest(std::span(&item, 1));
   };
-  add("n1", 1, 7, "Fired", now - 1000);
-  add("n1", 2, 7, "Executed", now - 500);
-  add("n2", 1, 3, "Fired", now - 1000);
-  add("n2", 2, 3, "Healed", now - 500);
+  add("n1", 1, 7, wire::RemediationOutcome::Fired, now - 1000);
+  add("n1", 2, 7, wire::RemediationOutcome::Executed, now - 500);
+  add("n2", 1, 3, wire::RemediationOutcome::Fired, now - 1000);
+  add("n2", 2, 3, wire::RemediationOutcome::Healed, now - 500);
   CHECK(failover::Service::remediatingRegions(store, now) == std::vector<std::string>{"a"});
-  add("n1", 3, 7, "NotHealed", now - 100);
+  add("n1", 3, 7, wire::RemediationOutcome::NotHealed, now - 100);
   CHECK(failover::Service::remediatingRegions(store, now).empty());
-  add("n1", 4, 8, "Fired", now - 11 * 60 * 1000);  // too old to count
+  add("n1", 4, 8, wire::RemediationOutcome::Fired, now - 11 * 60 * 1000);  // too old to count
   CHECK(failover::Service::remediatingRegions(store, now).empty());
 }

@@ -9,9 +9,12 @@
 #include "aggregator/health/snapshots.h"
 #include "aggregator/ingest/ingestor.h"
 #include "aggregator/storage/store.h"
+#include "shared/crypto/crypto.h"
+#include "shared/sqlite/database.h"
 #include "shared/util/clock.h"
 #include "shared/wire/envelope.h"
 #include "shared/wire/topics.h"
+#include "tests/fakes/fake_clock.h"
 #include "tests/support/harness.h"
 
 #include <doctest/doctest.h>
@@ -69,18 +72,20 @@ std::string remediation(const std::string& node, const std::string& region, uint
 }
 
 struct Rig {
+  test::FakeClock clock;
   test::TempDir dir;
   asio::io_context io;
   storage::Store store{dir.file("agg.db")};
-  ingest::Ingestor ingestor{io, store, ingest::Settings{std::chrono::milliseconds(1), 1000}};
+  ingest::Ingestor ingestor{io, store, ingest::Settings{std::chrono::milliseconds(1), 1000}, clock};
   health::SnapshotCounters snapshot_counters;
   std::unique_ptr<api::Api> api;
-  int64_t now = unixMillisNow();
+  int64_t now = toUnixMillis(clock.wallNow());
 
   explicit Rig(std::optional<std::string> token = std::nullopt) {
     api::ApiOptions options;
     options.read_token = token;
     options.snapshot_counters = &snapshot_counters;
+    options.clock = &clock;
     api = std::make_unique<api::Api>(
         store, ingestor.counters(), [] { return true; }, std::move(options));
   }
@@ -290,16 +295,18 @@ TEST_CASE("fleet_api: retention prunes raw results but keeps the latest and the 
   rig.send("eu", "n1", result("n1", "eu", 2, wire::CheckStatus::Ok, rig.now - 6 * kDayMs));
   rig.ingestor.flush();
   rig.status("eu", "n1", true);
+  // The test reads the file through its own connection: the store has no SQL escape.
+  sqlite::Database db(rig.dir.file("agg.db"));
   auto count = [&](const char* sql) {
-    sqlite::Statement s(rig.store.db(), sql);
+    sqlite::Statement s(db, sql);
     return s.step() ? s.int64(0) : -1;
   };
   // An old snapshot inside (89 d) and outside (91 d) the 90 d snapshot retention.
   storage::SnapshotRow row;
   row.score = 100;
   const std::vector<storage::SnapshotRow> rows{row};
-  rig.store.insertSnapshots(rig.now - 91 * kDayMs, rows);
-  rig.store.insertSnapshots(rig.now - 89 * kDayMs, rows);
+  rig.store.snapshots().insert(rig.now - 91 * kDayMs, rows);
+  rig.store.snapshots().insert(rig.now - 89 * kDayMs, rows);
   CHECK(count("SELECT count(*) FROM check_results") == 2);
 
   health::takeSnapshot(rig.store, health::Params{}, health::SnapshotSettings{}, rig.now, rig.snapshot_counters);
@@ -307,7 +314,7 @@ TEST_CASE("fleet_api: retention prunes raw results but keeps the latest and the 
   CHECK(count("SELECT count(*) FROM latest_results") == 1);
   CHECK(rig.snapshot_counters.pruned_results == 1);
   CHECK(rig.snapshot_counters.pruned_snapshots == 1);
-  CHECK(rig.store.countSnapshots() == 3);  // 89 d old + fleet + region eu now
+  CHECK(rig.store.snapshots().count() == 3);  // 89 d old + fleet + region eu now
   // The latest result is 6 days old: stale (10 min), so n1 scores 100 - 10 = 90.
   CHECK(rig.getJson("/api/v1/fleet/health")["score"] == 90.0);
 }
@@ -356,11 +363,11 @@ TEST_CASE("fleet_api: a read token guards every read but /health, /ready and the
   CHECK(rig.get("/dashboard").status == 200);
 }
 
-TEST_CASE("fleet_api: constant-time comparison") {
-  CHECK(api::constantTimeEquals("abc", "abc"));
-  CHECK_FALSE(api::constantTimeEquals("abc", "abd"));
-  CHECK_FALSE(api::constantTimeEquals("abc", "abcd"));
-  CHECK_FALSE(api::constantTimeEquals("", "a"));
+TEST_CASE("fleet_api: bearer tokens compare in constant time") {
+  CHECK(crypto::constantTimeEqual("abc", "abc"));
+  CHECK_FALSE(crypto::constantTimeEqual("abc", "abd"));
+  CHECK_FALSE(crypto::constantTimeEqual("abc", "abcd"));
+  CHECK_FALSE(crypto::constantTimeEqual("", "a"));
   CHECK(api::bearerMatches("Bearer tok", "tok"));
   CHECK_FALSE(api::bearerMatches("Bearer ", ""));
   CHECK_FALSE(api::bearerMatches("Bearertok", "tok"));

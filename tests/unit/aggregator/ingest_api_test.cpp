@@ -4,6 +4,7 @@
 #include "shared/util/clock.h"
 #include "shared/wire/envelope.h"
 #include "shared/wire/topics.h"
+#include "tests/fakes/fake_clock.h"
 #include "tests/support/harness.h"
 
 #include <doctest/doctest.h>
@@ -29,11 +30,19 @@ std::string batch(const std::string& node, const std::string& region, uint64_t s
 }
 
 struct Rig {
+  test::FakeClock clock;
   test::TempDir dir;
   asio::io_context io;
   storage::Store store{dir.file("agg.db")};
-  ingest::Ingestor ingestor{io, store, ingest::Settings{std::chrono::milliseconds(1), 1000}};
-  api::Api api{store, ingestor.counters(), [] { return true; }};
+  ingest::Ingestor ingestor{io, store, ingest::Settings{std::chrono::milliseconds(1), 1000}, clock};
+  api::Api api{store, ingestor.counters(), [] { return true; }, options()};
+
+  int64_t nowMs() const { return toUnixMillis(clock.wallNow()); }
+  api::ApiOptions options() {
+    api::ApiOptions o;
+    o.clock = &clock;
+    return o;
+  }
 
   api::Response get(const std::string& target) { return api.handle({"GET", target, ""}); }
   json getJson(const std::string& target) { return json::parse(get(target).body); }
@@ -44,9 +53,11 @@ TEST_CASE("ingest: stores exactly once per (node, seq) and keeps the latest resu
   Rig rig;
   rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), batch("n1", "eu", 1, wire::CheckStatus::Ok));
   rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), batch("n1", "eu", 2, wire::CheckStatus::Crit));
-  rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), batch("n1", "eu", 2, wire::CheckStatus::Crit));  // redelivery
+  rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"),
+                         batch("n1", "eu", 2, wire::CheckStatus::Crit));  // redelivery
   rig.ingestor.flush();
-  rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), batch("n1", "eu", 1, wire::CheckStatus::Ok));  // late redelivery
+  rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"),
+                         batch("n1", "eu", 1, wire::CheckStatus::Ok));  // late redelivery
   rig.ingestor.flush();
   CHECK(rig.ingestor.counters().stored == 2);
   CHECK(rig.ingestor.counters().duplicates == 2);
@@ -174,7 +185,7 @@ std::string issueEvent(const std::string& node, uint64_t seq, uint64_t id, wire:
 }
 }  // namespace
 
-TEST_CASE("ingest: issue events open and close issues; a replayed open does not reopen") {
+TEST_CASE("ingest: issue events open and close issues and a replayed open does not reopen") {
   Rig rig;
   const auto topic = wire::telemetryTopic("eu", "n1");
   rig.ingestor.onMessage(topic, issueEvent("n1", 1, 1, wire::IssueState::Opened));
@@ -253,7 +264,7 @@ TEST_CASE("ingest: build events are stored once and summarised by category") {
     b.category = category;
     b.remedy = category == "network" ? "retry" : "none";
     b.evidence = {"line 3: ETIMEDOUT"};
-    b.at_ms = unixMillisNow();
+    b.at_ms = rig.nowMs();
     const auto bytes = wire::buildBuildEvent({"n1", "eu", seq, 1}, b);
     rig.ingestor.onMessage(topic, std::string(bytes.begin(), bytes.end()));
   };
@@ -286,6 +297,7 @@ TEST_CASE("api: writes need the write token, are validated, rate-limited and bec
     sent.push_back(spec);
     return {};
   };
+  options.clock = &rig.clock;
   api::Api api(
       rig.store, rig.ingestor.counters(), [] { return true; }, std::move(options));
   auto post = [&](const std::string& target, const std::string& body,
@@ -324,11 +336,26 @@ TEST_CASE("api: writes need the write token, are validated, rate-limited and bec
   CHECK(post("/api/v1/auto-remediation", R"({"enabled":true,"region":"mars"})").status == 404);
   CHECK(post("/api/v1/auto-remediation", R"({"region":"eu"})").status == 400);
 
-  // The bucket holds 20 writes; a burst past it is refused with 429.
-  int limited = 0;
-  for (int i = 0; i < 40; ++i)
-    if (post("/api/v1/nodes/n1/remediate", R"({"check":"web"})").status == 429) ++limited;
-  CHECK(limited > 0);
+  // The bucket holds 20 writes and refills 5 a second: a burst past it is refused with 429.
+  api::ApiOptions limited_options;
+  limited_options.write_token = "write-token-0123456789";
+  limited_options.send_command = [](const wire::CommandSpec&) -> Status { return {}; };
+  limited_options.clock = &rig.clock;
+  api::Api limited(
+      rig.store, rig.ingestor.counters(), [] { return true; }, std::move(limited_options));
+  auto burst = [&](int n) {
+    int accepted = 0;
+    for (int i = 0; i < n; ++i) {
+      const auto answer =
+          limited.handle({"POST", "/api/v1/nodes/n1/remediate", R"({"check":"web"})", "Bearer write-token-0123456789"});
+      if (answer.status == 202) ++accepted;
+      if (answer.status == 429) CHECK(answer.headers.at(0) == std::pair<std::string, std::string>{"Retry-After", "1"});
+    }
+    return accepted;
+  };
+  CHECK(burst(25) == 20);
+  rig.clock.advance(std::chrono::seconds(1));
+  CHECK(burst(10) == 5);
 
   api::Api no_writes(rig.store, rig.ingestor.counters(), [] { return true; });
   CHECK(no_writes.handle({"POST", "/api/v1/nodes/n1/remediate", "{}", "Bearer x"}).status == 403);
@@ -345,7 +372,7 @@ TEST_CASE("ingest: remediation decisions are stored once, listed per node, and g
     r.action = "restart";
     r.outcome = outcome;
     r.reason = "exit 0";
-    r.at_ms = unixMillisNow();
+    r.at_ms = rig.nowMs();
     const auto bytes = wire::buildRemediationEvent({"n1", "eu", seq, 1}, r);
     rig.ingestor.onMessage(topic, std::string(bytes.begin(), bytes.end()));
   };
@@ -373,9 +400,9 @@ TEST_CASE("ingest: /metrics has the sent-to-committed latency histogram") {
     const auto bytes = wire::buildCheckBatch({"n1", "eu", seq, sent_ms}, std::span(&r, 1));
     return std::string(bytes.begin(), bytes.end());
   };
-  const int64_t now = unixMillisNow();
-  rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), at(1, now));           // ~0 ms
-  rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), at(2, now - 3'000));   // ~3 s
+  const int64_t now = rig.nowMs();
+  rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), at(1, now));           // 0 ms
+  rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), at(2, now - 3'000));   // 3 s
   rig.ingestor.onMessage(wire::telemetryTopic("eu", "n1"), at(3, now + 60'000));  // agent clock ahead: 0
   rig.ingestor.flush();
   const std::string body = rig.get("/metrics").body;

@@ -1,5 +1,5 @@
 #include "agent/state/state_store.h"
-#include "aggregator/storage/schema.h"
+#include "aggregator/storage/sqlite/schema.h"
 #include "shared/sqlite/database.h"
 #include "tests/support/harness.h"
 
@@ -37,7 +37,7 @@ void checkEveryPath(std::span<const std::string_view> migrations) {
 }  // namespace
 
 TEST_CASE("sqlite: aggregator migrations apply from empty and from each earlier version") {
-  checkEveryPath(aggregator::storage::migrations());
+  checkEveryPath(aggregator::storage::sqlite::migrations());
 }
 
 TEST_CASE("sqlite: agent migrations apply from empty and from each earlier version") {
@@ -48,11 +48,11 @@ TEST_CASE("sqlite: a database newer than the binary is refused") {
   test::TempDir dir;
   sqlite::Database db(dir.file("x.db"));
   db.exec("PRAGMA user_version = 99");
-  CHECK_THROWS_WITH_AS(sqlite::migrate(db, aggregator::storage::migrations()),
+  CHECK_THROWS_WITH_AS(sqlite::migrate(db, aggregator::storage::sqlite::migrations()),
                        doctest::Contains("newer than this binary"), sqlite::SqliteError);
 }
 
-TEST_CASE("sqlite: a transaction rolls back unless committed; a failed migration leaves the version") {
+TEST_CASE("sqlite: a transaction rolls back unless committed and a failed migration leaves the version") {
   test::TempDir dir;
   sqlite::Database db(dir.file("x.db"));
   db.exec("CREATE TABLE t(v INTEGER)");

@@ -4,6 +4,9 @@
 #include "shared/wire/topics.h"
 
 #include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 using namespace hale;
 using namespace std::chrono_literals;
@@ -61,6 +64,46 @@ TEST_CASE("log: the rate limiter lets one line per key per period and counts the
   CHECK(limiter.allow("a", t0 + 2s) == -1);
   CHECK(limiter.allow("b", t0 + 2s) == 0);
   CHECK(limiter.allow("a", t0 + 61s) == 2);
+}
+
+namespace {
+/// What `fn` writes to stderr (the log's destination).
+template <class F>
+std::string stderrOf(F&& fn) {
+  std::fflush(stderr);
+  FILE* capture = std::tmpfile();
+  const int saved = ::dup(STDERR_FILENO);
+  ::dup2(::fileno(capture), STDERR_FILENO);
+  fn();
+  std::fflush(stderr);
+  ::dup2(saved, STDERR_FILENO);
+  ::close(saved);
+  std::string out;
+  std::rewind(capture);
+  for (int c; (c = std::fgetc(capture)) != EOF;) out += static_cast<char>(c);
+  std::fclose(capture);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("log: an error repeated on every run is written once, then once per period with how many were held back") {
+  log::RateLimiter limiter(std::chrono::minutes(5));
+  const auto t0 = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
+  const log::Fields full{{"error", "database or disk is full"}};
+  std::vector<bool> written;
+  const std::string out = stderrOf([&] {
+    for (int run = 0; run < 4; ++run)
+      written.push_back(log::limited(limiter, t0 + run * 10s, log::Level::Error, "agent", "cannot track issue", full));
+    // A different error is news: written at once.
+    written.push_back(log::limited(limiter, t0 + 50s, log::Level::Error, "agent", "cannot track issue",
+                                   {{"error", "disk I/O error"}}));
+    written.push_back(log::limited(limiter, t0 + 6min, log::Level::Error, "agent", "cannot track issue", full));
+  });
+  CHECK(written == std::vector<bool>{true, false, false, false, true, true});
+  CHECK(out.find("repeated=3") != std::string::npos);
+  size_t lines = 0;
+  for (char c : out) lines += c == '\n';
+  CHECK(lines == 3);
 }
 
 #include "shared/util/pacer.h"

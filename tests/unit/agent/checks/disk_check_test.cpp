@@ -160,7 +160,7 @@ TEST_CASE("disk_check: fill rate predicts time to full over the window") {
   CHECK(out.status == checks::CheckStatus::Crit);
 }
 
-TEST_CASE("disk_check: full in less than full_warn warns; a steady or shrinking disk does not") {
+TEST_CASE("disk_check: full in less than full_warn warns, a steady or shrinking disk does not") {
   constexpr uint64_t kTotal = uint64_t(1) << 40;
   FakeFilesystem fs;
   test::FakeClock clock;

@@ -78,7 +78,7 @@ TEST_CASE("build policy: [[build_policy]] tables are read and checked") {
   CHECK(errorOf("build_policy = 3\n").find("array of tables") != std::string::npos);
 }
 
-TEST_CASE("build policy: two exec runs of one step share the budget; the second is refused, says so and records it") {
+TEST_CASE("build policy: two exec runs of one step share the budget, the second is refused, says so and records it") {
   TempDir dir;
   agent::state::StateStore store(dir.path());
   test::FakeClock clock;

@@ -144,7 +144,7 @@ TEST_CASE("knowledge_base: defaultPatternDirs honours HALE_PATTERNS_DIR") {
     CHECK(defaultPatternDirs("/src/config/patterns") == std::vector<std::string>{"/src/config/patterns"});
 }
 
-TEST_CASE("knowledge_base: a background compile matches like a plain one; exec still refuses bad patterns first") {
+TEST_CASE("knowledge_base: a background compile matches like a plain one, exec still refuses bad patterns first") {
   KnowledgeBase kb;
   kb.load(sourcePath("config/patterns"));
   kb.compileInBackground();

@@ -3,6 +3,7 @@
 // scheduler and the result pipeline, the remedy plan runs through the engine,
 // and whatever the drill created is gone afterwards. (The `hale-agent drill`
 // command itself: tests/integration/drill_cli_test.cpp.)
+#include "agent/checks/log_position.h"
 #include "agent/core/drill_session.h"
 #include "agent/remedies/attempts.h"
 #include "agent/state/audit_log.h"
@@ -110,7 +111,7 @@ fail_after = 1
   CHECK_FALSE(executed);
 }
 
-TEST_CASE("drill: disk filled past crit is healed by clean; the fill file never stays") {
+TEST_CASE("drill: disk filled past crit is healed by clean, the fill file never stays") {
   DrillFixture f;
   const std::string sandbox = f.dir.file("sandbox");
   fs::create_directory(sandbox);
@@ -338,4 +339,80 @@ fail_after = 1
   CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
   state::StateStore store(f.dir.file("state"));
   CHECK(remedies::Attempts(store.db()).inState("awaiting").empty());
+}
+
+namespace {
+/// A log check of `log` at 100 ms with a harmless plan, and its drill table.
+std::string logCheck(const std::string& keys, const std::string& drill, const std::string& plan_root) {
+  return fmt::format(R"(
+[[check]]
+name = "app-log"
+kind = "log"
+interval = "100ms"
+fail_after = 2
+{}
+{}
+  [[check.remedy]]
+  action = "clean"
+  roots = ["{}"]
+  globs = ["*.nothing"]
+  settle = "50ms"
+)",
+                     keys, drill, plan_root);
+}
+
+std::string sandboxOf(const std::string& fault) {
+  const auto from = fault.find("(/tmp/"), to = fault.find("/drill.log)");
+  REQUIRE(from != std::string::npos);
+  REQUIRE(to != std::string::npos);
+  return fault.substr(from + 1, to - from - 1);
+}
+}  // namespace
+
+TEST_CASE("drill: a log check detects the error lines appended to a sandbox copy, the real log is untouched") {
+  DrillFixture f;
+  const std::string log = f.dir.file("app.log");
+  test::writeFile(log, "ERROR already here\nquiet line\n");
+  f.write(logCheck(
+      fmt::format("path = \"{}\"\npatterns_dir = \"{}/config/patterns\"\ncrit_matches = 3", log, test::sourceDir()), "",
+      f.dir.path()));
+  const auto r = f.drill("app-log");
+  CHECK(r.verdict == DrillVerdict::NotHealed);  // a clean step does not silence a log
+  REQUIRE(r.detect_ms);
+  CHECK(r.fault.find("appended 3 x \"kernel: Out of memory: Killed process 4242") != std::string::npos);
+  CHECK(test::readFile(log) == "ERROR already here\nquiet line\n");
+  CHECK_FALSE(fs::exists(sandboxOf(r.fault)));
+  // The real check's position (from the runner's baseline run) is still the real log's.
+  const auto kept = checks::loadLogPosition(checks::logPositionFile(f.dir.file("state"), "app-log"));
+  REQUIRE(kept);
+  CHECK(kept->source == log);
+  CHECK(kept->file->offset == 30);
+}
+
+TEST_CASE("drill: a log drill uses [check.drill] line, and refuses a line or a journal it cannot use") {
+  DrillFixture f;
+  const std::string log = f.dir.file("app.log");
+  test::writeFile(log, "");
+  const std::string billing = fmt::format("path = \"{}\"\npatterns = ['^billing: lost order \\d+$']", log);
+  f.write(
+      logCheck(billing + "\ncrit_matches = 1", "  [check.drill]\n  line = \"billing: lost order 42\"", f.dir.path()));
+  auto r = f.drill("app-log");
+  CHECK(r.verdict == DrillVerdict::NotHealed);
+  CHECK(r.detect_ms);
+  CHECK(r.fault.find("1 x \"billing: lost order 42\"") != std::string::npos);
+
+  f.write(logCheck(billing, "", f.dir.path()));
+  r = f.drill("app-log");
+  CHECK(r.verdict == DrillVerdict::NotDrillable);
+  CHECK(r.reason.find("set [check.drill] line") != std::string::npos);
+
+  f.write(logCheck(billing, "  [check.drill]\n  line = \"no match\"", f.dir.path()));
+  r = f.drill("app-log");
+  CHECK(r.verdict == DrillVerdict::NotDrillable);
+  CHECK(r.reason.find("does not match the check's patterns") != std::string::npos);
+
+  f.write(logCheck("unit = \"demo.service\"\npatterns = ['x']", "", f.dir.path()));
+  r = f.drill("app-log");
+  CHECK(r.verdict == DrillVerdict::NotDrillable);
+  CHECK(r.reason.find("journal") != std::string::npos);
 }

@@ -36,7 +36,7 @@ remedies::ActionContext context() {
 }
 }  // namespace
 
-TEST_CASE("remedy_actions: hook gets the issue's context in HALE_* variables; run gets env and cwd") {
+TEST_CASE("remedy_actions: hook gets the issue's context in HALE_* variables, run gets env and cwd") {
   test::TempDir dir;
   SUBCASE("hook") {
     auto p = plan(

@@ -189,7 +189,7 @@ TEST_CASE("remedy_engine: a step that makes things worse is rolled back, then th
                                                  "run:fired", "run:executed", "run:healed"});
 }
 
-TEST_CASE("remedy_engine: a failing step is rolled back; exhausted plans count toward the breaker") {
+TEST_CASE("remedy_engine: a failing step is rolled back, exhausted plans count toward the breaker") {
   Fixture f;
   auto policy = Fixture::defaultPolicy();
   policy.limits.breaker_failures = 2;
@@ -309,7 +309,7 @@ TEST_CASE("remedy_engine: after a restart an open issue's plan continues after t
   CHECK(f.audit.verify().ok);
 }
 
-TEST_CASE("remedy_engine: a triggered plan runs with auto-remediation off; a second trigger is refused") {
+TEST_CASE("remedy_engine: a triggered plan runs with auto-remediation off, a second trigger is refused") {
   Fixture f;
   f.configure(touchStep(f.dir.file("one")));
   limits::Policy::setAuto(f.store, "web", false);

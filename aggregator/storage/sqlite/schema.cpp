@@ -1,6 +1,6 @@
-#include "aggregator/storage/schema.h"
+#include "aggregator/storage/sqlite/schema.h"
 
-namespace hale::aggregator::storage {
+namespace hale::aggregator::storage::sqlite {
 namespace {
 constexpr std::string_view kMigrations[] = {
     // 1: nodes and the (node, seq) ledger that makes storage exactly-once.
@@ -183,4 +183,4 @@ CREATE TABLE failover_decisions(
 
 std::span<const std::string_view> migrations() { return kMigrations; }
 
-}  // namespace hale::aggregator::storage
+}  // namespace hale::aggregator::storage::sqlite
