@@ -17,7 +17,7 @@ namespace hale::agent::ci {
 namespace {
 
 constexpr std::string_view kUsage =
-    "usage: hale-agent diagnose [--json] [--patterns DIR|FILE]... [--junit REPORT.xml]... FILE|-\n"
+    "usage: hale-agent diagnose [--json] [--patterns DIR|FILE]... [--junit REPORT.xml]... FILE...|-\n"
     "       hale-agent diagnose --learn CATEGORY [--confirm --local FILE] [--patterns DIR|FILE]... FILE\n"
     "       hale-agent diagnose --watch DIR... [--json] [--poll DUR] [--run-gap DUR] [--config FILE]\n"
     "\n"
@@ -38,7 +38,7 @@ struct Options {
   std::string local;
   std::vector<std::string> patterns;
   std::vector<std::string> junit;
-  std::string file;
+  std::vector<std::string> files;
 };
 
 // Returns an error message, or empty on success.
@@ -70,13 +70,12 @@ std::string parseArgs(const std::vector<std::string>& args, Options& o) {
       o.learn = v;
     } else if (a.size() > 1 && a[0] == '-')
       return "unknown option " + a;
-    else if (!o.file.empty())
-      return "only one log file may be given";
     else
-      o.file = a;
+      o.files.push_back(a);
   }
   if (o.help) return {};
-  if (o.file.empty()) return "no log file given (use - for stdin)";
+  if (o.files.empty()) return "no log file given (use - for stdin)";
+  if (o.learn && o.files.size() > 1) return "--learn takes one log file";
   if (o.confirm && o.local.empty()) return "--confirm needs --local FILE";
   if (o.confirm && !o.learn) return "--confirm is only valid with --learn";
   return {};
@@ -90,9 +89,9 @@ int usageError(const std::string& message) {
 int runLearn(const Options& o, const KnowledgeBase& kb) {
   const auto category = parseCategory(*o.learn);
   if (!category) return usageError("unknown category " + *o.learn);
-  const auto proposal = proposePattern(*category, o.file, kb);
+  const auto proposal = proposePattern(*category, o.files[0], kb);
   if (!proposal) {
-    std::fprintf(stderr, "hale-agent diagnose: no unexplained failure-like line in %s\n", o.file.c_str());
+    std::fprintf(stderr, "hale-agent diagnose: no unexplained failure-like line in %s\n", o.files[0].c_str());
     return 1;
   }
   std::printf("# from line %llu: %s\n%s", static_cast<unsigned long long>(proposal->source_line),
@@ -108,7 +107,7 @@ int runLearn(const Options& o, const KnowledgeBase& kb) {
 
 }  // namespace
 
-std::string diagnosisToJson(const Diagnosis& d) {
+std::string diagnosisToJson(const Diagnosis& d, const std::string& file) {
   nlohmann::json j;
   j["category"] = categoryName(d.category);
   j["secondary"] = d.secondary ? nlohmann::json(categoryName(*d.secondary)) : nlohmann::json(nullptr);
@@ -121,6 +120,7 @@ std::string diagnosisToJson(const Diagnosis& d) {
   j["evidence"] = nlohmann::json::array();
   for (const auto& e : d.evidence) j["evidence"].push_back({{"line", e.line}, {"text", e.text}, {"entry", e.entry_id}});
   j["failed_tests"] = d.failed_tests;
+  if (!file.empty()) j["file"] = file;
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -136,6 +136,32 @@ std::string diagnosisToText(const Diagnosis& d) {
   return out;
 }
 
+namespace {
+
+// Diagnoses one log; returns an error message, or empty after printing.
+std::string diagnoseOne(const Options& o, const KnowledgeBase& kb, const std::string& file) {
+  Classifier classifier(kb);
+  std::string error;
+  if (!diagnoseFile(file, classifier, &error)) return error;
+  Diagnosis d = classifier.diagnose();
+  for (const auto& report : o.junit) {
+    const auto summary = parseJUnitFile(report);
+    if (!summary) return report + ": cannot read test report";
+    refineWithJUnit(d, *summary);
+  }
+  std::string text;
+  if (o.json) {
+    text = diagnosisToJson(d, o.files.size() > 1 ? file : std::string()) + "\n";
+  } else {
+    if (o.files.size() > 1) text = fmt::format("== {}\n", file);
+    text += diagnosisToText(d);
+  }
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  return {};
+}
+
+}  // namespace
+
 int runDiagnoseCommand(const std::vector<std::string>& args) {
   Options o;
   if (const std::string error = parseArgs(args, o); !error.empty()) return usageError(error);
@@ -148,24 +174,14 @@ int runDiagnoseCommand(const std::vector<std::string>& args) {
   try {
     const KnowledgeBase kb = loadKnowledgeBase(o.patterns);
     if (o.learn) return runLearn(o, kb);
-    Classifier classifier(kb);
-    std::string error;
-    if (!diagnoseFile(o.file, classifier, &error)) {
-      std::fprintf(stderr, "hale-agent diagnose: %s\n", error.c_str());
-      return 2;
-    }
-    Diagnosis d = classifier.diagnose();
-    for (const auto& report : o.junit) {
-      const auto summary = parseJUnitFile(report);
-      if (!summary) {
-        std::fprintf(stderr, "hale-agent diagnose: %s: cannot read test report\n", report.c_str());
-        return 2;
+    int status = 0;
+    for (const auto& file : o.files) {
+      if (const std::string error = diagnoseOne(o, kb, file); !error.empty()) {
+        std::fprintf(stderr, "hale-agent diagnose: %s\n", error.c_str());
+        status = 2;
       }
-      refineWithJUnit(d, *summary);
     }
-    const std::string text = o.json ? diagnosisToJson(d) + "\n" : diagnosisToText(d);
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    return 0;
+    return status;
   } catch (const config::ConfigError& e) {
     std::fprintf(stderr, "hale-agent diagnose: %s\n", e.what());
     return 2;
