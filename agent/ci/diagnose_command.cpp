@@ -112,6 +112,16 @@ std::string diagnosisToJson(const Diagnosis& d, const std::string& file) {
   j["category"] = categoryName(d.category);
   j["secondary"] = d.secondary ? nlohmann::json(categoryName(*d.secondary)) : nlohmann::json(nullptr);
   j["confidence"] = std::round(d.confidence * 1000.0) / 1000.0;
+  j["decided_by"] = decidedByName(d.decided_by);
+  if (!d.model_label.empty()) {
+    nlohmann::json tokens = nlohmann::json::array();
+    for (const auto& [token, weight] : d.model_tokens)
+      tokens.push_back({{"token", token}, {"weight", std::round(weight * 100.0) / 100.0}});
+    j["model"] = {{"label", d.model_label},
+                  {"posterior", std::round(d.model_posterior * 1000.0) / 1000.0},
+                  {"tokens", std::move(tokens)}};
+  }
+  if (!d.refused.empty()) j["refused"] = d.refused;
   j["entry"] = d.entry_id;
   j["explanation"] = d.explanation;
   j["remedy"] = remedyName(d.remedy);
@@ -127,9 +137,16 @@ std::string diagnosisToJson(const Diagnosis& d, const std::string& file) {
 std::string diagnosisToText(const Diagnosis& d) {
   std::string out = fmt::format("category:    {}\n", categoryName(d.category));
   if (d.secondary) out += fmt::format("secondary:   {}\n", categoryName(*d.secondary));
-  out += fmt::format("confidence:  {:.2f}\n", d.confidence);
+  out += fmt::format("confidence:  {:.2f} (decided by the {})\n", d.confidence, decidedByName(d.decided_by));
   out += fmt::format("explanation: {}\n", d.explanation);
   out += fmt::format("remedy:      {}\n", remedyName(d.remedy));
+  if (!d.refused.empty()) out += fmt::format("refused:     {}\n", d.refused);
+  if (!d.model_label.empty()) {
+    std::string tokens;
+    for (const auto& [token, weight] : d.model_tokens) tokens += fmt::format(" {} ({:+.1f})", token, weight);
+    out += fmt::format("model:       {} {:.2f}{}{}\n", d.model_label, d.model_posterior, tokens.empty() ? "" : " -",
+                       tokens);
+  }
   if (!d.failed_tests.empty()) out += fmt::format("failed tests: {}\n", fmt::join(d.failed_tests, " "));
   if (!d.evidence.empty()) out += "evidence:\n";
   for (const auto& e : d.evidence) out += fmt::format("  {:>7}: {}\n", e.line, e.text);

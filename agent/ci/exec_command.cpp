@@ -115,6 +115,8 @@ Plan planRemedy(const ExecOptions& o, const Diagnosis& d, const std::vector<std:
       p.remedy = Remedy::FreeDisk;
       break;
     }
+    case Remedy::RetryLessParallel:
+    case Remedy::RetryLongerTimeout:
     case Remedy::None:
       break;
   }

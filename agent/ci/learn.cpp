@@ -97,21 +97,6 @@ std::string generaliseLine(std::string_view line) {
   return out;
 }
 
-Remedy defaultRemedy(Category category) {
-  switch (category) {
-    case Category::Network:
-      return Remedy::Retry;
-    case Category::Infrastructure:
-      return Remedy::Retry;
-    case Category::ResourceDisk:
-      return Remedy::FreeDisk;
-    case Category::Flaky:
-      return Remedy::RerunFailedTests;
-    default:
-      return Remedy::None;
-  }
-}
-
 std::optional<LearnProposal> proposePattern(Category category, const std::string& path, const KnowledgeBase& kb) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw config::ConfigError(fmt::format("{}: cannot read log", path));
