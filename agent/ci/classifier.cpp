@@ -83,8 +83,8 @@ bool cleanLogText(std::string_view text, std::string& out) {
 Classifier::Classifier(const KnowledgeBase& kb, ClassifierLimits limits)
     : kb_(kb), limits_(limits), stats_(kb.entries().size()) {
   const FailureModel* model = kb.model();
-  if (limits_.window_before < 0) limits_.window_before = model ? model->before() : 3;
-  if (limits_.window_after < 0) limits_.window_after = model ? model->after() : 12;
+  if (limits_.window_before < 0) limits_.window_before = model ? model->before() : 1;
+  if (limits_.window_after < 0) limits_.window_after = model ? model->after() : 4;
 }
 
 void Classifier::feed(std::string_view data, int stream) {

@@ -20,7 +20,7 @@ namespace {
 // window but never assert on their own that the step failed.
 constexpr int kAssertPriority = 10;
 // A second category within this share of the leader's score is a disagreement.
-constexpr double kDisagreement = 0.6;
+constexpr double kDisagreement = 0.8;
 
 // A failure is usually reported near the end; cleanup chatter follows it, so
 // the curve is gentle near the end (0.8 at 50 lines away) and flattens at
@@ -130,6 +130,9 @@ bool Classifier::askModel(const Scores& scores, const std::vector<std::string>& 
   d.model_posterior = p.posterior;
   d.model_tokens = p.weights;
   if (p.label.empty() || p.posterior < model->threshold() || p.label == "unknown") return false;
+  // Between rivals the model must prefer the same label over all classes too:
+  // a choice forced between two poor fits is no decision.
+  if (!allowed.empty() && model->predict(tokens).label != p.label) return false;
   if (p.label == "none" && failed) return false;
   d.category = p.label == "none" ? Category::None : modelCategory(p.label, scores.score, tokens);
   d.decided_by = DecidedBy::Model;
@@ -182,7 +185,8 @@ void Classifier::decide(const Scores& scores, Diagnosis& d) const {
     fillPatternVerdict(scores, static_cast<size_t>(Category::None), d);
     return;
   }
-  if (askModel(scores, {}, failed, d)) return;
+  // The model reads error text: with none (no error line, no verdict) the step stays none.
+  if ((failed || window_open_) && askModel(scores, {}, failed, d)) return;
   if (!failed) {
     d.explanation = "No known failure signature matched this log.";
     d.confidence = 0.5;

@@ -178,10 +178,9 @@ ModelPrediction FailureModel::predict(const std::vector<std::string>& tokens, co
   uint64_t n = 0;
   for (const auto& kv : counts) n += kv.second;
   // Tokens of one log are far from independent: the likelihood is scaled to
-  // at most kEvidenceTokens tokens' worth, which keeps the posterior usable
-  // as a confidence instead of 0 or 1.
-  constexpr double kEvidenceTokens = 20.0;
-  const double scale = n > kEvidenceTokens ? kEvidenceTokens / static_cast<double>(n) : 1.0;
+  // at most evidence_ tokens' worth, which keeps the posterior usable as a
+  // confidence instead of 0 or 1.
+  const double scale = static_cast<double>(n) > evidence_ ? evidence_ / static_cast<double>(n) : 1.0;
   const double vocab = static_cast<double>(tokens_.size());
   const auto logLikelihood = [&](const TokenCounts& t, size_t c) {
     return std::log((t.counts[c] + alpha_) / (static_cast<double>(totals_[c]) + alpha_ * vocab));

@@ -12,6 +12,7 @@
 //   window  <before>  <after>                      lines around the first error
 //   smoothing  <alpha>                             additive (Laplace) smoothing
 //   threshold  <posterior>                         below it the answer is unknown
+//   evidence  <tokens>                             likelihood scaled to at most this many tokens
 //   classes  <name>...                             corpus categories
 //   docs  <count>...                               training logs per class
 //   token  <text>  <count>...                      one line per token
@@ -59,6 +60,7 @@ class FailureModel {
   int before() const { return before_; }
   int after() const { return after_; }
   double threshold() const { return threshold_; }
+  double evidence() const { return evidence_; }
   double smoothing() const { return alpha_; }
   const std::string& trainingHash() const { return training_hash_; }
   uint64_t trainingLogs() const { return training_logs_; }
@@ -66,6 +68,7 @@ class FailureModel {
 
   void setWindow(int before, int after) { before_ = before, after_ = after; }
   void setThreshold(double threshold) { threshold_ = threshold; }
+  void setEvidence(double tokens) { evidence_ = tokens; }
   void setSmoothing(double alpha) { alpha_ = alpha; }
   void setTrainingSet(uint64_t logs, std::string sha256_hex) {
     training_logs_ = logs;
@@ -86,10 +89,11 @@ class FailureModel {
   std::vector<uint64_t> totals_;     // tokens per class
   std::vector<TokenCounts> tokens_;  // sorted by token
   uint64_t total_docs_ = 0;
-  int before_ = 3;
-  int after_ = 12;
+  int before_ = 1;
+  int after_ = 4;
   double alpha_ = 0.5;
-  double threshold_ = 0.6;
+  double threshold_ = 0.9;
+  double evidence_ = 6.0;
   uint64_t training_logs_ = 0;
   std::string training_hash_;
 };

@@ -112,6 +112,9 @@ FailureModel FailureModel::parse(std::string_view text, const std::string& file)
     } else if (key == "threshold") {
       r.expectFields(f, 2);
       m.threshold_ = r.numberAt(f[1], 0, 1);
+    } else if (key == "evidence") {
+      r.expectFields(f, 2);
+      m.evidence_ = r.numberAt(f[1], 1, 1e6);
     } else if (key == "classes") {
       if (!m.classes_.empty()) r.fail(f[0], "'classes' given twice");
       if (f.size() < 2 || f.size() - 1 > kMaxClasses) r.fail(f[0], "expected 1..64 class names");
@@ -167,6 +170,7 @@ std::string FailureModel::serialize() const {
   out += fmt::format("window\t{}\t{}\n", before_, after_);
   out += fmt::format("smoothing\t{}\n", alpha_);
   out += fmt::format("threshold\t{}\n", threshold_);
+  out += fmt::format("evidence\t{}\n", evidence_);
   out += fmt::format("classes\t{}\n", fmt::join(classes_, "\t"));
   out += fmt::format("docs\t{}\n", fmt::join(docs_, "\t"));
   for (const auto& t : tokens_) out += fmt::format("token\t{}\t{}\n", t.token, fmt::join(t.counts, "\t"));

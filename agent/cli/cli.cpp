@@ -211,8 +211,11 @@ const std::vector<Command>& commands() {
       {"baseline", "record hashes, modes and owners of a file or tree (and content copies for `restore`)",
        "hale-agent baseline PATH [--out FILE] [--state-dir DIR | --config FILE] [--max-copy BYTES] [--no-copy]",
        cmdBaseline},
-      {"patterns", "list the failure patterns, or export/import a knowledge base",
-       "hale-agent patterns [DIR...] | --export FILE [DIR...] | --import FILE --into LOCAL.toml", cmdPatterns},
+      {"patterns", "list the failure patterns, export/import a knowledge base, or train the learned model",
+       "hale-agent patterns [DIR...] | --export FILE [DIR...] | --import FILE --into LOCAL.toml | train --labels "
+       "TSV... "
+       "--out FILE [--folds K]",
+       cmdPatterns},
       {"audit", "verify the hash-chained audit log (exit 2 if tampered) or show its tail",
        "hale-agent audit verify|tail [--config FILE] [-n N] [--json]", cmdAudit},
       {"remediation", "switch auto-remediation on or off, for the agent or one check",
