@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "agent/ci/classifier.h"
+#include "agent/ci/refused_resource.h"
 
 namespace hale::agent::ci {
 namespace {
@@ -210,6 +211,18 @@ Diagnosis Classifier::diagnose() {
     if (it->category == d.category) d.evidence.insert(d.evidence.begin(), *it);
   if (d.evidence.empty() && d.category != Category::None) d.evidence = windowEvidence(d);
   if (d.category != Category::None) d.failed_tests = failed_tests_;
+  if (d.category == Category::Permission) {
+    std::vector<std::string> lines;
+    for (const auto& e : d.evidence) lines.push_back(e.text);
+    for (const auto& w : modelWindow()) lines.push_back(w.second);
+    for (size_t at = 0; at < tail_.size();) {  // what the step printed before it was refused
+      const size_t nl = std::min(tail_.find('\n', at), tail_.size());
+      lines.push_back(tail_.substr(at, nl - at));
+      at = nl + 1;
+    }
+    d.refused = refusedResource(lines);
+    d.remedy = Remedy::None;  // the same credentials are refused again: never retried
+  }
   return d;
 }
 
