@@ -37,6 +37,22 @@ bool isCause(size_t c) {
   return c != static_cast<size_t>(Category::None) && c != static_cast<size_t>(Category::Unknown);
 }
 
+// Failures whose messages a cause brings along: a network failure while
+// fetching dependencies is reported by the resolver as well, a compiler or
+// test killed for memory by the build or the runner, a test that ran out of
+// time by the test runner, a refused download by the resolver.
+bool isConsequence(size_t cause, size_t effect) {
+  using C = Category;
+  const auto is = [&](C a, std::initializer_list<C> effects) {
+    return cause == static_cast<size_t>(a) &&
+           std::any_of(effects.begin(), effects.end(), [&](C e) { return effect == static_cast<size_t>(e); });
+  };
+  return is(C::Network, {C::Dependency}) || is(C::Permission, {C::Dependency, C::Network}) ||
+         is(C::ResourceMemory, {C::Compile, C::Test, C::Timeout}) ||
+         is(C::ResourceDisk, {C::Compile, C::Test, C::Dependency, C::Infrastructure}) || is(C::Timeout, {C::Test}) ||
+         is(C::Flaky, {C::Test}) || is(C::Dependency, {C::Compile});
+}
+
 // The model speaks the corpus's categories: "resource" is memory or disk.
 Category modelCategory(const std::string& label, const std::vector<double>& score,
                        const std::vector<std::string>& tokens) {
@@ -162,14 +178,22 @@ void Classifier::decide(const Scores& scores, Diagnosis& d) const {
   const double none = sc[static_cast<size_t>(Category::None)];
   const bool failed = step_failed_ || scores.failure_verdict;
   if (!causes.empty() && sc[causes[0]] >= none) {
-    const size_t top = causes[0];
+    size_t top = causes[0];
+    // A cause close behind its own consequence is the diagnosis (the resolver
+    // reports the network failure it ran into, the build the killed compiler).
+    for (size_t i = 1; i < causes.size(); ++i)
+      if (sc[causes[i]] >= kDisagreement * sc[top] && isConsequence(causes[i], top)) {
+        top = causes[i];
+        break;
+      }
     fillPatternVerdict(scores, top, d);
-    // Patterns of several categories: the model picks among them.
+    // Patterns of unrelated categories close together: the model picks among them.
     std::vector<std::string> rivals = {modelLabel(static_cast<Category>(top))};
     const auto& companion = kb_.entries()[static_cast<size_t>(scores.best_entry[top])].secondary;
-    for (size_t i = 1; i < causes.size(); ++i)
-      if (sc[causes[i]] >= kDisagreement * sc[top] && companion != static_cast<Category>(causes[i]))
-        rivals.push_back(modelLabel(static_cast<Category>(causes[i])));
+    for (const size_t c : causes)
+      if (c != top && sc[c] >= kDisagreement * sc[top] && companion != static_cast<Category>(c) &&
+          !isConsequence(top, c) && !isConsequence(c, top))
+        rivals.push_back(modelLabel(static_cast<Category>(c)));
     if (rivals.size() > 1) {
       Diagnosis asked = d;
       if (askModel(scores, rivals, true, asked) && asked.category != d.category) {

@@ -17,23 +17,39 @@ namespace hale::agent::ci {
 namespace {
 
 constexpr std::string_view kUsage =
-    "usage: hale-agent diagnose [--json] [--patterns DIR|FILE]... [--junit REPORT.xml]... FILE...|-\n"
+    "usage: hale-agent diagnose [--json] [--failed] [--patterns DIR|FILE]... [--junit REPORT.xml]... FILE...|-\n"
     "       hale-agent diagnose --learn CATEGORY [--confirm --local FILE] [--patterns DIR|FILE]... FILE\n"
     "       hale-agent diagnose --watch DIR... [--json] [--poll DUR] [--run-gap DUR] [--config FILE]\n"
     "\n"
-    "Diagnoses a finished build log: category, confidence, the lines it rests on,\n"
-    "an explanation and the suggested remedy. --patterns may be repeated; later\n"
-    "files override entries with the same id. Default: $HALE_PATTERNS_DIR, else\n"
-    "/etc/hale/patterns. --learn proposes a pattern from the log's most distinctive\n"
-    "failure line; --confirm appends it to the --local knowledge base file.\n"
-    "--junit adds test reports: failed test names, and flaky tests (failed, then passed).\n"
-    "--watch classifies logs and JUnit reports as they are completed in DIR\n"
-    "(hale-agent diagnose --watch DIR --help for details).\n";
+    "Diagnoses finished build logs: category, confidence, who decided (the patterns or the\n"
+    "learned model), the lines it rests on, an explanation and the suggested remedy; for a\n"
+    "permission failure, the refused resource. With several files, --json prints one object\n"
+    "per line (with \"file\").\n"
+    "\n"
+    "How it decides: the patterns (RE2, *.toml) score every category; a clear leader among\n"
+    "the causes is the diagnosis. When no pattern names a cause (only error lines, or a\n"
+    "step-failure marker such as \"Process completed with exit code 1\") or causes of\n"
+    "unrelated categories score close together, the learned model (model.tsv, naive Bayes\n"
+    "over the tokens around the first error) decides if its posterior reaches its threshold;\n"
+    "otherwise a failed step is `unknown`, never a guess. A log without error text is `none`.\n"
+    "--json lists the model's label, posterior and the tokens that weighed most.\n"
+    "\n"
+    "--failed       the step is known to have failed (non-zero exit): never `none`\n"
+    "--patterns     may be repeated; later files override entries with the same id, a later\n"
+    "               model.tsv replaces an earlier one. Default: $HALE_PATTERNS_DIR, else\n"
+    "               /etc/hale/patterns.\n"
+    "--learn        proposes a pattern from the log's most distinctive unexplained failure\n"
+    "               line; --confirm appends it to the --local knowledge base file.\n"
+    "--junit        adds test reports: failed test names, and flaky tests (failed, then passed).\n"
+    "--watch        classifies logs and JUnit reports as they are completed in DIR\n"
+    "               (hale-agent diagnose --watch DIR --help for details).\n"
+    "Retrain the model: hale-agent patterns train --help (docs/builds.md).\n";
 
 struct Options {
   bool json = false;
   bool help = false;
   bool confirm = false;
+  bool failed = false;  // the step is known to have failed (non-zero exit)
   std::optional<std::string> learn;
   std::string local;
   std::vector<std::string> patterns;
@@ -57,6 +73,8 @@ std::string parseArgs(const std::vector<std::string>& args, Options& o) {
       o.json = true;
     else if (a == "--confirm")
       o.confirm = true;
+    else if (a == "--failed")
+      o.failed = true;
     else if (a == "--patterns") {
       if (!value(v)) return "--patterns needs a value";
       o.patterns.push_back(v);
@@ -158,6 +176,7 @@ namespace {
 // Diagnoses one log; returns an error message, or empty after printing.
 std::string diagnoseOne(const Options& o, const KnowledgeBase& kb, const std::string& file) {
   Classifier classifier(kb);
+  if (o.failed) classifier.markStepFailed();
   std::string error;
   if (!diagnoseFile(file, classifier, &error)) return error;
   Diagnosis d = classifier.diagnose();

@@ -126,6 +126,7 @@ FailureModel FailureModel::parse(std::string_view text, const std::string& file)
       m.totals_.assign(m.classes_.size(), 0);
     } else if (key == "docs") {
       if (m.classes_.empty()) r.fail(f[0], "'docs' before 'classes'");
+      if (have_docs) r.fail(f[0], "'docs' given twice");
       r.expectFields(f, m.classes_.size() + 1);
       for (size_t i = 1; i < f.size(); ++i) m.docs_.push_back(r.unsignedAt(f[i]));
       for (uint64_t d : m.docs_) m.total_docs_ += d;

@@ -204,7 +204,8 @@ const std::vector<Command>& commands() {
        cmdExec},
       {"diagnose",
        "classify a finished CI log (or watch directories for logs and JUnit reports): category, evidence, remedy",
-       "hale-agent diagnose [--json] [--patterns DIR|FILE]... [--junit XML]... FILE|-  |  --learn CATEGORY [--confirm "
+       "hale-agent diagnose [--json] [--failed] [--patterns DIR|FILE]... [--junit XML]... FILE...|-  |  --learn "
+       "CATEGORY [--confirm "
        "--local FILE] FILE  |  "
        "--watch DIR... [--json] [--poll DUR] [--config FILE]",
        cmdDiagnose},
