@@ -361,7 +361,8 @@ int main(const std::vector<std::string>& args) {
   const std::vector<std::string> rest(args.begin() + 1, args.end());
   for (const auto& c : commands()) {
     if (c.name != first) continue;
-    const bool own_help = c.name == "help" || c.name == "diagnose" || c.name == "exec";
+    const bool own_help = c.name == "help" || c.name == "diagnose" || c.name == "exec" ||
+                          (c.name == "patterns" && !rest.empty() && rest[0] == "train");
     if (wantsHelp(rest) && !own_help) {
       fmt::print("usage: {}\n\n{}\n", c.usage, c.summary);
       return kExitOk;
