@@ -14,18 +14,6 @@ namespace {
 
 std::string baseName(const std::string& word) { return std::filesystem::path(word).filename().string(); }
 
-// The words naming the tool: the first non-option arguments ("python -m
-// pytest" and "npx jest" name pytest and jest).
-std::vector<std::string> toolWords(const std::vector<std::string>& argv) {
-  std::vector<std::string> words;
-  for (const auto& a : argv) {
-    if (!a.empty() && a[0] == '-') continue;
-    words.push_back(baseName(a));
-    if (words.size() == 3) break;
-  }
-  return words;
-}
-
 bool hasWord(const std::vector<std::string>& words, std::initializer_list<std::string_view> names) {
   return std::any_of(words.begin(), words.end(),
                      [&](const std::string& w) { return std::find(names.begin(), names.end(), w) != names.end(); });
@@ -166,6 +154,16 @@ bool raiseNodeHeap(const EnvLookup& env, unsigned heap_mb, ParallelismChange& c)
 }
 
 }  // namespace
+
+std::vector<std::string> toolWords(const std::vector<std::string>& argv) {
+  std::vector<std::string> words;
+  for (const auto& a : argv) {
+    if (!a.empty() && a[0] == '-') continue;
+    words.push_back(baseName(a));
+    if (words.size() == 3) break;
+  }
+  return words;
+}
 
 bool looksHung(Millis run, std::optional<Millis> last_output, Millis min_silence) {
   if (run <= Millis(0)) return false;

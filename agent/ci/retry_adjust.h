@@ -13,6 +13,10 @@ namespace hale::agent::ci {
 
 using Millis = std::chrono::milliseconds;
 
+/// The words naming the tool of a command: the base names of its first three
+/// non-option arguments ("python -m pytest" and "npx jest" name pytest and jest).
+std::vector<std::string> toolWords(const std::vector<std::string>& argv);
+
 // ---- hangs ------------------------------------------------------------------
 
 /// A step that was stopped by its time limit hung when it printed nothing for
