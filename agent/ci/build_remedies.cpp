@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "agent/ci/retry_adjust.h"
+
 namespace hale::agent::ci {
 namespace fs = std::filesystem;
 namespace {
@@ -15,17 +17,6 @@ std::string baseName(const std::string& path) { return fs::path(path).filename()
 
 bool contains(const std::vector<std::string>& argv, std::string_view word) {
   return std::find(argv.begin(), argv.end(), word) != argv.end();
-}
-
-// The words that name the tool: argv[0], or what follows npx/python -m/etc.
-std::vector<std::string> toolWords(const std::vector<std::string>& argv) {
-  std::vector<std::string> words;
-  for (const auto& a : argv) {
-    if (!a.empty() && a[0] == '-') continue;
-    words.push_back(baseName(a));
-    if (words.size() == 3) break;
-  }
-  return words;
 }
 
 bool usesTool(const std::vector<std::string>& argv, std::initializer_list<std::string_view> names) {

@@ -18,6 +18,7 @@ namespace {
 constexpr size_t kBulkSlice = 1 << 20;    // bounds the cleaning scratch buffer
 constexpr size_t kMaxWaiting = 16 << 20;  // about 0.1 s of a fast step, far more than a build takes
 constexpr double kNoticeWeight = 0.3;
+constexpr int kVerdictPriority = 10;  // below it, "unknown" entries only mark error lines
 
 // Newlines counted eight bytes at a time (this runs over every byte of the
 // log, so it matters): each '\n' byte becomes 1 in a per-byte accumulator
@@ -80,7 +81,11 @@ bool cleanLogText(std::string_view text, std::string& out) {
 }
 
 Classifier::Classifier(const KnowledgeBase& kb, ClassifierLimits limits)
-    : kb_(kb), limits_(limits), stats_(kb.entries().size()) {}
+    : kb_(kb), limits_(limits), stats_(kb.entries().size()) {
+  const FailureModel* model = kb.model();
+  if (limits_.window_before < 0) limits_.window_before = model ? model->before() : 1;
+  if (limits_.window_after < 0) limits_.window_after = model ? model->after() : 4;
+}
 
 void Classifier::feed(std::string_view data, int stream) {
   bytes_ += data.size();
@@ -156,13 +161,13 @@ void Classifier::scanBulk(std::string_view text) {
 // `text` holds complete lines; only lines where some pattern may match are
 // split out, the rest are counted in bulk.
 void Classifier::scanClean(std::string_view text) {
-  keepTail(text);
   size_t pos = 0;
+  if (after_needed_ > 0) collectAfter(text, 0);
   while (pos < text.size()) {
     const size_t hit = kb_.findFirst(text, pos);
     if (hit == std::string_view::npos) {
       lines_ += countNewlines(text.substr(pos));
-      return;
+      break;
     }
     const size_t before = hit == 0 ? std::string_view::npos : text.rfind('\n', hit - 1);
     const size_t start = (before == std::string_view::npos || before < pos) ? pos : before + 1;
@@ -170,40 +175,108 @@ void Classifier::scanClean(std::string_view text) {
     size_t end = text.find('\n', hit);
     if (end == std::string_view::npos) end = text.size();
     ++lines_;
-    processLine(text.substr(start, std::min(end - start, limits_.max_line)));
+    const std::string_view line = text.substr(start, std::min(end - start, limits_.max_line));
+    if (processLine(line) && !window_open_) {
+      openWindow(text, start, line);
+      collectAfter(text, std::min(end + 1, text.size()));
+    }
     pos = end + 1;
   }
+  keepTail(text);  // after the scan: until then it ends where this text begins (openWindow reads it)
 }
 
-void Classifier::processLine(std::string_view line) {
+// The model reads the lines around the first error: `before` lines preceding
+// it (from this text, then from the tail kept of earlier text) and the line.
+void Classifier::openWindow(std::string_view text, size_t start, std::string_view line) {
+  window_open_ = true;
+  std::vector<std::string_view> earlier;
+  std::string_view head = text.substr(0, start);
+  for (int source = 0; source < 2 && static_cast<int>(earlier.size()) < limits_.window_before; ++source) {
+    if (source == 1) head = tail_;
+    while (!head.empty() && static_cast<int>(earlier.size()) < limits_.window_before) {
+      if (head.back() == '\n') head.remove_suffix(1);
+      const size_t nl = head.rfind('\n');
+      earlier.push_back(nl == std::string_view::npos ? head : head.substr(nl + 1));
+      head = nl == std::string_view::npos ? std::string_view() : head.substr(0, nl);
+    }
+  }
+  const auto keep = [&](std::string_view l) { return sanitizeUtf8(l.substr(0, limits_.max_window_line)); };
+  for (size_t i = earlier.size(); i-- > 0;)
+    if (lines_ > i + 1) window_.emplace_back(lines_ - i - 1, keep(earlier[i]));
+  window_error_index_ = window_.size();
+  window_.emplace_back(lines_, keep(line));
+  after_needed_ = limits_.window_after;
+}
+
+// Copies up to after_needed_ complete lines of `text` from `from` into the
+// window (they are still scanned as usual). Returns where it stopped.
+size_t Classifier::collectAfter(std::string_view text, size_t from) {
+  uint64_t number = window_.empty() ? lines_ : window_.back().first;
+  while (after_needed_ > 0 && from < text.size()) {
+    const size_t nl = text.find('\n', from);
+    if (nl == std::string_view::npos) break;
+    window_.emplace_back(++number, sanitizeUtf8(text.substr(from, std::min(nl - from, limits_.max_window_line))));
+    --after_needed_;
+    from = nl + 1;
+  }
+  return from;
+}
+
+std::vector<std::pair<uint64_t, std::string>> Classifier::modelWindow() const {
+  if (window_open_) return window_;
+  // No error line: the last lines of the log stand for it.
+  std::vector<std::pair<uint64_t, std::string>> out;
+  std::string_view rest = tail_;
+  if (!rest.empty() && rest.back() == '\n') rest.remove_suffix(1);
+  const int want = limits_.window_before + limits_.window_after + 1;
+  uint64_t number = lines_;
+  while (!rest.empty() && static_cast<int>(out.size()) < want) {
+    const size_t nl = rest.rfind('\n');
+    const std::string_view line = nl == std::string_view::npos ? rest : rest.substr(nl + 1);
+    out.emplace_back(number--, sanitizeUtf8(line.substr(0, limits_.max_window_line)));
+    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(0, nl);
+  }
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+// Returns true when the line is evidence of a failure (it opens the model's window).
+bool Classifier::processLine(std::string_view line) {
   kb_.matchLine(line, &hits_);
-  if (hits_.empty()) return;
+  if (hits_.empty()) return false;
   const auto& patterns = kb_.patterns();
   const auto& entries = kb_.entries();
   // Several patterns of one entry on one line count as one match.
   std::sort(hits_.begin(), hits_.end(), [&](int a, int b) { return patterns[a].entry < patterns[b].entry; });
-  // A notice that a problem was handled ("retrying in 5s") is weak evidence:
-  // it only counts where nothing stronger was seen for the entry.
+  // A notice that a problem was handled ("retrying in 5s") or a warning is
+  // weak evidence: it only counts where nothing stronger was seen for the entry.
   const bool notice =
       std::any_of(hits_.begin(), hits_.end(), [&](int h) { return entries[patterns[h].entry].suppress; });
   size_t previous = SIZE_MAX;
+  bool failure = false;
   for (int h : hits_) {
     const size_t e = patterns[h].entry;
     EntryStats& s = stats_[e];
     const double weight = entries[e].priority * patterns[h].specificity;
-    if (notice && !entries[e].suppress) {
-      if (s.count == 0) s = {1, lines_, weight * kNoticeWeight};
+    // A step-failure marker is the CI system's own verdict, whatever the
+    // line's level (GitLab prints "WARNING: Job failed" for a job allowed to fail).
+    const bool verdict = entries[e].category == Category::Unknown && entries[e].priority >= kVerdictPriority;
+    if (notice && !entries[e].suppress && !verdict) {
+      if (s.count == 0) s = {1, lines_, weight * kNoticeWeight, false};
       continue;
     }
+    failure = failure || entries[e].category != Category::None;
     if (e != previous) {
       ++s.count;
       s.last_line = lines_;
+      s.asserted = true;
       addEvidence(line, entries[e]);
       if (entries[e].category == Category::Test || entries[e].category == Category::Flaky) collectFailedTest(line);
     }
     s.best_weight = std::max(s.best_weight, weight);
     previous = e;
   }
+  return failure;
 }
 
 // One evidence line per (line, category): two entries of one category

@@ -6,6 +6,7 @@
 #include <fmt/ranges.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <csignal>
@@ -14,8 +15,7 @@
 #include <filesystem>
 #include <thread>
 
-#include "agent/ci/build_remedies.h"
-#include "agent/ci/junit_report.h"
+#include "agent/ci/exec_plan.h"
 #include "shared/config/config.h"
 #include "shared/util/backoff.h"
 
@@ -34,127 +34,6 @@ constexpr std::string_view kUsage =
 void say(const ExecOptions& o, const std::string& message) {
   const std::string line = "hale-agent exec: " + message + "\n";
   if (::write(o.stderr_fd, line.data(), line.size()) < 0) return;
-}
-
-// What to do after a failed attempt: the remedy and, if rerunning, the argv.
-struct Plan {
-  Remedy remedy = Remedy::None;
-  std::vector<std::string> next_command;
-  std::string note;
-  Remedy refused = Remedy::None;  // the policy's budget said no
-  std::string refusal;
-};
-
-Plan noPlan(std::string note) {
-  Plan p;
-  p.note = std::move(note);
-  return p;
-}
-
-struct Budget {
-  bool cache_cleared = false;  // clearing twice cannot help more than once
-  bool disk_freed = false;
-};
-
-Plan planRemedy(const ExecOptions& o, const Diagnosis& d, const std::vector<std::string>& command, Budget& budget) {
-  Plan p;
-  p.next_command = command;
-  // Asked right before a remedy takes effect, so a refusal leaves no trace but the record.
-  const auto admitted = [&](Remedy r) {
-    if (!o.budget || o.policy != ExecPolicy::Auto) return true;
-    p.refusal = o.budget->admit(command, d.category, r);
-    if (p.refusal.empty()) return true;
-    p.refused = r;
-    return false;
-  };
-  const auto refused = [&] {
-    Plan none;
-    none.refused = p.refused;
-    none.refusal = p.refusal;
-    return none;
-  };
-  switch (d.remedy) {
-    case Remedy::Retry:
-      if (!admitted(Remedy::Retry)) return refused();
-      p.remedy = Remedy::Retry;
-      break;
-    case Remedy::ClearCache: {
-      const std::string kind = d.cache.empty() ? cacheKindForCommand(command) : d.cache;
-      if (budget.cache_cleared || kind.empty()) return noPlan("no known cache to clear");
-      const char* env_home = std::getenv("HOME");
-      const std::string home = !o.cache_home.empty() ? o.cache_home : env_home ? env_home : "";
-      if (!admitted(Remedy::ClearCache)) return refused();
-      if (o.policy == ExecPolicy::Auto) {
-        const auto removed = clearPackageCache(kind, home);
-        budget.cache_cleared = true;
-        if (removed.empty()) return noPlan(fmt::format("no {} cache found under {}", kind, home));
-        p.note = fmt::format("cleared {}", fmt::join(removed, ", "));
-      }
-      p.remedy = Remedy::ClearCache;
-      break;
-    }
-    case Remedy::RerunFailedTests: {
-      auto rerun = rerunFailedTestsCommand(command, d.failed_tests);
-      if (!rerun) return noPlan("the test runner cannot rerun only the failed tests");
-      if (!admitted(Remedy::RerunFailedTests)) return refused();
-      p.remedy = Remedy::RerunFailedTests;
-      p.next_command = std::move(*rerun);
-      break;
-    }
-    case Remedy::FreeDisk: {
-      if (o.free_disk_command.empty() || budget.disk_freed) return noPlan("no free-disk hook configured");
-      if (!admitted(Remedy::FreeDisk)) return refused();
-      if (o.policy == ExecPolicy::Auto) {
-        StepOptions hook;
-        hook.timeout = std::chrono::minutes(10);
-        hook.stdout_fd = hook.stderr_fd = o.stderr_fd;
-        const StepResult r = runStep(o.free_disk_command, hook, nullptr);
-        budget.disk_freed = true;
-        if (r.exit_code != 0) return noPlan(fmt::format("free-disk hook failed ({})", r.exit_code));
-      }
-      p.remedy = Remedy::FreeDisk;
-      break;
-    }
-    case Remedy::None:
-      break;
-  }
-  return p;
-}
-
-// Reports older than the attempt belong to an earlier run and are ignored; a
-// missing report is normal when the step failed before its tests ran. File
-// times come from the kernel's coarse clock, which can lag the precise clock
-// the start was read from by a tick, hence the margin.
-void refineWithReports(const ExecOptions& o, std::filesystem::file_time_type started, Diagnosis& d) {
-  for (const auto& report : o.junit_reports) {
-    std::error_code ec;
-    const auto written = std::filesystem::last_write_time(report, ec);
-    if (ec || written + std::chrono::seconds(1) < started) continue;
-    if (const auto summary = parseJUnitFile(report)) refineWithJUnit(d, *summary);
-  }
-}
-
-Diagnosis diagnoseAttempt(const ExecOptions& o, std::filesystem::file_time_type started, Classifier* classifier,
-                          const StepResult& r) {
-  Diagnosis d = classifier ? classifier->diagnose() : Diagnosis{};
-  refineWithReports(o, started, d);
-  if (r.timed_out) {  // we know better than any pattern
-    d.secondary = d.category != Category::None ? std::optional(d.category) : std::nullopt;
-    d.category = Category::Timeout;
-    d.confidence = 1.0;
-    d.remedy = Remedy::None;
-    d.explanation = "The step ran past --timeout and its process group was killed.";
-  } else if (d.category == Category::None && (r.exit_code == 137 || r.signal == SIGKILL)) {
-    d.category = Category::ResourceMemory;
-    d.confidence = 0.6;
-    d.explanation = "The step was killed by SIGKILL, most often the out-of-memory killer.";
-  } else if (!r.spawn_error.empty()) {
-    d.category = Category::Dependency;
-    d.confidence = 1.0;
-    d.remedy = Remedy::None;
-    d.explanation = r.spawn_error;
-  }
-  return d;
 }
 
 std::atomic<int> g_interrupt{0};
@@ -197,12 +76,13 @@ BuildAttempt attemptRecord(const std::vector<std::string>& command, int attempt,
 
 }  // namespace
 
-int runExec(const ExecOptions& o, const KnowledgeBase* kb, BuildObserver* observer) {
+int runExec(const ExecOptions& options, const KnowledgeBase* kb, BuildObserver* observer) {
+  ExecOptions o = options;  // a remedy may change the environment and the time limit
   Backoff backoff(o.retry_delay, o.retry_cap);
-  Budget budget;
+  RemedyState state;
   std::vector<std::string> command = o.command;
-  StepOptions step{o.timeout, o.kill_grace, o.stdout_fd, o.stderr_fd, o.interrupt};
   for (int attempt = 1;; ++attempt) {
+    StepOptions step{o.timeout, o.kill_grace, o.stdout_fd, o.stderr_fd, o.interrupt, o.env, o.clock};
     std::optional<Classifier> classifier;
     if (kb) classifier.emplace(*kb);
     const auto started = std::filesystem::file_time_type::clock::now();
@@ -212,13 +92,14 @@ int runExec(const ExecOptions& o, const KnowledgeBase* kb, BuildObserver* observ
       if (observer) observer->onAttempt(attemptRecord(command, attempt, r, Diagnosis{}, nullptr));
       return 0;
     }
-    const Diagnosis d = diagnoseAttempt(o, started, classifier ? &*classifier : nullptr, r);
+    const Diagnosis d = diagnoseAttempt(o, started, classifier ? &*classifier : nullptr, command, r);
     BuildAttempt a = attemptRecord(command, attempt, r, d, classifier ? &*classifier : nullptr);
     Plan plan;
     if (o.policy != ExecPolicy::Off && attempt < o.max_attempts && !interrupted(o))
-      plan = planRemedy(o, d, command, budget);
-    say(o, fmt::format("attempt {} failed (exit {}): {} ({:.2f}) - {}", attempt, r.exit_code, categoryName(d.category),
-                       d.confidence, d.explanation));
+      plan = planRemedy(o, d, command, o.timeout, state);
+    say(o, fmt::format("attempt {} failed (exit {}): {} ({:.2f}, {}) - {}", attempt, r.exit_code,
+                       categoryName(d.category), d.confidence, decidedByName(d.decided_by), d.explanation));
+    if (!d.refused.empty()) say(o, "refused: " + d.refused);
     if (!plan.note.empty()) say(o, plan.note);
     if (plan.refused != Remedy::None) {
       say(o, fmt::format("policy {}: not applying {}: {}", o.policy_name, remedyName(plan.refused), plan.refusal));
@@ -238,6 +119,14 @@ int runExec(const ExecOptions& o, const KnowledgeBase* kb, BuildObserver* observ
     sleepUnlessInterrupted(o, delay);
     if (interrupted(o)) return 128 + *o.interrupt;
     command = std::move(plan.next_command);
+    for (auto& [name, value] : plan.next_env) {
+      const auto same = std::find_if(o.env.begin(), o.env.end(), [&](const auto& kv) { return kv.first == name; });
+      if (same != o.env.end())
+        same->second = std::move(value);
+      else
+        o.env.emplace_back(std::move(name), std::move(value));
+    }
+    if (plan.next_timeout) o.timeout = plan.next_timeout;
   }
 }
 

@@ -3,7 +3,9 @@
 //                  [--patterns DIR]... [--junit REPORT]... -- CMD ARGS...`
 // runs a CI step, diagnoses a failure and applies the category's remedy
 // within limits (retry with backoff, clear cache then retry, rerun only the
-// failed tests, free disk then retry); compile and test failures are not retried.
+// failed tests, free disk then retry, retry an out-of-memory kill with less
+// parallelism, retry a hang with a longer time limit); compile and test
+// failures are not retried, nor are permission failures.
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -73,6 +75,12 @@ struct ExecOptions {
   int stderr_fd = 2;
   /// Set (to a signal number) by a signal handler: forwarded to the step, no further attempts.
   const std::atomic<int>* interrupt = nullptr;
+  /// Environment variables set for the step (on top of ours); a retry with
+  /// less parallelism adds its knobs here.
+  std::vector<std::pair<std::string, std::string>> env;
+  unsigned cpus = 0;             ///< 0: the machine's (tools' default parallelism)
+  unsigned memory_mb = 0;        ///< 0: the machine's (Node's heap budget)
+  const Clock* clock = nullptr;  ///< times the step's output; RealClock when null
 };
 
 /// `args` are the words after "exec". Exit status: the step's (128+N for a

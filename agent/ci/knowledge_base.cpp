@@ -24,10 +24,10 @@ using config::FieldType;
 namespace {
 
 constexpr std::array<std::string_view, kCategoryCount> kCategoryNames = {
-    "none",          "dependency", "network",        "test", "compile", "timeout", "resource-memory",
-    "resource-disk", "permission", "infrastructure", "flaky"};
-constexpr std::array<std::string_view, 5> kRemedyNames = {"none", "retry", "clear-cache", "rerun-failed-tests",
-                                                          "free-disk"};
+    "none",          "dependency", "network",        "test",  "compile", "timeout", "resource-memory",
+    "resource-disk", "permission", "infrastructure", "flaky", "unknown"};
+constexpr std::array<std::string_view, 7> kRemedyNames = {
+    "none", "retry", "clear-cache", "rerun-failed-tests", "free-disk", "retry-less-parallel", "retry-longer-timeout"};
 constexpr std::array<std::string_view, 8> kCacheNames = {"npm",   "yarn", "pnpm",  "pip",
                                                          "cargo", "go",   "maven", "gradle"};
 
@@ -37,11 +37,13 @@ constexpr FieldSpec kEntrySpec[] = {
     {"patterns", FieldType::StringArray, "", "RE2 expressions matched against each log line", true},
     {"priority", FieldType::Integer, "50", "1..100: weight of one match"},
     {"explanation", FieldType::String, "", "one sentence shown with the diagnosis", true},
-    {"remedy", FieldType::String, "none", "retry, clear-cache, rerun-failed-tests, free-disk, none"},
+    {"remedy", FieldType::String, "none",
+     "retry, clear-cache, rerun-failed-tests, free-disk, retry-less-parallel, retry-longer-timeout, none"},
     {"secondary", FieldType::String, "", "category often co-occurring (optional)"},
     {"cache", FieldType::String, "", "npm, yarn, pnpm, pip, cargo, go, maven or gradle: the cache clear-cache empties"},
     {"suppress", FieldType::Bool, "false",
      "matching lines are notices of a handled problem; other matches on them count 30%"},
+    {"requires", FieldType::StringArray, "", "categories of which one must have evidence too for this entry to count"},
 };
 
 // More fixed text (or classes) means a more specific signature: "error"
@@ -58,11 +60,17 @@ double specificityOf(std::string_view pattern) {
   return std::min(1.0, 0.5 + atoms / 40.0);
 }
 
-// CI systems prefix lines with timestamps (GitHub Actions, Jenkins, Vercel)
-// or step ids (BuildKit "#12 3.45 "); a leading '^' also matches after them.
+// CI systems and build tools prefix lines: timestamps (GitHub Actions,
+// Jenkins, Vercel, Netlify's "5:32:08 PM: "), step ids (BuildKit "#12 3.45 "),
+// klog ("I0425 07:15:24.206] "), tags ("[test] ", "BUILDSTDERR: "), monorepo
+// task names (turbo "app:build: "), compose services ("web_1  | "), workflow
+// commands ("##[error]"), the step links a copy from a web UI leaves, and
+// indentation. A leading '^' also matches after any of them.
 constexpr std::string_view kLinePrefix =
     R"((?:\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?\s+|)"
-    R"(\[\d\d:\d\d:\d\d(?:[.,]\d+)?\]\s*|\d\d:\d\d:\d\d(?:[.,]\d+)?\s+|#\d+ \d+\.\d+ )*)";
+    R"(\[\d\d:\d\d:\d\d(?:[.,]\d+)?\]\s*|\d?\d:\d\d:\d\d(?:[.,]\d+)?(?: [AP]M:)?\s+|#\d+ (?:\d+\.\d+ )?|)"
+    R"([IWEF]\d{4} \d\d:\d\d:\d\d\.\d+\]\s*|\[[\w.:/ -]{1,40}\]\s+|BUILDSTDERR:\s*|##\[\w+\]|)"
+    R"(@?[\w.-]+(?:/[\w.-]+)?:[\w-]+: |[\w.-]+\s+\| |\[\d+\]\(https?://[^)\s]*\)|\s+)*)";
 
 std::string prefixTolerant(const std::string& pattern) {
   size_t at = 0;
@@ -105,6 +113,11 @@ PatternEntry readEntry(const toml::table& table, const std::string& file) {
   if (!e.cache.empty() && indexOf(kCacheNames, e.cache) < 0)
     f.fail("cache", fmt::format("unknown cache \"{}\" (npm, yarn, pnpm, pip, cargo, go, maven, gradle)", e.cache));
   e.suppress = f.boolean("suppress");
+  for (const auto& name : f.strings("requires")) {
+    const auto required = parseCategory(name);
+    if (!required) f.fail("requires", fmt::format("unknown category \"{}\"", name));
+    e.requires_any.push_back(*required);
+  }
   e.patterns = f.strings("patterns");
   if (e.patterns.empty()) f.fail("patterns", "at least one pattern is required");
   // Checked when the set is built (parsing only, no automaton per pattern:
@@ -148,6 +161,22 @@ std::optional<Remedy> parseRemedy(std::string_view name) {
   return static_cast<Remedy>(i);
 }
 
+Remedy defaultRemedy(Category category) {
+  switch (category) {
+    case Category::Network:
+    case Category::Infrastructure:
+      return Remedy::Retry;
+    case Category::ResourceDisk:
+      return Remedy::FreeDisk;
+    case Category::ResourceMemory:
+      return Remedy::RetryLessParallel;
+    case Category::Flaky:
+      return Remedy::RerunFailedTests;
+    default:
+      return Remedy::None;
+  }
+}
+
 KnowledgeBase::KnowledgeBase() = default;
 // A background build refers to `this`: it must end before the object moves or goes.
 KnowledgeBase::KnowledgeBase(KnowledgeBase&& other) noexcept { *this = std::move(other); }
@@ -156,6 +185,7 @@ KnowledgeBase& KnowledgeBase::operator=(KnowledgeBase&& other) noexcept {
   waitCompiled();
   other.waitCompiled();
   entries_ = std::move(other.entries_);
+  model_ = std::move(other.model_);
   compiled_ = std::move(other.compiled_);
   pattern_in_entry_ = std::move(other.pattern_in_entry_);
   set_ = std::move(other.set_);
@@ -181,14 +211,22 @@ void KnowledgeBase::finishPending() const {
 void KnowledgeBase::load(const std::string& path) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) {
-    std::vector<std::string> files;
-    for (const auto& de : fs::directory_iterator(path, ec))
+    std::vector<std::string> files, models;
+    for (const auto& de : fs::directory_iterator(path, ec)) {
       if (de.path().extension() == ".toml") files.push_back(de.path().string());
+      if (de.path().extension() == ".tsv") models.push_back(de.path().string());
+    }
     std::sort(files.begin(), files.end());
+    std::sort(models.begin(), models.end());
     for (const auto& f : files) load(f);
+    for (const auto& m : models) load(m);
     return;
   }
   if (!fs::exists(path, ec)) throw ConfigError(fmt::format("{}: pattern file or directory not found", path));
+  if (fs::path(path).extension() == ".tsv") {
+    setModel(FailureModel::load(path));
+    return;
+  }
   loadTable(*this, config::parseFile(path), path);
 }
 
@@ -271,7 +309,10 @@ void KnowledgeBase::buildMatchers() {
   // never_nl keeps every match of the union inside one line, like the per-line Set.
   RE2::Options options = lineOptions();
   options.set_never_nl(true);
-  options.set_max_mem(32 << 20);
+  // The case-insensitive patterns with `.*` inside multiply the union's DFA
+  // states: at 32 MB its cache kept filling on build logs, RE2 fell back to
+  // the NFA and diagnosis ran at 0.1 MB/s. The cache grows only as needed.
+  options.set_max_mem(64 << 20);
   auto union_re = std::make_unique<RE2>(union_text_.empty() ? "[^\\x00-\\x{10FFFF}]" : union_text_, options);
   if (!union_re->ok()) throw ConfigError("pattern union does not compile: " + union_re->error());
   union_text_.clear();
@@ -315,6 +356,11 @@ std::string entryToToml(const PatternEntry& e) {
   if (e.secondary) t.insert("secondary", std::string(categoryName(*e.secondary)));
   if (!e.cache.empty()) t.insert("cache", e.cache);
   if (e.suppress) t.insert("suppress", true);
+  if (!e.requires_any.empty()) {
+    toml::array required;
+    for (const Category c : e.requires_any) required.push_back(std::string(categoryName(c)));
+    t.insert("requires", std::move(required));
+  }
   std::ostringstream out;
   out << "[[pattern]]\n" << t << "\n";
   return out.str();

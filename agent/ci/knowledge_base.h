@@ -14,6 +14,8 @@
 //   cache = "npm"              # optional: which cache clear-cache targets
 //   suppress = false           # optional: lines matching this entry are notices
 //                              # ("retrying in 5s") that weaken other matches
+//   requires = ["test"]        # optional: counts only when one of these
+//                              # categories has evidence in the same log
 #include <re2/re2.h>
 #include <re2/set.h>
 
@@ -25,6 +27,8 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "agent/ci/failure_model.h"
 
 namespace hale::agent::ci {
 
@@ -39,15 +43,21 @@ enum class Category {
   ResourceDisk,
   Permission,
   Infrastructure,
-  Flaky
+  Flaky,
+  Unknown  ///< the step failed and the log does not say why
 };
-inline constexpr int kCategoryCount = 11;
+inline constexpr int kCategoryCount = 12;
 
-enum class Remedy { None, Retry, ClearCache, RerunFailedTests, FreeDisk };
+/// What `exec` may do after a failed attempt. RetryLessParallel reruns an
+/// out-of-memory step with its tool's parallelism lowered; RetryLongerTimeout
+/// reruns a hung step with its own time limit raised (both once).
+enum class Remedy { None, Retry, ClearCache, RerunFailedTests, FreeDisk, RetryLessParallel, RetryLongerTimeout };
 
 std::string_view categoryName(Category category);
 std::optional<Category> parseCategory(std::string_view name);
 std::string_view remedyName(Remedy remedy);
+/// The remedy a category gets when no entry names one (learned entries, model decisions).
+Remedy defaultRemedy(Category category);
 std::optional<Remedy> parseRemedy(std::string_view name);
 
 struct PatternEntry {
@@ -58,9 +68,13 @@ struct PatternEntry {
   std::string explanation;
   Remedy remedy = Remedy::None;
   std::optional<Category> secondary;
-  std::string cache;        ///< "npm", "yarn", "pnpm", "pip", "cargo", "go", "maven", "gradle" or empty
-  bool suppress = false;    ///< matching lines are notices of a handled problem (retrying):
-                            ///< other entries' matches on them count for little
+  std::string cache;      ///< "npm", "yarn", "pnpm", "pip", "cargo", "go", "maven", "gradle" or empty
+  bool suppress = false;  ///< matching lines are notices of a handled problem (retrying):
+                          ///< other entries' matches on them count for little
+  /// The entry counts only when one of these categories has evidence of its
+  /// own in the same log (a deadline exceeded is a timeout inside a failing
+  /// test, not a network failure); empty: always.
+  std::vector<Category> requires_any;
   std::string source_file;  ///< where the entry was (last) defined
   uint32_t source_line = 0;
   /// Where each pattern is written (line, column), so an error names it;
@@ -81,8 +95,10 @@ class KnowledgeBase {
   KnowledgeBase& operator=(KnowledgeBase&&) noexcept;
   ~KnowledgeBase();
 
-  /// Loads a TOML file, or every *.toml in a directory (sorted by name).
-  /// Entries with an id already present replace the earlier definition.
+  /// Loads a TOML file, or every *.toml in a directory (sorted by name), and
+  /// a learned model (*.tsv, see failure_model.h) from the same places.
+  /// Entries with an id already present replace the earlier definition; a
+  /// later model replaces an earlier one.
   /// Throws config::ConfigError (file:line:col) on any problem.
   void load(const std::string& path);
   /// Parses TOML text; `name` stands in for the file name in errors.
@@ -104,6 +120,9 @@ class KnowledgeBase {
   }
 
   const std::vector<PatternEntry>& entries() const { return entries_; }
+  /// The learned fallback, or null when none was loaded.
+  const FailureModel* model() const { return model_.get(); }
+  void setModel(FailureModel model) { model_ = std::make_shared<const FailureModel>(std::move(model)); }
   const std::vector<CompiledPattern>& patterns() const { return compiled_; }
 
   /// Pattern indexes that match `line` (one Set pass); `hits` is cleared first.
@@ -125,6 +144,7 @@ class KnowledgeBase {
 
   [[noreturn]] void failPattern(size_t entry, size_t pattern, const std::string& message) const;
 
+  std::shared_ptr<const FailureModel> model_;
   std::unique_ptr<RE2::Set> set_;
   std::unique_ptr<RE2> any_;            // union of all patterns in multi-line mode
   std::unique_ptr<RE2::Set> building_;  // between prepare() and buildMatchers()

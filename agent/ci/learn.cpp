@@ -97,21 +97,6 @@ std::string generaliseLine(std::string_view line) {
   return out;
 }
 
-Remedy defaultRemedy(Category category) {
-  switch (category) {
-    case Category::Network:
-      return Remedy::Retry;
-    case Category::Infrastructure:
-      return Remedy::Retry;
-    case Category::ResourceDisk:
-      return Remedy::FreeDisk;
-    case Category::Flaky:
-      return Remedy::RerunFailedTests;
-    default:
-      return Remedy::None;
-  }
-}
-
 std::optional<LearnProposal> proposePattern(Category category, const std::string& path, const KnowledgeBase& kb) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw config::ConfigError(fmt::format("{}: cannot read log", path));
@@ -126,7 +111,13 @@ std::optional<LearnProposal> proposePattern(Category category, const std::string
     line = sanitizeUtf8(std::string_view(line).substr(0, kMaxLearnLine));
     if (kb.compiled()) {
       kb.matchLine(line, &hits);
-      if (!hits.empty()) continue;  // already explained: not what we need to learn
+      // Already explained by a cause: not what we need to learn. (Lines that
+      // only look like errors, or only say that the step failed, are not.)
+      const auto explains = [&](int h) {
+        const Category c = kb.entries()[kb.patterns()[static_cast<size_t>(h)].entry].category;
+        return c != Category::Unknown;
+      };
+      if (std::any_of(hits.begin(), hits.end(), explains)) continue;
     }
     // Later lines win ties: the failure is usually reported last.
     if (const int score = failureScore(line); score > 0 && score >= best_score) {

@@ -25,9 +25,6 @@ std::string generaliseLine(std::string_view line);
 /// Throws config::ConfigError when the file cannot be read.
 std::optional<LearnProposal> proposePattern(Category category, const std::string& path, const KnowledgeBase& kb);
 
-/// The remedy a new entry of `category` gets by default.
-Remedy defaultRemedy(Category category);
-
 /// Appends `entry` to the TOML file `local_file` after checking that the file
 /// still loads with it; throws config::ConfigError otherwise.
 void appendToLocalKnowledgeBase(const PatternEntry& entry, const std::string& local_file);

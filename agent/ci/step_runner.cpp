@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <thread>
@@ -63,7 +64,25 @@ struct Child {
   }
 };
 
-int spawn(const std::vector<std::string>& argv, Pipes& pipes, pid_t* pid) {
+// Our environment with `overrides` replacing or adding variables.
+std::vector<std::string> childEnvironment(const std::vector<std::pair<std::string, std::string>>& overrides) {
+  std::vector<std::string> out;
+  for (char** e = environ; *e; ++e) {
+    const std::string_view entry(*e);
+    const std::string_view name = entry.substr(0, entry.find('='));
+    if (std::none_of(overrides.begin(), overrides.end(), [&](const auto& o) { return o.first == name; }))
+      out.emplace_back(entry);
+  }
+  for (const auto& [name, value] : overrides) out.push_back(name + "=" + value);
+  return out;
+}
+
+int spawn(const std::vector<std::string>& argv, const std::vector<std::pair<std::string, std::string>>& env,
+          Pipes& pipes, pid_t* pid) {
+  const std::vector<std::string> child_env = env.empty() ? std::vector<std::string>() : childEnvironment(env);
+  std::vector<char*> cenv;
+  for (const auto& e : child_env) cenv.push_back(const_cast<char*>(e.c_str()));
+  cenv.push_back(nullptr);
   std::vector<char*> cargv;
   for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
   cargv.push_back(nullptr);
@@ -86,7 +105,7 @@ int spawn(const std::vector<std::string>& argv, Pipes& pipes, pid_t* pid) {
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setpgroup(&attr, 0);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-  const int rc = ::posix_spawnp(pid, cargv[0], &actions, &attr, cargv.data(), environ);
+  const int rc = ::posix_spawnp(pid, cargv[0], &actions, &attr, cargv.data(), env.empty() ? environ : cenv.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   return rc;
@@ -116,6 +135,8 @@ int exitCodeOf(int status, int* signal) {
 StepResult runStep(const std::vector<std::string>& argv, const StepOptions& options, Classifier* classifier) {
   StepResult result;
   const auto start = Clock::now();
+  const hale::Clock& clock = options.clock ? *options.clock : RealClock::instance();
+  const MonoTime started = clock.monoNow();
   Pipes pipes;
   if (argv.empty() || ::pipe2(pipes.out, O_CLOEXEC) != 0 || ::pipe2(pipes.err, O_CLOEXEC) != 0) {
     result.exit_code = 127;
@@ -123,7 +144,7 @@ StepResult runStep(const std::vector<std::string>& argv, const StepOptions& opti
     return result;
   }
   Child child;
-  if (const int rc = spawn(argv, pipes, &child.pid); rc != 0) {
+  if (const int rc = spawn(argv, options.env, pipes, &child.pid); rc != 0) {
     result.exit_code = 127;
     result.spawn_error = "cannot run " + argv[0] + ": " + std::strerror(rc);
     return result;
@@ -178,6 +199,8 @@ StepResult runStep(const std::vector<std::string>& argv, const StepOptions& opti
       if (n < 0) fds[i].fd = -1;
       if (n > 0) (static_cast<size_t>(n) == kReadSize ? more : drained) = true;
     }
+    if (drained || more)
+      result.last_output = std::chrono::duration_cast<std::chrono::milliseconds>(clock.monoNow() - started);
     // A full read means more is waiting: read on at once.
     next_read = drained && !more ? read_at + kReadPacing : Clock::time_point{};
   }
@@ -186,7 +209,7 @@ StepResult runStep(const std::vector<std::string>& argv, const StepOptions& opti
   if (pidfd >= 0) ::close(pidfd);
   result.exit_code = exitCodeOf(child.status, &result.signal);
   if (result.timed_out) result.exit_code = 124;
-  result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+  result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(clock.monoNow() - started);
   return result;
 }
 

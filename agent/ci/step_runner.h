@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "agent/ci/classifier.h"
+#include "shared/util/clock.h"
 
 namespace hale::agent::ci {
 
@@ -21,13 +22,19 @@ struct StepOptions {
   /// process group (the child has its own group, so a Ctrl-C or a CI
   /// cancellation aimed at us would not reach it otherwise).
   const std::atomic<int>* forward_signal = nullptr;
+  /// Set in the child's environment on top of ours (a retry's lower parallelism).
+  std::vector<std::pair<std::string, std::string>> env;
+  /// Times the step's output (when it last printed); RealClock when null.
+  const Clock* clock = nullptr;
 };
 
 struct StepResult {
   int exit_code = 0;  ///< exit status; 128+N when killed by signal N; 124 on timeout; 127 not runnable
   bool timed_out = false;
-  int signal = 0;  ///< the signal that ended the child, if any
-  std::chrono::milliseconds duration{0};
+  int signal = 0;                         ///< the signal that ended the child, if any
+  std::chrono::milliseconds duration{0};  ///< on `clock`
+  /// When the step last printed, from its start on `clock`; none if it never did.
+  std::optional<std::chrono::milliseconds> last_output;
   std::string spawn_error;  ///< set when the command could not be started
 };
 

@@ -1,12 +1,13 @@
 // `hale-agent diagnose`, `exec` and `patterns`: the CI-runner side of Hale.
 // exec records every attempt in the agent's state and queues it as BuildEvent
 // telemetry, which the running agent sends with the rest of its outbox.
+#include "agent/checks/file_baseline.h"
 #include "agent/ci/build_policy.h"
 #include "agent/ci/build_watch.h"
 #include "agent/ci/diagnose_command.h"
 #include "agent/ci/exec_command.h"
 #include "agent/ci/knowledge_base.h"
-#include "agent/checks/file_baseline.h"
+#include "agent/ci/model_trainer.h"
 #include "agent/cli/cli.h"
 #include "agent/core/agent_config.h"
 #include "agent/state/state_store.h"
@@ -129,6 +130,7 @@ int cmdExec(const std::vector<std::string>& args) {
 
 int cmdPatterns(const std::vector<std::string>& args) {
   preferPatternsFromSource();
+  if (!args.empty() && args[0] == "train") return ci::runTrainCommand({args.begin() + 1, args.end()});
   std::vector<std::string> dirs;
   std::string export_to, import_from, into;
   for (size_t i = 0; i < args.size(); ++i) {

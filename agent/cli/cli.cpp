@@ -204,15 +204,19 @@ const std::vector<Command>& commands() {
        cmdExec},
       {"diagnose",
        "classify a finished CI log (or watch directories for logs and JUnit reports): category, evidence, remedy",
-       "hale-agent diagnose [--json] [--patterns DIR|FILE]... [--junit XML]... FILE|-  |  --learn CATEGORY [--confirm "
+       "hale-agent diagnose [--json] [--failed] [--patterns DIR|FILE]... [--junit XML]... FILE...|-  |  --learn "
+       "CATEGORY [--confirm "
        "--local FILE] FILE  |  "
        "--watch DIR... [--json] [--poll DUR] [--config FILE]",
        cmdDiagnose},
       {"baseline", "record hashes, modes and owners of a file or tree (and content copies for `restore`)",
        "hale-agent baseline PATH [--out FILE] [--state-dir DIR | --config FILE] [--max-copy BYTES] [--no-copy]",
        cmdBaseline},
-      {"patterns", "list the failure patterns, or export/import a knowledge base",
-       "hale-agent patterns [DIR...] | --export FILE [DIR...] | --import FILE --into LOCAL.toml", cmdPatterns},
+      {"patterns", "list the failure patterns, export/import a knowledge base, or train the learned model",
+       "hale-agent patterns [DIR...] | --export FILE [DIR...] | --import FILE --into LOCAL.toml | train --labels "
+       "TSV... "
+       "--out FILE [--folds K]",
+       cmdPatterns},
       {"audit", "verify the hash-chained audit log (exit 2 if tampered) or show its tail",
        "hale-agent audit verify|tail [--config FILE] [-n N] [--json]", cmdAudit},
       {"remediation", "switch auto-remediation on or off, for the agent or one check",
@@ -357,7 +361,8 @@ int main(const std::vector<std::string>& args) {
   const std::vector<std::string> rest(args.begin() + 1, args.end());
   for (const auto& c : commands()) {
     if (c.name != first) continue;
-    const bool own_help = c.name == "help" || c.name == "diagnose" || c.name == "exec";
+    const bool own_help = c.name == "help" || c.name == "diagnose" || c.name == "exec" ||
+                          (c.name == "patterns" && !rest.empty() && rest[0] == "train");
     if (wantsHelp(rest) && !own_help) {
       fmt::print("usage: {}\n\n{}\n", c.usage, c.summary);
       return kExitOk;

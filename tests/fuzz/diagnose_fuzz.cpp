@@ -1,5 +1,6 @@
 // Fuzz target: a CI log as `hale-agent diagnose` and `exec` read it, through
-// the shipped knowledge base: any bytes, split into chunks at arbitrary points.
+// the shipped knowledge base and learned model: any bytes, split into chunks
+// at arbitrary points.
 #include "agent/ci/classifier.h"
 #include "agent/ci/knowledge_base.h"
 
@@ -14,6 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // The first byte decides where chunks split, so partial lines are exercised.
   const size_t step = size ? 1 + data[0] % 97 : 1;
   for (size_t at = 0; at < text.size(); at += step) classifier.feed(text.substr(at, step), static_cast<int>(at % 2));
+  if (size > 1 && (data[1] & 1)) classifier.markStepFailed();  // exec's path: unknown, the model's window
   const auto diagnosis = classifier.diagnose();
   (void)diagnosis;
   return 0;

@@ -2,6 +2,8 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include <sstream>
+
 #include "agent/ci/diagnose_command.h"
 #include "build_test_support.h"
 
@@ -79,4 +81,29 @@ TEST_CASE("diagnose_command: --junit turns a test failure into flaky") {
   CHECK(j["remedy"] == "rerun-failed-tests");
   CHECK(run({"--patterns", sourcePath("config/patterns"), "--junit", "/nonexistent.xml", dir.file("job.log")}, &out) ==
         2);
+}
+
+TEST_CASE("diagnose_command: --failed says a quiet log of a failed step is unknown, not none") {
+  TempDir dir;
+  writeFile(dir.file("quiet.log"), "Run ./deploy.sh\nUploading...\n");
+  std::string out;
+  REQUIRE(run({"--json", "--patterns", sourcePath("config/patterns"), dir.file("quiet.log")}, &out) == 0);
+  CHECK(nlohmann::json::parse(out)["category"] == "none");
+  REQUIRE(run({"--json", "--failed", "--patterns", sourcePath("config/patterns"), dir.file("quiet.log")}, &out) == 0);
+  CHECK(nlohmann::json::parse(out)["category"] == "unknown");
+}
+
+TEST_CASE("diagnose_command: several logs give one JSON object per line, each naming its file") {
+  std::string out;
+  REQUIRE(
+      run({"--json", "--patterns", sourcePath("config/patterns"), fixture("test_go.log"), fixture("resource_disk.log")},
+          &out) == 0);
+  std::istringstream lines(out);
+  std::string first, second;
+  REQUIRE(std::getline(lines, first));
+  REQUIRE(std::getline(lines, second));
+  CHECK(nlohmann::json::parse(first)["file"] == fixture("test_go.log"));
+  CHECK(nlohmann::json::parse(first)["category"] == "test");
+  CHECK(nlohmann::json::parse(second)["file"] == fixture("resource_disk.log"));
+  CHECK(nlohmann::json::parse(second)["category"] == "resource-disk");
 }

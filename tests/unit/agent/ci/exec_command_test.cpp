@@ -5,12 +5,14 @@
 #include <fcntl.h>
 #include <signal.h>
 
+#include <atomic>
 #include <chrono>
 #include <thread>
 
 #include "agent/ci/build_remedies.h"
 #include "agent/ci/exec_command.h"
 #include "build_test_support.h"
+#include "tests/support/harness.h"
 
 using namespace hale::agent::ci;
 using namespace hale::agent::ci::testing;
@@ -20,7 +22,11 @@ namespace {
 
 struct Recorder : BuildObserver {
   std::vector<BuildAttempt> attempts;
-  void onAttempt(const BuildAttempt& a) override { attempts.push_back(a); }
+  std::atomic<int> recorded{0};  // read by a test's other thread; `attempts` only after the run
+  void onAttempt(const BuildAttempt& a) override {
+    attempts.push_back(a);
+    ++recorded;
+  }
 };
 
 // Runs `script` under /bin/sh with stdout/stderr going to files in `dir`.
@@ -85,6 +91,7 @@ TEST_CASE("exec_command: timeout kills the process group, grandchild included") 
   ExecRun r("");
   r.options.command = {"/bin/sh", "-c", "sleep 30 & echo $! > " + r.dir.file("pid") + "; wait"};
   r.options.timeout = 300ms;
+  r.options.max_attempts = 1;  // a hang would be retried once with a longer limit (tested below)
   const auto start = std::chrono::steady_clock::now();
   CHECK(r.run() == 124);
   CHECK(std::chrono::steady_clock::now() - start < 5s);
@@ -98,6 +105,7 @@ TEST_CASE("exec_command: timeout kills the process group, grandchild included") 
 TEST_CASE("exec_command: a child ignoring SIGTERM is killed after the grace period") {
   ExecRun r("trap '' TERM; sleep 30");
   r.options.timeout = 200ms;
+  r.options.max_attempts = 1;
   const auto start = std::chrono::steady_clock::now();
   CHECK(r.run() == 124);
   const auto took = std::chrono::steady_clock::now() - start;
@@ -257,18 +265,24 @@ TEST_CASE("build_remedies: cache clearing refuses unsafe homes and symlinks") {
 
 TEST_CASE("exec_command: an interrupt is forwarded to the step and stops retries") {
   std::atomic<int> interrupt{0};
-  ExecRun r("echo 'Connection reset by peer'; sleep 30");
+  // Left alone, the step would end with status 0 after its sleep; a retryable
+  // line comes first, so only the interrupt stops a retry.
+  ExecRun r("echo 'Connection reset by peer'; exec sleep 30");
   r.options.interrupt = &interrupt;
+  std::atomic<bool> observed{false};
   std::thread raise([&] {
-    std::this_thread::sleep_for(200ms);
+    // Raised once the step has printed (it is running), never after a guessed delay.
+    observed = hale::test::waitFor([&] { return r.out().find("Connection reset") != std::string::npos; }, 60s);
     interrupt = SIGINT;
   });
-  const auto start = std::chrono::steady_clock::now();
   const int rc = r.run();
   raise.join();
+  CHECK(observed);
   CHECK(rc == 128 + SIGINT);
-  CHECK(std::chrono::steady_clock::now() - start < 5s);
-  CHECK(r.recorder.attempts.size() == 1);
+  REQUIRE(r.recorder.attempts.size() == 1);
+  CHECK(r.recorder.attempts[0].exit_code == 128 + SIGINT);  // the step itself died of the forwarded signal
+  CHECK(r.recorder.attempts[0].category == Category::Network);
+  CHECK(r.recorder.attempts[0].remedy == Remedy::None);  // no retry planned after an interrupt
 }
 
 TEST_CASE("exec_command: flaky tests shown by a JUnit report are rerun alone (pytest --lf)") {
@@ -320,16 +334,19 @@ TEST_CASE("exec_command: an interrupt during the backoff sleep ends the loop at 
   ExecRun r("echo 'Connection reset by peer'; exit 1");
   r.options.interrupt = &interrupt;
   r.options.retry_delay = 20s;
+  std::atomic<bool> observed{false};
   std::thread raise([&] {
-    std::this_thread::sleep_for(300ms);
+    // The first attempt is recorded before the backoff sleep begins.
+    observed = hale::test::waitFor([&] { return r.recorder.recorded > 0; }, 60s);
     interrupt = SIGTERM;
   });
-  const auto start = std::chrono::steady_clock::now();
   const int rc = r.run();
   raise.join();
+  CHECK(observed);
   CHECK(rc == 128 + SIGTERM);
-  CHECK(std::chrono::steady_clock::now() - start < 5s);
-  CHECK(r.recorder.attempts.size() == 1);
+  // Had the sleep run its course, a second attempt would follow it.
+  REQUIRE(r.recorder.attempts.size() == 1);
+  CHECK(r.recorder.attempts[0].remedy == Remedy::Retry);
 }
 
 TEST_CASE("build_remedies: yarn, pnpm and go corruption signatures name their cache") {
@@ -435,4 +452,94 @@ TEST_CASE("exec_command: lines printed while the automata are still being built 
   ::close(out);
   REQUIRE(r.recorder.attempts.size() == 1);
   CHECK(r.recorder.attempts[0].category == Category::Network);
+}
+
+TEST_CASE("exec_command: a hung step is retried once with its --timeout doubled") {
+  ExecRun r("");
+  const std::string marker = r.dir.file("marker");
+  // The first run prints, then hangs; the second finishes.
+  r.options.command = {
+      "/bin/sh", "-c",
+      "if [ -f " + marker + " ]; then echo done; exit 0; fi; touch " + marker + "; echo started; sleep 30"};
+  // Hung means silent for the last quarter: the shell's start-up may take up to 750 ms.
+  r.options.timeout = 1s;
+  CHECK(r.run() == 0);
+  REQUIRE(r.recorder.attempts.size() == 2);
+  CHECK(r.recorder.attempts[0].category == Category::Timeout);
+  CHECK(r.recorder.attempts[0].remedy == Remedy::RetryLongerTimeout);
+  CHECK(r.recorder.attempts[0].explanation.find("hung") != std::string::npos);
+  CHECK(r.err().find("--timeout 1s -> 2s") != std::string::npos);
+}
+
+TEST_CASE("exec_command: a step still printing when its limit hits is slow, not hung: no retry") {
+  // Prints every 10 ms; it would have to stall for 500 ms to look hung.
+  ExecRun r("while true; do echo tick; sleep 0.01; done");
+  r.options.timeout = 2s;
+  CHECK(r.run() == 124);
+  REQUIRE(r.recorder.attempts.size() == 1);
+  CHECK(r.recorder.attempts[0].category == Category::Timeout);
+  CHECK(r.recorder.attempts[0].remedy == Remedy::None);
+  CHECK(r.recorder.attempts[0].explanation.find("too slow") != std::string::npos);
+}
+
+TEST_CASE("exec_command: a hang under coreutils timeout raises its DURATION argument") {
+  ExecRun r("");
+  const std::string marker = r.dir.file("marker");
+  r.options.command = {"timeout", "0.3", "/bin/sh", "-c",
+                       "if [ -f " + marker + " ]; then exit 0; fi; touch " + marker + "; sleep 30"};
+  CHECK(r.run() == 0);
+  REQUIRE(r.recorder.attempts.size() == 2);
+  CHECK(r.recorder.attempts[0].exit_code == 124);
+  CHECK(r.recorder.attempts[0].remedy == Remedy::RetryLongerTimeout);
+  CHECK(r.recorder.attempts[1].command[1] == "1s");  // 0.6 s, rounded up to whole seconds
+}
+
+TEST_CASE("exec_command: an out-of-memory kill is retried once with less parallelism") {
+  ExecRun r(
+      "case \"$MAKEFLAGS\" in *-j2*) echo built; exit 0;; esac; "
+      "echo 'c++: fatal error: Killed signal terminated program cc1plus'; exit 1");
+  r.options.env = {{"MAKEFLAGS", "-j4"}};
+  CHECK(r.run() == 0);
+  REQUIRE(r.recorder.attempts.size() == 2);
+  CHECK(r.recorder.attempts[0].category == Category::ResourceMemory);
+  CHECK(r.recorder.attempts[0].remedy == Remedy::RetryLessParallel);
+  CHECK(r.err().find("less parallelism: MAKEFLAGS=-j2") != std::string::npos);
+  SUBCASE("only once, and only with a knob") {
+    ExecRun again("echo 'c++: fatal error: Killed signal terminated program cc1plus'; exit 1");
+    again.options.env = {{"MAKEFLAGS", "-j4"}};
+    CHECK(again.run() == 1);
+    CHECK(again.recorder.attempts.size() == 2);  // -j4, then -j2, then no further lowering
+    ExecRun no_knob("echo 'c++: fatal error: Killed signal terminated program cc1plus'; exit 1");
+    CHECK(no_knob.run() == 1);
+    CHECK(no_knob.recorder.attempts.size() == 1);
+  }
+}
+
+TEST_CASE("exec_command: a permission failure is never retried and names what was refused") {
+  ExecRun r("echo 'remote: Permission to acme/app.git denied to ci-bot.' >&2; exit 128");
+  r.options.max_attempts = 5;
+  CHECK(r.run() == 128);
+  REQUIRE(r.recorder.attempts.size() == 1);
+  CHECK(r.recorder.attempts[0].category == Category::Permission);
+  CHECK(r.recorder.attempts[0].remedy == Remedy::None);
+  CHECK(r.err().find("refused: repository acme/app") != std::string::npos);
+  SUBCASE("whatever an entry says") {
+    KnowledgeBase kb;
+    kb.loadText(R"([[pattern]]
+id = "bad-advice"
+category = "permission"
+patterns = ['denied to ci-bot']
+explanation = "Refused."
+remedy = "retry"
+)",
+                "user.toml");
+    kb.compile();
+    ExecRun user("echo 'remote: Permission to acme/app.git denied to ci-bot.'; exit 1");
+    user.options.max_attempts = 3;
+    const int out = ::open(user.dir.file("out").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    user.options.stdout_fd = user.options.stderr_fd = out;
+    CHECK(runExec(user.options, &kb, &user.recorder) == 1);
+    ::close(out);
+    CHECK(user.recorder.attempts.size() == 1);
+  }
 }
