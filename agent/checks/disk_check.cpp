@@ -12,6 +12,18 @@
 //   fill_window = "30m"
 //   full_warn = "8h"
 //   full_crit = "2h"
+//
+// With `quota_bytes` it watches a directory tree against a quota instead of
+// its file system ("this cache may use 2 GiB", a shared runner's scratch
+// dir): use is what the tree occupies (as `du -sx` counts it), the percent
+// thresholds and the fill rate are relative to the quota, and no root,
+// quota tooling or mount is needed.
+//
+//   [[check]]
+//   name = "build-cache"
+//   kind = "disk"
+//   path = "/var/cache/ci"
+//   quota_bytes = 2147483648
 #include "agent/checks/check.h"
 #include "agent/platform/filesystem.h"
 
@@ -36,6 +48,11 @@ constexpr config::FieldSpec kFields[] = {
      "spanning a tenth of it"},
     {"full_warn", config::FieldType::Duration, "8h", "predicted time to full below this warns"},
     {"full_crit", config::FieldType::Duration, "2h", "predicted time to full below this is critical"},
+    {"quota_bytes", config::FieldType::Integer, "",
+     "watch the directory tree at path against this quota instead of its file system: use is what the tree "
+     "occupies (du -sx), thresholds and fill rate are relative to the quota, inode thresholds do not apply"},
+    {"max_entries", config::FieldType::Integer, "100000",
+     "quota_bytes: a tree with more entries reports unknown (bounds the work of one run)"},
 };
 
 // Enough for a 30 m window at a 1 s interval; older samples are thinned out by the cap.
@@ -54,13 +71,15 @@ std::string humanDuration(double seconds) {
   return fmt::format("{}s", s);
 }
 
-std::string humanRate(double bytes_per_s) {
-  const double mag = std::abs(bytes_per_s);
-  if (mag >= 1024.0 * 1024 * 1024) return fmt::format("{:.1f} GiB/s", bytes_per_s / (1024.0 * 1024 * 1024));
-  if (mag >= 1024.0 * 1024) return fmt::format("{:.1f} MiB/s", bytes_per_s / (1024.0 * 1024));
-  if (mag >= 1024.0) return fmt::format("{:.1f} KiB/s", bytes_per_s / 1024.0);
-  return fmt::format("{:.0f} B/s", bytes_per_s);
+std::string humanBytes(double bytes) {
+  const double mag = std::abs(bytes);
+  if (mag >= 1024.0 * 1024 * 1024) return fmt::format("{:.1f} GiB", bytes / (1024.0 * 1024 * 1024));
+  if (mag >= 1024.0 * 1024) return fmt::format("{:.1f} MiB", bytes / (1024.0 * 1024));
+  if (mag >= 1024.0) return fmt::format("{:.1f} KiB", bytes / 1024.0);
+  return fmt::format("{:.0f} B", bytes);
 }
+
+std::string humanRate(double bytes_per_s) { return humanBytes(bytes_per_s) + "/s"; }
 
 struct Sample {
   MonoTime at;
@@ -103,11 +122,20 @@ class DiskCheck final : public Check {
     if (fill_window_.count() <= 0) f.fail("fill_window", "must be positive");
     if (full_crit_ > full_warn_)
       f.fail("full_crit", fmt::format("must not exceed full_warn ({})", config::formatDuration(full_warn_)));
+    if (auto quota = f.optInteger("quota_bytes")) {
+      if (*quota <= 0) f.fail("quota_bytes", "must be positive");
+      quota_bytes_ = static_cast<uint64_t>(*quota);
+    }
+    if (f.integer("max_entries") <= 0) f.fail("max_entries", "must be positive");
+    max_entries_ = static_cast<uint64_t>(f.integer("max_entries"));
   }
 
-  bool blocking() const override { return true; }  // statvfs on a hung NFS mount blocks
+  bool blocking() const override { return true; }  // statvfs on a hung NFS mount blocks; a tree walk takes time
 
-  Outcome run() override {
+  Outcome run() override { return quota_bytes_ ? runQuota() : runFilesystem(); }
+
+ private:
+  Outcome runFilesystem() {
     auto usage = fs_.usage(path_);
     if (!usage) return Outcome{CheckStatus::Unknown, usage.error().message, {}};
     const auto& u = *usage;
@@ -128,25 +156,50 @@ class DiskCheck final : public Check {
       out.status = std::max(out.status, read_only_status_);
       out.message += ", mounted read-only";
     }
-    fillRate(u, out);
+    fillRate(u.total_bytes, u.total_bytes - u.available_bytes, u.available_bytes, out);
     return out;
   }
 
- private:
+  Outcome runQuota() {
+    auto tree = fs_.directoryUsage(path_, max_entries_);
+    if (!tree) return Outcome{CheckStatus::Unknown, tree.error().message, {}};
+    auto fs = fs_.usage(path_);  // the tree's file system: is it read-only?
+    if (!fs) return Outcome{CheckStatus::Unknown, fs.error().message, {}};
+    const uint64_t used = tree->bytes;
+    const double used_pct = percent(used, quota_bytes_);  // past 100 when over quota
+    Outcome out;
+    out.metric("used_percent", used_pct)
+        .metric("used_bytes", static_cast<double>(used))
+        .metric("quota_bytes", static_cast<double>(quota_bytes_))
+        .metric("available_bytes", static_cast<double>(quota_bytes_ > used ? quota_bytes_ - used : 0))
+        .metric("files", static_cast<double>(tree->files))
+        .metric("read_only", fs->read_only ? 1 : 0);
+    out.status = grade(used_pct, warn_, crit_);
+    out.message =
+        fmt::format("{}: {:.1f}% of its {} quota used ({} in {} files)", path_, used_pct,
+                    humanBytes(static_cast<double>(quota_bytes_)), humanBytes(static_cast<double>(used)), tree->files);
+    if (fs->read_only) {
+      out.status = std::max(out.status, read_only_status_);
+      out.message += ", mounted read-only";
+    }
+    fillRate(quota_bytes_, used, quota_bytes_ > used ? quota_bytes_ - used : 0, out);
+    return out;
+  }
+
   // Runs on a worker thread (blocking()), but never two runs of one check at once.
-  void fillRate(const platform::FsUsage& u, Outcome& out) {
+  // `total` is the file system's size or the quota; a change makes old samples meaningless.
+  void fillRate(uint64_t total, uint64_t used, uint64_t available, Outcome& out) {
     const MonoTime now = clock_.monoNow();
-    // A resized file system makes old samples meaningless.
-    if (u.total_bytes != total_bytes_) samples_.clear();
-    total_bytes_ = u.total_bytes;
-    samples_.push_back({now, static_cast<double>(u.total_bytes - u.available_bytes)});
+    if (total != total_bytes_) samples_.clear();
+    total_bytes_ = total;
+    samples_.push_back({now, static_cast<double>(used)});
     while (samples_.size() > 1 && now - samples_.front().at > fill_window_) samples_.pop_front();
     if (samples_.size() > kMaxSamples) samples_.pop_front();
     if (samples_.size() < 2 || (now - samples_.front().at) * 10 < fill_window_) return;
     const double rate = slope(samples_);
     out.metric("fill_rate_bytes_per_s", rate);
     if (rate <= 0) return;
-    const double seconds = static_cast<double>(u.available_bytes) / rate;
+    const double seconds = static_cast<double>(available) / rate;
     out.metric("seconds_to_full", seconds);
     out.message += fmt::format(", full in {} at {}", humanDuration(seconds), humanRate(rate));
     const auto left = std::chrono::duration<double>(seconds);
@@ -164,6 +217,8 @@ class DiskCheck final : public Check {
   uint64_t total_bytes_ = 0;
   std::string path_;
   double warn_, crit_, inodes_warn_, inodes_crit_;
+  uint64_t quota_bytes_ = 0;  // 0: the file system at path_ is watched
+  uint64_t max_entries_ = 0;
   CheckStatus read_only_status_ = CheckStatus::Crit;
 };
 

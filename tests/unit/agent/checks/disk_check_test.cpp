@@ -7,6 +7,7 @@
 
 #include <sys/statvfs.h>
 
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -22,10 +23,15 @@ namespace {
 class FakeFilesystem : public platform::Filesystem {
  public:
   platform::FsUsage next;
+  platform::DirUsage tree;
   bool fail = false;
   Result<platform::FsUsage> usage(const std::string&) const override {
     if (fail) return Error{"statvfs(/x): Input/output error", 5};
     return next;
+  }
+  Result<platform::DirUsage> directoryUsage(const std::string&, uint64_t) const override {
+    if (fail) return Error{"open(/x): Permission denied", 13};
+    return tree;
   }
 };
 
@@ -228,4 +234,110 @@ TEST_CASE("disk_check: rejects a bad fill-rate config with the key") {
   const auto zero = errorOf("[[check]]\nname = \"d\"\nkind = \"disk\"\npath = \"/\"\nfill_window = \"0s\"\n");
   CHECK(zero.find("'fill_window'") != std::string::npos);
   CHECK(zero.find("must be positive") != std::string::npos);
+}
+
+TEST_CASE("disk_check: quota_bytes grades a tree's use against the quota, not its file system") {
+  FakeFilesystem fs;
+  fs.next = usage(1'000'000, 999'000);  // the file system is nearly empty: it must not matter
+  auto check = fakeDisk(fs, "quota_bytes = 1000\n");
+  fs.tree = {500, 3};
+  auto ok = check->run();
+  CHECK(ok.status == checks::CheckStatus::Ok);
+  CHECK(*metricOf(ok, "used_bytes") == 500);
+  CHECK(*metricOf(ok, "quota_bytes") == 1000);
+  CHECK(*metricOf(ok, "available_bytes") == 500);
+  CHECK(*metricOf(ok, "files") == 3);
+  CHECK(ok.message == "/x: 50.0% of its 1000 B quota used (500 B in 3 files)");
+  fs.tree = {850, 4};
+  CHECK(check->run().status == checks::CheckStatus::Warn);
+  fs.tree = {1300, 5};  // over the quota: the percentage says by how much
+  auto over = check->run();
+  CHECK(over.status == checks::CheckStatus::Crit);
+  CHECK(*metricOf(over, "used_percent") == doctest::Approx(130.0));
+  CHECK(*metricOf(over, "available_bytes") == 0);
+  CHECK_FALSE(metricOf(over, "inodes_used_percent").has_value());
+  fs.next.read_only = true;
+  fs.tree = {100, 1};
+  auto ro = check->run();
+  CHECK(ro.status == checks::CheckStatus::Crit);
+  CHECK(ro.message.find("mounted read-only") != std::string::npos);
+  fs.fail = true;
+  auto failed = check->run();
+  CHECK(failed.status == checks::CheckStatus::Unknown);
+  CHECK(failed.message == "open(/x): Permission denied");
+}
+
+TEST_CASE("disk_check: quota_bytes fill rate predicts when the quota is reached") {
+  constexpr uint64_t kMiB = 1024 * 1024;
+  FakeFilesystem fs;
+  fs.next = usage(uint64_t(1) << 40, uint64_t(1) << 39);
+  test::FakeClock clock;
+  auto check = fakeDisk(fs,
+                        "quota_bytes = 104857600\nfill_window = \"10m\"\nwarn_percent = 100\n"
+                        "crit_percent = 100\nfull_warn = \"2h\"\nfull_crit = \"30m\"\n",
+                        clock);
+  // 1 MiB a minute, 60 MiB used at the last sample: 40 minutes to the 100 MiB quota.
+  checks::Outcome out;
+  for (int i = 0; i < 6; ++i) {
+    fs.tree = {(55 + uint64_t(i)) * kMiB, 10};
+    out = check->run();
+    clock.advance(std::chrono::minutes(1));
+  }
+  INFO(out.message);
+  CHECK(*metricOf(out, "seconds_to_full") == doctest::Approx(40 * 60).epsilon(0.001));
+  CHECK(out.message.find("full in 40m00s at 17.1 KiB/s") != std::string::npos);
+  CHECK(out.status == checks::CheckStatus::Warn);
+}
+
+TEST_CASE("disk_check: quota_bytes on a real tree counts nested files once, never through a symlink") {
+  test::TempDir outside, dir;
+  const auto write = [](const std::string& path, size_t bytes) {
+    std::ofstream out(path, std::ios::binary);
+    std::string chunk(bytes, '\0');
+    for (size_t i = 0; i < bytes; ++i) chunk[i] = char((i * 7919) % 251 + 1);  // no run of zeros to compress
+    out.write(chunk.data(), std::streamsize(chunk.size()));
+  };
+  constexpr uint64_t kMiB = 1 << 20;
+  write(outside.file("big"), 4 * kMiB);
+  std::filesystem::create_directories(dir.file("a/b"));
+  write(dir.file("top"), kMiB);
+  write(dir.file("a/b/deep"), kMiB);
+  std::filesystem::create_hard_link(dir.file("top"), dir.file("a/top-again"));
+  std::filesystem::create_symlink(outside.file("big"), dir.file("a/link-to-big"));
+  std::filesystem::create_directory_symlink(outside.path(), dir.file("link-to-outside"));
+  auto check = fromToml("[[check]]\nname = \"q\"\nkind = \"disk\"\npath = \"" + dir.path() +
+                        "\"\nquota_bytes = 4194304\nwarn_percent = 60\ncrit_percent = 90\n");
+  auto out = check->run();
+  INFO(out.message);
+  REQUIRE(metricOf(out, "used_bytes").has_value());
+  // Two MiB of file content plus the blocks of three directories and two symlinks.
+  CHECK(*metricOf(out, "used_bytes") >= 2.0 * kMiB);
+  CHECK(*metricOf(out, "used_bytes") < 2.0 * kMiB + 256 * 1024);
+  CHECK(*metricOf(out, "files") == 2);
+  CHECK(out.status == checks::CheckStatus::Ok);
+  write(dir.file("a/b/more"), 2 * kMiB);
+  CHECK(check->run().status == checks::CheckStatus::Crit);
+  std::filesystem::remove(dir.file("a/b/more"));
+  CHECK(check->run().status == checks::CheckStatus::Ok);
+}
+
+TEST_CASE("disk_check: quota_bytes reports unknown past max_entries, and rejects bad values") {
+  test::TempDir dir;
+  for (int i = 0; i < 5; ++i) test::writeFile(dir.file("f" + std::to_string(i)), "x");
+  auto check = fromToml("[[check]]\nname = \"q\"\nkind = \"disk\"\npath = \"" + dir.path() +
+                        "\"\nquota_bytes = 1048576\nmax_entries = 4\n");
+  auto out = check->run();
+  CHECK(out.status == checks::CheckStatus::Unknown);
+  CHECK(out.message == dir.path() + ": more than 4 entries");
+  const auto missing =
+      fromToml("[[check]]\nname = \"q\"\nkind = \"disk\"\npath = \"" + dir.file("gone") + "\"\nquota_bytes = 1048576\n")
+          ->run();
+  CHECK(missing.status == checks::CheckStatus::Unknown);
+  CHECK(missing.message.find("No such file or directory") != std::string::npos);
+  const auto zero = errorOf("[[check]]\nname = \"d\"\nkind = \"disk\"\npath = \"/\"\nquota_bytes = 0\n");
+  CHECK(zero.find("agent.toml:5:") == 0);
+  CHECK(zero.find("'quota_bytes'") != std::string::npos);
+  CHECK(zero.find("must be positive") != std::string::npos);
+  const auto entries = errorOf("[[check]]\nname = \"d\"\nkind = \"disk\"\npath = \"/\"\nmax_entries = -1\n");
+  CHECK(entries.find("'max_entries'") != std::string::npos);
 }

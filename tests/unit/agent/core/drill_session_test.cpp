@@ -163,6 +163,52 @@ crit_percent = {1}
   CHECK(emptyDir(sandbox));
 }
 
+TEST_CASE("drill: a disk check with quota_bytes is filled past crit of its quota, from inside the tree") {
+  DrillFixture f;
+  const std::string tree = f.dir.file("cache");
+  fs::create_directories(tree + "/sandbox");
+  fs::create_directories(f.dir.file("elsewhere"));
+  // In file-system mode 90 % of the real disk would be far more than max_bytes: only the quota fits.
+  const auto checks = [&](const std::string& sandbox) {
+    return fmt::format(R"(
+[[check]]
+name = "cache"
+kind = "disk"
+path = "{0}"
+quota_bytes = 8388608
+interval = "100ms"
+fail_after = 1
+
+  [check.drill]
+  dir = "{1}"
+  max_bytes = 16777216
+
+  [[check.remedy]]
+  action = "clean"
+  roots = ["{0}"]
+  globs = ["*.fill"]
+  settle = "100ms"
+)",
+                       tree, sandbox);
+  };
+  SUBCASE("healed by clean") {
+    f.write(checks(tree + "/sandbox"));
+    const auto r = f.drill("cache");
+    INFO(r.reason);
+    CHECK(r.verdict == drills::Verdict::Healed);
+    CHECK(r.healed_by == "clean");
+    CHECK(r.fault.find("wrote 7.") == 0);  // 90 % of 8 MiB and a 1 % margin
+  }
+  SUBCASE("a sandbox outside the tree would not count against its quota: refused") {
+    f.write(checks(f.dir.file("elsewhere")));
+    const auto r = f.drill("cache");
+    CHECK(r.verdict == drills::Verdict::NotDrillable);
+    CHECK(r.reason.find("is not inside " + tree) != std::string::npos);
+  }
+  CHECK(emptyDir(tree + "/sandbox"));
+  CHECK(emptyDir(f.dir.file("elsewhere")));
+}
+
 TEST_CASE("drill: a disk check without a sandbox dir, or a pidfile without allow, is not drillable") {
   DrillFixture f;
   test::Process victim({"/usr/bin/sleep", "600"}, f.dir.file("victim.log"));

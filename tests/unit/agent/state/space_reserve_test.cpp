@@ -19,6 +19,9 @@ class FakeFs final : public platform::Filesystem {
     u.available_bytes = available;
     return u;
   }
+  Result<platform::DirUsage> directoryUsage(const std::string&, uint64_t) const override {
+    return Error{"the space reserve never walks a tree", 0};
+  }
 };
 
 uint64_t allocatedBytes(const std::string& path) {
