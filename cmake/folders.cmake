@@ -18,7 +18,8 @@ hale_folder(shared/app                 shared/config shared/mqtt shared/util)
 hale_folder(agent/platform             shared/net shared/util)
 hale_folder(agent/state                agent/platform shared/crypto shared/sqlite shared/util shared/wire)
 hale_folder(agent/limits               agent/state shared/config shared/sqlite shared/util)
-hale_folder(agent/ci                   agent/limits agent/platform shared/config shared/sqlite shared/util shared/wire)
+hale_folder(agent/ci                   agent/limits agent/platform shared/config shared/crypto shared/sqlite shared/util
+                                       shared/wire)
 hale_folder(agent/checks               agent/ci agent/platform agent/state shared/config shared/crypto shared/net
                                        shared/util shared/wire)
 hale_folder(agent/issues               agent/checks agent/state)

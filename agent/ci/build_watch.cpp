@@ -281,6 +281,9 @@ int runWatchCommand(const std::vector<std::string>& args, const std::function<vo
       return 2;
     }
   }
+  // Like inotifywait's "Watches established.": from here on no completed file is missed.
+  std::fprintf(stderr, "hale-agent diagnose: watching %zu director%s\n", o.dirs.size(),
+               o.dirs.size() == 1 ? "y" : "ies");
   BuildFileClassifier classifier(*kb, o.run_gap);
   watcher->start([&](const std::string& path) {
     const auto file = classifier.classify(path);

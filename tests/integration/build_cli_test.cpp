@@ -25,9 +25,9 @@ TEST_CASE("builds: diagnose --watch classifies dropped logs and JUnit reports an
   Process watch({binaryDir() + "/hale-agent", "diagnose", "--watch", dir.file("drop"), "--json", "--config",
                  dir.file("agent.toml"), "--patterns", std::string(HALE_SOURCE_DIR) + "/config/patterns"},
                 out);
-  // The watch is armed once the state database exists (the recorder opens it first).
-  REQUIRE(waitFor([&] { return std::filesystem::exists(dir.file("state/agent.db")); }, std::chrono::seconds(5)));
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // Files completed from the moment it says so are seen.
+  REQUIRE(waitFor([&] { return readFile(out).find("watching 1 directory") != std::string::npos; },
+                  std::chrono::seconds(30)));
   writeFile(dir.file("drop/.step.log.tmp"),
             "error: failed to write /work/target: No space left on device (os error 28)\n");
   std::filesystem::rename(dir.file("drop/.step.log.tmp"), dir.file("drop/step.log"));

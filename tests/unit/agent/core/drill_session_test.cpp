@@ -195,14 +195,14 @@ fail_after = 1
     f.write(checks(tree + "/sandbox"));
     const auto r = f.drill("cache");
     INFO(r.reason);
-    CHECK(r.verdict == drills::Verdict::Healed);
+    CHECK(r.verdict == DrillVerdict::Healed);
     CHECK(r.healed_by == "clean");
     CHECK(r.fault.find("wrote 7.") == 0);  // 90 % of 8 MiB and a 1 % margin
   }
   SUBCASE("a sandbox outside the tree would not count against its quota: refused") {
     f.write(checks(f.dir.file("elsewhere")));
     const auto r = f.drill("cache");
-    CHECK(r.verdict == drills::Verdict::NotDrillable);
+    CHECK(r.verdict == DrillVerdict::NotDrillable);
     CHECK(r.reason.find("is not inside " + tree) != std::string::npos);
   }
   CHECK(emptyDir(tree + "/sandbox"));
